@@ -1,0 +1,47 @@
+"""kerax: the Keras API rebuilt as pure, functional JAX.
+
+Layers are frozen config objects with pure `init`/`apply` functions; models
+are layers made of layers; training, checkpoints, sharding and export are
+plain functions over pytrees of arrays.
+"""
+
+from kerax import activations, constraints, initializers, layers, regularizers
+from kerax.core import (
+    DTypePolicy,
+    Input,
+    Layer,
+    Node,
+    add_loss,
+    dtype_policy,
+    from_config,
+    register,
+    serialize,
+    set_dtype_policy,
+    spec,
+    to_json,
+)
+from kerax.models import Model, Sequential
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "DTypePolicy",
+    "Input",
+    "Layer",
+    "Model",
+    "Node",
+    "Sequential",
+    "activations",
+    "add_loss",
+    "constraints",
+    "dtype_policy",
+    "from_config",
+    "initializers",
+    "layers",
+    "register",
+    "regularizers",
+    "serialize",
+    "set_dtype_policy",
+    "spec",
+    "to_json",
+]

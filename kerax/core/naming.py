@@ -1,0 +1,54 @@
+"""Deterministic per-container names and the keys derived from them."""
+
+from __future__ import annotations
+
+import re
+import zlib
+
+import jax
+
+
+def to_snake_case(name: str) -> str:
+    """Keras's own snake_case rule: `BatchNormalization` -> `batch_normalization`."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_names(layers, owner: str = "model") -> list[str]:
+    """Names for `layers` in order: explicit names win, then `base`, `base_1`, ...
+
+    Never a global counter: building the same model twice gives the same names.
+    Raises on two explicit names that clash.
+    """
+    explicit = [layer.name for layer in layers if layer.name is not None]
+    seen = set()
+    for n in explicit:
+        if n in seen:
+            raise ValueError(
+                f"{owner}: two layers are both named {n!r}. Layer names must be unique "
+                "within a model: give one of them another `name=`."
+            )
+        seen.add(n)
+    taken, names, counts = set(explicit), [], {}
+    for layer in layers:
+        if layer.name is not None:
+            names.append(layer.name)
+            continue
+        base = layer.default_name
+        k = counts.get(base, 0)
+        candidate = base if k == 0 else f"{base}_{k}"
+        while candidate in taken:
+            k += 1
+            candidate = f"{base}_{k}"
+        counts[base] = k + 1
+        taken.add(candidate)
+        names.append(candidate)
+    return names
+
+
+def child_key(key, name: str):
+    """`fold_in(key, crc32(name))`: a child's randomness depends on its name only."""
+    if key is None:
+        return None
+    return jax.random.fold_in(key, zlib.crc32(name.encode()) & 0x7FFFFFFF)

@@ -1,0 +1,3 @@
+"""Keras activation layers."""
+
+__all__: list[str] = []

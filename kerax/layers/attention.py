@@ -1,0 +1,3 @@
+"""Keras attention layers."""
+
+__all__: list[str] = []

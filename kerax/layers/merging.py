@@ -1,0 +1,3 @@
+"""Keras merging layers."""
+
+__all__: list[str] = []

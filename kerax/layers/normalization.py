@@ -1,0 +1,3 @@
+"""Keras normalization layers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Keras preprocessing layers."""
+
+__all__: list[str] = []

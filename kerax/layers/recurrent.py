@@ -1,0 +1,3 @@
+"""Keras recurrent layers."""
+
+__all__: list[str] = []

@@ -1,0 +1,3 @@
+"""Keras regularization layers."""
+
+__all__: list[str] = []

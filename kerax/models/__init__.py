@@ -1,0 +1,8 @@
+"""Models: layers made of layers."""
+
+from kerax.models.functional import Model
+from kerax.models.repeat import Repeat
+from kerax.models.sequential import Sequential
+from kerax.models.summary import summary
+
+__all__ = ["Model", "Repeat", "Sequential", "summary"]
