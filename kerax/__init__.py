@@ -5,7 +5,7 @@ are layers made of layers; training, checkpoints, sharding and export are
 plain functions over pytrees of arrays.
 """
 
-from kerax import activations, constraints, initializers, layers, regularizers
+from kerax import activations, constraints, initializers, interop, layers, regularizers
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -37,6 +37,7 @@ __all__ = [
     "dtype_policy",
     "from_config",
     "initializers",
+    "interop",
     "layers",
     "register",
     "regularizers",

@@ -143,5 +143,143 @@ def _to_kerax_value(key, value, deserialize_value):
 
 
 def from_keras(keras_model):
-    """A live Keras 3 model (or a path to a `.keras` file) as kerax `(model, params, state)`."""
-    raise NotImplementedError  # Filled in with the functional/Sequential converter.
+    """A Keras 3 model as kerax `(model, params, state)` with identical outputs.
+
+    Takes a live Keras model (Sequential, functional, nested models, shared
+    layers) or a path to a `.keras` file (loaded with Keras's safe mode).
+    The architecture comes from the Keras config; weights come by variable
+    path, so `"/".join(path)` of every kerax param is the Keras `variable.path`.
+
+    Example:
+        >>> model, params, state = kerax.interop.from_keras(keras_model)
+        >>> y, _ = model.apply(params, state, x)
+    """
+    if isinstance(keras_model, (str, bytes)) or hasattr(keras_model, "__fspath__"):
+        import keras
+
+        keras_model = keras.saving.load_model(keras_model, compile=False, safe_mode=True)
+    model = model_from_keras_config({"class_name": _class_name(keras_model), "config": keras_model.get_config()})
+    params, state = model_weights(keras_model, model)
+    if getattr(keras_model, "inputs", None) is not None or _input_spec(model) is not None:
+        spec = _input_spec(model)
+        if spec is not None:
+            want = jax.eval_shape(lambda: model.init(jax.random.key(0), spec))
+            check_structure(model, (params, state), want)
+    return model, params, state
+
+
+def _class_name(keras_model) -> str:
+    name = type(keras_model).__name__
+    return "Functional" if name in ("Functional", "Model") else name
+
+
+def _input_spec(model):
+    return getattr(model, "input_spec", None)
+
+
+def model_from_keras_config(entry: dict):
+    """A kerax layer or model from a Keras `{"class_name", "config"}` entry."""
+    from kerax.core.node import InputLayer
+    from kerax.models import Sequential
+
+    class_name, config = entry["class_name"], entry["config"]
+    if class_name == "Sequential":
+        layers = tuple(model_from_keras_config(e) for e in config["layers"])
+        return Sequential(layers, name=config.get("name"), trainable=config.get("trainable", True))
+    if class_name in ("Functional", "Model") and "layers" in config:
+        return _functional_from_keras(config)
+    if class_name == "InputLayer":
+        batch_shape = config.get("batch_shape") or [None, *config.get("shape", [])]
+        return InputLayer(
+            shape=tuple(batch_shape[1:]), batch_size=batch_shape[0], input_dtype=config.get("dtype", "float32"), name=config.get("name")
+        )
+    return layer_from_keras(entry)
+
+
+def _functional_from_keras(config: dict):
+    from kerax.core.node import InputLayer, Node
+    from kerax.models import Model
+
+    entries = config["layers"]
+    layers = {e["name"]: model_from_keras_config(e) for e in entries}
+    outputs: dict[tuple[str, int], object] = {}
+    for e in entries:
+        layer = layers[e["name"]]
+        if isinstance(layer, InputLayer):
+            outputs[(e["name"], 0)] = Node(layer.input_spec, op=layer)
+
+    def tensor(history):
+        name, node_index, tensor_index = history
+        out = outputs[(name, node_index)]
+        if isinstance(out, Node) and isinstance(out.spec, jax.ShapeDtypeStruct):
+            if tensor_index != 0:
+                raise ValueError(f"Keras config refers to output {tensor_index} of single-output layer {name!r}.")
+            return out
+        return out[tensor_index]
+
+    def ready(tree) -> bool:
+        if isinstance(tree, dict):
+            if tree.get("class_name") == "__keras_tensor__":
+                name, node_index, _ = tree["config"]["keras_history"]
+                return (name, node_index) in outputs
+            return all(ready(v) for v in tree.values())
+        if isinstance(tree, (list, tuple)):
+            return all(ready(v) for v in tree)
+        return True
+
+    def resolve(tree):
+        if isinstance(tree, dict):
+            if tree.get("class_name") == "__keras_tensor__":
+                return tensor(tree["config"]["keras_history"])
+            return {k: resolve(v) for k, v in tree.items()}
+        if isinstance(tree, (list, tuple)):
+            return [resolve(v) for v in tree]
+        return tree
+
+    pending = [(e["name"], i, node) for e in entries for i, node in enumerate(e.get("inbound_nodes", []))]
+    while pending:
+        progressed = False
+        rest = []
+        for name, i, node in pending:
+            if not ready(node):
+                rest.append((name, i, node))
+                continue
+            layer = layers[name]
+            args = resolve(node.get("args", []))
+            kwargs = {k: v for k, v in resolve(node.get("kwargs", {})).items() if not (k == "mask" and v is None)}
+            hook = getattr(layer, "keras_call_args", None)
+            if hook is not None:
+                args, kwargs = hook(args, kwargs)
+            outputs[(name, i)] = layer(*args, **kwargs)
+            progressed = True
+        if not progressed:
+            names = sorted({n for n, _, _ in rest})
+            raise ValueError(f"Cannot order the Keras graph: layers {names} wait on inputs that are never produced.")
+        pending = rest
+
+    def refs(tree):
+        if isinstance(tree, dict):
+            return {k: refs(v) for k, v in tree.items()}
+        if isinstance(tree, (list, tuple)) and len(tree) == 3 and isinstance(tree[0], str) and isinstance(tree[1], int):
+            return tensor(tree)
+        if isinstance(tree, (list, tuple)):
+            return [refs(v) for v in tree]
+        raise ValueError(f"Unexpected entry in Keras input/output layers: {tree!r}.")
+
+    return Model(refs(config["input_layers"]), refs(config["output_layers"]), name=config.get("name"), trainable=config.get("trainable", True))
+
+
+def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
+    """Weights of a (possibly nested) Keras model as kerax `(params, state)`."""
+    from kerax.models import Model, Sequential
+
+    if isinstance(kerax_layer, (Model, Sequential)):
+        params, state = {}, {}
+        for name, child in kerax_layer.children():
+            p, s = model_weights(keras_layer.get_layer(name), child)
+            if jax.tree.leaves(p):
+                params[name] = p
+            if jax.tree.leaves(s):
+                state[name] = s
+        return params, state
+    return layer_weights(keras_layer, kerax_layer)
