@@ -5,7 +5,7 @@ are layers made of layers; training, checkpoints, sharding and export are
 plain functions over pytrees of arrays.
 """
 
-from kerax import activations, constraints, initializers, interop, layers, regularizers
+from kerax import activations, constraints, datasets, initializers, interop, layers, regularizers
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -34,6 +34,7 @@ __all__ = [
     "activations",
     "add_loss",
     "constraints",
+    "datasets",
     "dtype_policy",
     "from_config",
     "initializers",
