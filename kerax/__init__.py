@@ -5,7 +5,7 @@ are layers made of layers; training, checkpoints, sharding and export are
 plain functions over pytrees of arrays.
 """
 
-from kerax import activations, constraints, datasets, initializers, interop, layers, regularizers
+from kerax import activations, constraints, datasets, initializers, interop, layers, regularizers, saving
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -21,6 +21,7 @@ from kerax.core import (
     to_json,
 )
 from kerax.models import Model, Sequential
+from kerax.saving import load_model, save_model
 
 __version__ = "0.1.0"
 
@@ -40,8 +41,11 @@ __all__ = [
     "initializers",
     "interop",
     "layers",
+    "load_model",
     "register",
     "regularizers",
+    "save_model",
+    "saving",
     "serialize",
     "set_dtype_policy",
     "spec",
