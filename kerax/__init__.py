@@ -5,7 +5,7 @@ are layers made of layers; training, checkpoints, sharding and export are
 plain functions over pytrees of arrays.
 """
 
-from kerax import activations, constraints, datasets, initializers, interop, layers, regularizers, saving
+from kerax import activations, checkpoint, constraints, datasets, initializers, interop, layers, regularizers, saving
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -33,6 +33,7 @@ __all__ = [
     "Node",
     "Sequential",
     "activations",
+    "checkpoint",
     "add_loss",
     "constraints",
     "datasets",
