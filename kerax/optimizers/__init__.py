@@ -1,0 +1,180 @@
+"""Keras optimizers as optax `GradientTransformation`s.
+
+Keras's names, arguments, defaults and numerics (`SGD`, `Adam`, `AdamW`, ...
+with `weight_decay`, `clipnorm`, `global_clipnorm`, `use_ema`,
+`gradient_accumulation_steps`, ...) on top of the optax contract, so a kerax
+optimizer goes anywhere an optax one does and the reverse:
+
+    tx = kerax.optimizers.get("adam", learning_rate=1e-3)
+    opt_state = tx.init(params)
+    updates, opt_state = tx.update(grads, opt_state, params)
+    params = optax.apply_updates(params, updates)
+
+The learning rate is part of `opt_state` (`get_learning_rate`,
+`set_learning_rate`), schedules live in `kerax.optimizers.schedules`,
+`freeze` gives Keras's `trainable=False`, and `DynamicLossScale` Keras's
+float16 loss scaling.
+
+Example:
+    >>> import jax.numpy as jnp, kerax.optimizers as ko
+    >>> tx = ko.get({"class_name": "SGD", "config": {"learning_rate": 0.5}})
+    >>> ko.serialize(tx)["config"]["learning_rate"]
+    0.5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optax
+
+from kerax.optimizers import schedules
+from kerax.optimizers.adam_family import (
+    Adafactor,
+    Adam,
+    Adamax,
+    AdamW,
+    Lamb,
+    Lion,
+    Nadam,
+)
+from kerax.optimizers.base import (
+    KerasOptimizer,
+    KerasOptimizerState,
+    ema_params,
+    freeze,
+    get_learning_rate,
+    scale_loss,
+    set_learning_rate,
+)
+from kerax.optimizers.classic import SGD, Adadelta, Adagrad, Ftrl, RMSprop
+from kerax.optimizers.loss_scale import DynamicLossScale, LossScaleState
+
+__all__ = [
+    "SGD",
+    "RMSprop",
+    "Adam",
+    "AdamW",
+    "Adamax",
+    "Nadam",
+    "Adagrad",
+    "Adadelta",
+    "Adafactor",
+    "Lamb",
+    "Lion",
+    "Ftrl",
+    "KerasOptimizer",
+    "KerasOptimizerState",
+    "DynamicLossScale",
+    "LossScaleState",
+    "schedules",
+    "get",
+    "serialize",
+    "deserialize",
+    "get_learning_rate",
+    "set_learning_rate",
+    "ema_params",
+    "scale_loss",
+    "freeze",
+]
+
+_OPTIMIZERS = {
+    f.__name__.lower(): f
+    for f in (
+        SGD,
+        RMSprop,
+        Adam,
+        AdamW,
+        Adamax,
+        Nadam,
+        Adagrad,
+        Adadelta,
+        Adafactor,
+        Lamb,
+        Lion,
+        Ftrl,
+    )
+}
+
+
+def _is_transformation(x: Any) -> bool:
+    return isinstance(x, optax.GradientTransformation) or (
+        callable(getattr(x, "init", None)) and callable(getattr(x, "update", None))
+    )
+
+
+def deserialize(config: dict[str, Any], **kwargs) -> KerasOptimizer:
+    """Builds an optimizer from `{"class_name": "Adam", "config": {...}}`.
+
+    A serialized schedule under `config["learning_rate"]` is rebuilt too;
+    `kwargs` override the config.
+    """
+    class_name = config.get("class_name")
+    key = str(class_name).lower()
+    if key not in _OPTIMIZERS:
+        raise ValueError(
+            f"Unknown optimizer class_name {class_name!r}. Valid names: "
+            f"{sorted(f.__name__ for f in _OPTIMIZERS.values())}."
+        )
+    args = {**config.get("config", {}), **kwargs}
+    if isinstance(args.get("learning_rate"), dict):
+        args["learning_rate"] = schedules.deserialize(args["learning_rate"])
+    return _OPTIMIZERS[key](**args)
+
+
+def serialize(optimizer: KerasOptimizer) -> dict[str, Any]:
+    """`{"class_name", "config"}` of a kerax optimizer (Keras's format)."""
+    if not isinstance(optimizer, KerasOptimizer):
+        raise TypeError(
+            "Only optimizers made by kerax.optimizers can be serialized; "
+            f"got {type(optimizer).__name__}."
+        )
+    return {
+        "module": "keras.optimizers",
+        "class_name": optimizer.class_name,
+        "config": optimizer.get_config(),
+        "registered_name": None,
+    }
+
+
+def get(identifier: Any, **kwargs) -> optax.GradientTransformation:
+    """An optimizer from a Keras name, a config dict, or an optax transformation.
+
+    Args:
+        identifier: a Keras optimizer name, any case (`"adam"`, `"AdamW"`,
+            `"rmsprop"`, ...); a dict `{"class_name": ..., "config": {...}}`;
+            or an optax `GradientTransformation`, returned as is.
+        **kwargs: constructor arguments for a name or dict
+            (`learning_rate=...`, `weight_decay=...`, ...).
+
+    Raises:
+        ValueError: unknown name, or kwargs given with a ready transformation.
+
+    Example:
+        >>> import optax, kerax.optimizers as ko
+        >>> tx = ko.get("Adam", learning_rate=3e-4)
+        >>> ko.get(optax.adam(1e-3)) is not None
+        True
+    """
+    if isinstance(identifier, str):
+        key = identifier.lower()
+        if key not in _OPTIMIZERS:
+            raise ValueError(
+                f"Unknown optimizer {identifier!r}. Valid names: "
+                f"{sorted(_OPTIMIZERS)} (any case), a config dict, or an optax "
+                "GradientTransformation."
+            )
+        return _OPTIMIZERS[key](**kwargs)
+    if isinstance(identifier, dict):
+        return deserialize(identifier, **kwargs)
+    if _is_transformation(identifier):
+        if kwargs:
+            raise ValueError(
+                f"Arguments {sorted(kwargs)} cannot be applied to a ready optax "
+                "GradientTransformation; pass an optimizer name instead."
+            )
+        return identifier
+    raise ValueError(
+        f"Could not interpret optimizer identifier: {identifier!r}. Valid names: "
+        f"{sorted(_OPTIMIZERS)}, a config dict, or an optax GradientTransformation."
+    )
