@@ -1,0 +1,181 @@
+"""What every exporter shares: the inference function, names, sample inputs,
+verification against JAX, atomic writes and the report."""
+
+from __future__ import annotations
+
+import dataclasses
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax.core.spec import is_symbolic, to_spec
+
+
+class ExportError(RuntimeError):
+    """An export that failed, or whose artifact does not match the JAX model."""
+
+
+@dataclasses.dataclass
+class ExportReport:
+    """What an exporter wrote and how closely it matches the JAX model."""
+
+    format: str
+    path: Path
+    max_abs_diff: float
+    tolerance: float
+    size_bytes: int
+    input_names: tuple
+    output_names: tuple
+    ops: tuple = ()
+    notes: str = ""
+
+    def __str__(self) -> str:
+        ops = f", ops: {', '.join(self.ops)}" if self.ops else ""
+        return (
+            f"{self.format}: {self.path} ({self.size_bytes / 1024:.1f} KiB), max |diff| vs JAX "
+            f"{self.max_abs_diff:.3g} (tolerance {self.tolerance:g}){ops}{'; ' + self.notes if self.notes else ''}"
+        )
+
+
+@dataclasses.dataclass
+class Signature:
+    """Flat named inputs/outputs for a model whose inputs/outputs are pytrees."""
+
+    input_names: tuple
+    input_specs: tuple  # ShapeDtypeStructs, symbolic dims allowed.
+    input_treedef: Any
+    output_names: tuple
+    output_treedef: Any
+
+    def unflatten_inputs(self, flat):
+        return jax.tree.unflatten(self.input_treedef, list(flat))
+
+
+def _sanitize(name: str) -> str:
+    out = "".join(c if c.isalnum() or c == "_" else "_" for c in str(name))
+    return out if out and not out[0].isdigit() else f"x_{out}"
+
+
+def resolve_spec(model, input_spec):
+    spec = input_spec if input_spec is not None else getattr(model, "input_spec", None)
+    if spec is None:
+        raise ExportError(
+            f"Export needs the input spec of {model.describe()}: pass input_spec=kerax.spec((None, ...)) "
+            "or start the model with kerax.Input."
+        )
+    return to_spec(spec)
+
+
+def signature(model, params, state, input_spec) -> Signature:
+    """Input names from `kerax.Input` names (or dict keys), outputs likewise."""
+    from kerax.models.functional import Model
+
+    specs, treedef = jax.tree.flatten(input_spec)
+    if isinstance(model, Model):
+        nodes = jax.tree.leaves(model.inputs, is_leaf=lambda n: hasattr(n, "op") and hasattr(n, "spec"))
+        names = [n.op.scope_name for n in nodes]
+    elif isinstance(input_spec, dict):
+        names = sorted(input_spec)
+    elif len(specs) == 1:
+        names = ["inputs"]
+    else:
+        names = [f"input_{i}" for i in range(len(specs))]
+    names = [_sanitize(n) for n in names]
+    if len(set(names)) != len(names):
+        names = [f"{n}_{i}" for i, n in enumerate(names)]
+    out = jax.eval_shape(lambda p, s, x: model.apply(p, s, x)[0], params, state, input_spec)
+    out_leaves, out_def = jax.tree.flatten(out)
+    paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(out)[0]]
+    if len(out_leaves) == 1 and not paths[0]:
+        out_names = ["output_0"]
+    else:
+        out_names = [_sanitize("_".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in p)) for p in paths]
+        if all(n.isdigit() or n.startswith("x_") for n in out_names):
+            out_names = [f"output_{i}" for i in range(len(out_leaves))]
+    return Signature(tuple(names), tuple(specs), treedef, tuple(out_names), out_def)
+
+
+def flat_inference_fn(model, sig: Signature):
+    """`(params, state, *flat_inputs) -> tuple(flat_outputs)` in inference mode."""
+
+    def fn(params, state, *xs):
+        y, _ = model.apply(params, state, sig.unflatten_inputs(xs), training=False)
+        return tuple(jax.tree.leaves(y))
+
+    return fn
+
+
+def concrete(spec, batch: int):
+    return jax.ShapeDtypeStruct(tuple(batch if is_symbolic(d) else d for d in spec.shape), spec.dtype)
+
+
+def sample_inputs(specs, batch: int, seed: int = 0, int_high: int = 2) -> list[np.ndarray]:
+    """Deterministic sample inputs (ints small and non-negative: token ids)."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for s in specs:
+        c = concrete(s, batch)
+        # Other symbolic dims (sequence lengths) get a small fixed size.
+        shape = tuple(4 if is_symbolic(d) else d for d in c.shape)
+        if jnp.issubdtype(s.dtype, jnp.integer):
+            out.append(rng.integers(0, int_high, shape).astype(s.dtype))
+        elif s.dtype == jnp.bool_:
+            out.append(rng.random(shape) > 0.3)
+        else:
+            out.append(rng.standard_normal(shape).astype(s.dtype))
+    return out
+
+
+def max_abs_diff(want, got) -> float:
+    diffs = [float(np.max(np.abs(np.asarray(w, np.float64) - np.asarray(g, np.float64)))) if np.size(w) else 0.0 for w, g in zip(want, got)]
+    return max(diffs, default=0.0)
+
+
+def check(fmt: str, diff: float, tolerance: float) -> None:
+    if not np.isfinite(diff) or diff > tolerance:
+        raise ExportError(
+            f"{fmt} artifact does not match the JAX model: max |diff| {diff:.3g} > tolerance {tolerance:g}. "
+            "Nothing was written."
+        )
+
+
+def host(tree):
+    return jax.tree.map(np.asarray, tree)
+
+
+def atomic_write_dir(path: Path, write) -> None:
+    from kerax.saving.model_file import atomic_directory_write
+
+    atomic_directory_write(Path(path), write)
+
+
+def atomic_write_file(path: Path, data: bytes) -> None:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.parent / f".{path.name}.tmp-{uuid.uuid4().hex[:8]}"
+    try:
+        tmp.write_bytes(data)
+        tmp.replace(path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def dir_size(path: Path) -> int:
+    path = Path(path)
+    if path.is_file():
+        return path.stat().st_size
+    return sum(p.stat().st_size for p in path.rglob("*") if p.is_file())
+
+
+def remove(path: Path) -> None:
+    path = Path(path)
+    if path.is_dir():
+        shutil.rmtree(path, ignore_errors=True)
+    elif path.exists():
+        path.unlink()

@@ -1,0 +1,140 @@
+"""Exporters: every artifact runs without kerax and matches the JAX model."""
+
+import subprocess
+import sys
+import textwrap
+
+import jax
+import numpy as np
+import pytest
+
+import kerax
+from kerax import layers
+from kerax.export import ExportError
+
+pytestmark = [pytest.mark.slow, pytest.mark.export]
+tf = pytest.importorskip("tensorflow", reason="needs the export extra")
+
+
+def mlp():
+    return kerax.Sequential([kerax.Input((6,)), layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
+
+
+def two_in_two_out():
+    a, b = kerax.Input((6,), name="features"), kerax.Input((4,), name="extra")
+    h = layers.Dense(8, activation="tanh")(a)
+    return kerax.Model({"features": a, "extra": b}, {"probs": layers.Dense(3, activation="softmax")(h), "value": layers.Dense(1)(b)})
+
+
+@pytest.fixture(scope="module")
+def multi():
+    model = two_in_two_out()
+    params, state = model.init(jax.random.key(0), model.input_spec)
+    return model, params, state
+
+
+def test_saved_model_variable_batch_multi_io(tmp_path, multi):
+    model, params, state = multi
+    report = kerax.export.saved_model(model, params, state, tmp_path / "sm")
+    assert report.max_abs_diff <= 1e-5 and (tmp_path / "sm" / "1" / "saved_model.pb").exists()
+    assert report.input_names == ("extra", "features") and set(report.output_names) == {"probs", "value"}
+    sig = tf.saved_model.load(str(tmp_path / "sm" / "1")).signatures["serving_default"]
+    x = {"features": np.ones((5, 6), np.float32), "extra": np.ones((5, 4), np.float32)}
+    got = sig(**{k: tf.constant(v) for k, v in x.items()})
+    want, _ = model.apply(params, state, x)
+    np.testing.assert_allclose(got["probs"].numpy(), want["probs"], atol=1e-5)
+
+
+def test_saved_model_reloads_without_jax(tmp_path):
+    model = mlp()
+    params, state = model.init(jax.random.key(1))
+    kerax.export.saved_model(model, params, state, tmp_path / "sm", version=None)
+    x = np.random.default_rng(0).standard_normal((7, 6)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    script = textwrap.dedent(
+        f"""
+        import sys, importlib.abc
+        class Block(importlib.abc.MetaPathFinder):
+            def find_spec(self, name, path, target=None):
+                if name.split(".")[0] in ("jax", "jaxlib", "kerax"):
+                    raise ImportError("blocked: " + name)
+        sys.meta_path.insert(0, Block())
+        import numpy as np, tensorflow as tf
+        sig = tf.saved_model.load({str(tmp_path / "sm")!r}).signatures["serving_default"]
+        y = sig(inputs=tf.constant(np.load({str(tmp_path / "x.npy")!r})))["output_0"].numpy()
+        np.save({str(tmp_path / "y.npy")!r}, y)
+        assert "jax" not in sys.modules
+        """
+    )
+    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=300)
+    want, _ = model.apply(params, state, x)
+    np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, atol=1e-6)
+
+
+@pytest.mark.parametrize("quantization", [None, "float16", "dynamic_range"])
+def test_tflite(tmp_path, multi, quantization):
+    model, params, state = multi
+    report = kerax.export.tflite(model, params, state, tmp_path / "m.tflite", quantization=quantization, batch_size=2)
+    assert report.max_abs_diff <= report.tolerance
+    if quantization is None:
+        assert report.max_abs_diff <= 1e-5
+    assert "FULLY_CONNECTED" in report.ops and (tmp_path / "m.tflite").stat().st_size == report.size_bytes
+    x = {"features": np.ones((2, 6), np.float32), "extra": np.zeros((2, 4), np.float32)}
+    got = kerax.export.run_tflite((tmp_path / "m.tflite").read_bytes(), x)
+    want, _ = model.apply(params, state, x)
+    np.testing.assert_allclose(got["value"], want["value"], atol=report.tolerance * max(1, float(np.abs(want["value"]).max())))
+
+
+def test_tflite_full_int8(tmp_path):
+    model = mlp()
+    params, state = model.init(jax.random.key(2))
+    data = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+    report = kerax.export.tflite(model, params, state, tmp_path / "q.tflite", quantization="int8", representative_data=data)
+    assert report.max_abs_diff <= 0.15
+
+
+def test_stablehlo_runs_with_jax_only(tmp_path, multi):
+    model, params, state = multi
+    report = kerax.export.stablehlo(model, params, state, tmp_path / "shlo", platforms=("cpu", "cuda"))
+    assert report.max_abs_diff == 0.0
+    run = kerax.export.load_stablehlo(tmp_path / "shlo")
+    x = {"features": np.ones((9, 6), np.float32), "extra": np.ones((9, 4), np.float32)}
+    want, _ = model.apply(params, state, x)
+    np.testing.assert_array_equal(run(**x)["probs"], want["probs"])
+
+
+def test_onnx(tmp_path, multi):
+    pytest.importorskip("jax2onnx", reason="ONNX is an optional extra")
+    model, params, state = multi
+    report = kerax.export.onnx(model, params, state, tmp_path / "m.onnx")
+    assert report.max_abs_diff <= 1e-5
+
+
+def test_mismatch_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
+    from kerax.export import common
+
+    model = mlp()
+    params, state = model.init(jax.random.key(0))
+    monkeypatch.setattr(common, "max_abs_diff", lambda want, got: 1.0)
+    with pytest.raises(ExportError, match="does not match"):
+        kerax.export.stablehlo(model, params, state, tmp_path / "shlo")
+    assert not (tmp_path / "shlo").exists() and list(tmp_path.iterdir()) == []
+
+
+def test_export_from_saved_model_directory(tmp_path):
+    model = mlp()
+    params, state = model.init(jax.random.key(0))
+    kerax.save_model(tmp_path / "model", model, params, state)
+    reports = kerax.export.export(tmp_path / "model", tmp_path / "out", formats=("stablehlo",))
+    assert reports[0].path == tmp_path / "out" / "stablehlo"
+
+
+def test_bad_options():
+    model = mlp()
+    params, state = model.init(jax.random.key(0))
+    with pytest.raises(ValueError, match="quantization"):
+        kerax.export.tflite(model, params, state, "x.tflite", quantization="int4")
+    with pytest.raises(ValueError, match="representative_data"):
+        kerax.export.tflite(model, params, state, "x.tflite", quantization="int8")
+    with pytest.raises(ValueError, match="unknown formats"):
+        kerax.export.export(model, "out", formats=("coreml",), params=params, state=state)
