@@ -5,7 +5,7 @@ are layers made of layers; training, checkpoints, sharding and export are
 plain functions over pytrees of arrays.
 """
 
-from kerax import activations, checkpoint, constraints, datasets, export, initializers, interop, layers, regularizers, saving
+from kerax import activations, checkpoint, constraints, datasets, distribute, export, initializers, interop, layers, regularizers, saving
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -37,6 +37,7 @@ __all__ = [
     "add_loss",
     "constraints",
     "datasets",
+    "distribute",
     "export",
     "dtype_policy",
     "from_config",
