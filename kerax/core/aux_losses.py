@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import threading
 
+import jax
 import jax.numpy as jnp
 
 _local = threading.local()
@@ -48,3 +49,22 @@ def is_collecting() -> bool:
 
 def total(losses) -> jnp.ndarray:
     return sum(losses, jnp.zeros((), jnp.float32))
+
+
+def add_activity_loss(regularizer, outputs) -> None:
+    """Adds `regularizer(y) / batch_size` for each output `y`, as Keras does.
+
+    Keras's `Layer.__call__` divides every activity penalty by the output's
+    batch size (`divide_no_nan`, so an empty batch adds 0) so that the
+    regularization strength does not depend on the batch size. Every layer
+    with an `activity_regularizer` reports its penalty through this function.
+    """
+    if regularizer is None or not is_collecting():
+        return  # Nobody trains on it: skip the computation.
+    for y in jax.tree.leaves(outputs):
+        loss = jnp.asarray(regularizer(y), jnp.float32)
+        if y.ndim > 0:
+            batch = jnp.asarray(y.shape[0], jnp.float32)
+            safe = jnp.where(batch == 0, 1.0, batch)
+            loss = jnp.where(batch == 0, 0.0, loss / safe)
+        add_loss(loss)

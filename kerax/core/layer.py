@@ -332,7 +332,7 @@ def _is_arraylike_tree(v) -> bool:
     return bool(leaves) and all(isinstance(x, jax.ShapeDtypeStruct) or hasattr(x, "shape") and hasattr(x, "dtype") for x in leaves)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _accepts_mask(cls) -> bool:
     params = inspect.signature(cls.call).parameters
     return "mask" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

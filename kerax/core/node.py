@@ -12,7 +12,8 @@ import jax
 import jax.numpy as jnp
 
 from kerax.core.layer import Layer
-from kerax.core.spec import shape_str, spec as make_spec, to_spec
+from kerax.core.spec import shape_str, to_spec
+from kerax.core.spec import spec as make_spec
 
 
 class Node:

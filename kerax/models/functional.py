@@ -222,6 +222,8 @@ class Model(Layer):
             in_mask = in_masks[0] if len(in_masks) == 1 else tuple(in_masks)
             if all(m is None for m in jax.tree.leaves(in_mask, is_leaf=lambda v: v is None)):
                 in_mask = None
+            if "mask" in kwargs:  # An explicit mask wins, as in Keras.
+                in_mask = kwargs.pop("mask")
             y, s, m = layer.apply_masked(
                 params.get(name, {}),
                 new_state.get(name, {}),

@@ -18,7 +18,11 @@ from kerax.core.spec import is_symbolic, to_spec
 
 
 def _concrete(spec, batch: int):
-    shape = tuple(batch if is_symbolic(d) else d for d in spec.shape)
+    """Every kerax symbol (`batch`, `d1`, ...) set to `batch`; expressions evaluated."""
+    from kerax.core.spec import _SYMBOL_NAMES
+
+    env = dict.fromkeys(_SYMBOL_NAMES, batch)
+    shape = tuple(int(d._evaluate(env)) if is_symbolic(d) else d for d in spec.shape)
     return jax.ShapeDtypeStruct(shape, spec.dtype)
 
 
@@ -150,7 +154,7 @@ def keras_parity(kerax_layer, keras_layer, inputs, *, params=None, state=None, a
     results = []
     for training in training_modes:
         want = keras_layer(*xs, training=training, **keras_kwargs)
-        got, _ = kerax_layer.apply(params, state, *[jnp.asarray(x) for x in xs], training=training, **kerax_kwargs)
+        got, _ = kerax_layer.apply(params, state, *[jax.tree.map(jnp.asarray, x) for x in xs], training=training, **kerax_kwargs)
         want = jax.tree.map(np.asarray, want)
         assert_trees_close(got, want, atol=atol, rtol=rtol, what=f"{kerax_layer.describe()} vs Keras (training={training})")
         results.append(got)
