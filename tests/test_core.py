@@ -135,8 +135,8 @@ def test_dense_feature_mismatch_error_names_layer():
 
 
 def test_wrong_rank_error():
-    with pytest.raises(ValueError, match="Dense 'dense' expected inputs of rank >= 1"):
-        layers.Dense(2).init(jax.random.key(0), jax.ShapeDtypeStruct((), jnp.float32))
+    with pytest.raises(ValueError, match="Dense 'dense' expected inputs of rank >= 2"):
+        layers.Dense(2).init(jax.random.key(0), jax.ShapeDtypeStruct((3,), jnp.float32))
 
 
 def test_layer_called_on_arrays_explains_apply():

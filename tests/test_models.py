@@ -58,9 +58,7 @@ def test_functional_dict_in_dict_out_shared_layers():
 
 def test_shared_layer_calls_get_distinct_keys():
     x = kerax.Input((4,))
-    drop = layers.Dropout(0.5) if hasattr(layers, "Dropout") else None
-    if drop is None:
-        pytest.skip("Dropout not available")
+    drop = layers.Dropout(0.5)
     model = kerax.Model(x, [drop(x), drop(x)])
     params, state = model.init(jax.random.key(0), kerax.spec((None, 4)))
     (a, b), _ = model.apply(params, state, jnp.ones((2, 4)), key=jax.random.key(3), training=True)

@@ -107,7 +107,7 @@ class Dense(Layer):
         _check_lora(self, self.kernel_constraint, "kernel_constraint")
 
     def check_input(self, spec):
-        self.expect_ndim(spec, min_ndim=1)
+        self.expect_ndim(spec, min_ndim=2)
 
     def build(self, key, spec):
         k_kernel, k_bias, k_lora = jax.random.split(key, 3)
