@@ -150,6 +150,13 @@ class Model(Layer):
     def input_spec(self):
         return jax.tree.map(lambda n: n.spec, self.inputs, is_leaf=_is_node)
 
+    def init(self, key, *specs, **kwargs):
+        """Like `Layer.init`; the spec defaults to the model's `kerax.Input`s."""
+        return super().init(key, *(specs or (self.input_spec,)), **kwargs)
+
+    def output_spec(self, *specs, **kwargs):
+        return super().output_spec(*(specs or (self.input_spec,)), **kwargs)
+
     def check_input(self, spec) -> None:
         expected = jax.tree.leaves(self.inputs, is_leaf=_is_node)
         got = flatten_like(self.inputs, spec, _is_node, f"{self.describe()} inputs")
