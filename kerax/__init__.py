@@ -5,7 +5,24 @@ are layers made of layers; training, checkpoints, sharding and export are
 plain functions over pytrees of arrays.
 """
 
-from kerax import activations, checkpoint, constraints, datasets, distribute, export, initializers, interop, layers, regularizers, saving
+from kerax import (
+    activations,
+    callbacks,
+    checkpoint,
+    constraints,
+    datasets,
+    distribute,
+    export,
+    initializers,
+    interop,
+    layers,
+    losses,
+    metrics,
+    optimizers,
+    regularizers,
+    saving,
+    training,
+)
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -22,10 +39,18 @@ from kerax.core import (
 )
 from kerax.models import Model, Sequential
 from kerax.saving import load_model, save_model
+from kerax.training import Trainer, TrainState
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "TrainState",
+    "Trainer",
+    "callbacks",
+    "losses",
+    "metrics",
+    "optimizers",
+    "training",
     "DTypePolicy",
     "Input",
     "Layer",

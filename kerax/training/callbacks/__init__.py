@@ -1,0 +1,59 @@
+"""Keras callbacks over a `TrainState`: same names, arguments and behaviour.
+
+Every hook takes the `TrainState` first, then Keras's arguments, and MAY
+return a new `TrainState` (None keeps it):
+
+    class HalveLR(kerax.callbacks.Callback):
+        def on_epoch_end(self, ts, epoch, logs=None):
+            lr = kerax.optimizers.get_learning_rate(ts.opt_state)
+            return ts._replace(opt_state=kerax.optimizers.set_learning_rate(ts.opt_state, lr / 2))
+
+Porting a Keras callback: add `ts` as the first argument of each hook; use
+`self.trainer.stop_training = True` where Keras sets `model.stop_training`;
+read weights from `ts.params` / `ts.state` instead of `model.get_weights()`.
+
+Rules that follow from purity:
+- Batch logs hold JAX scalars (reading one waits for the step; callbacks that
+  never read them cost nothing). Epoch logs hold Python floats.
+- The TrainState a hook sees is donated to the next training step: copy
+  arrays you keep (`jax.tree.map(jnp.copy, ts.params)`).
+- A TrainState returned from a test or predict hook applies to that
+  evaluation or prediction only (e.g. `SwapEMAWeights` evaluating with the
+  moving average); training continues from its own state.
+- Checkpointing callbacks (ModelCheckpoint, BackupAndRestore: the checkpoint
+  module) save `ts` in `on_epoch_end`; to resume, a callback restores `ts` in
+  `on_train_begin` and sets `self.trainer.initial_epoch` to the epoch to
+  continue from.
+"""
+
+from kerax.training.callbacks.base import (
+    HOOKS,
+    Callback,
+    CallbackList,
+    History,
+    LambdaCallback,
+)
+from kerax.training.callbacks.loggers import CSVLogger, ProgbarLogger, TensorBoard
+from kerax.training.callbacks.monitoring import (
+    EarlyStopping,
+    LearningRateScheduler,
+    ReduceLROnPlateau,
+    SwapEMAWeights,
+    TerminateOnNaN,
+)
+
+__all__ = [
+    "HOOKS",
+    "Callback",
+    "CallbackList",
+    "History",
+    "ProgbarLogger",
+    "EarlyStopping",
+    "ReduceLROnPlateau",
+    "LearningRateScheduler",
+    "CSVLogger",
+    "TensorBoard",
+    "TerminateOnNaN",
+    "LambdaCallback",
+    "SwapEMAWeights",
+]

@@ -1,0 +1,154 @@
+"""Keras's progress bar: step counter, bar, ETA, time per step, running metrics.
+
+On a terminal the line is redrawn in place at most every `interval` seconds
+(reading the logs then, and only then, waits for the device); elsewhere (a
+file, CI logs) one plain line is printed when the epoch ends.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+import time
+
+__all__ = ["Progbar", "format_logs"]
+
+
+def _is_tty(stream) -> bool:
+    return (
+        (hasattr(stream, "isatty") and stream.isatty())
+        or "ipykernel" in sys.modules
+        or "PYCHARM_HOSTED" in os.environ
+    )
+
+
+def _fmt_value(v) -> str:
+    try:
+        v = float(v)
+    except (TypeError, ValueError):
+        return f" {v}"
+    if math.isnan(v) or math.isinf(v):
+        return f" {v}"
+    return f" {v:.4f}" if abs(v) > 1e-3 else f" {v:.4e}"
+
+
+def format_logs(logs) -> str:
+    return "".join(f" - {k}:{_fmt_value(v)}" for k, v in logs.items())
+
+
+def _format_time(per_unit: float, unit: str) -> str:
+    if per_unit >= 1 or per_unit == 0:
+        return f" {per_unit:.0f}s/{unit}"
+    if per_unit >= 1e-3:
+        return f" {per_unit * 1e3:.0f}ms/{unit}"
+    return f" {per_unit * 1e6:.0f}us/{unit}"
+
+
+def _format_eta(eta: float) -> str:
+    eta = int(eta)
+    if eta > 3600:
+        return f"{eta // 3600}:{(eta % 3600) // 60:02d}:{eta % 60:02d}"
+    if eta > 60:
+        return f"{eta // 60}:{eta % 60:02d}"
+    return f"{eta}s"
+
+
+class Progbar:
+    """A Keras-style progress bar.
+
+    Args:
+        target: total steps, or None when unknown.
+        width: bar width in characters.
+        verbose: 1 (bar) or 2 (one line at the end).
+        interval: minimum seconds between redraws on a terminal.
+        unit_name: what a step is called ("step").
+        stream: where to write (default `sys.stdout`).
+        dynamic: redraw in place; default: when `stream` is a terminal.
+    """
+
+    def __init__(
+        self,
+        target,
+        width=20,
+        verbose=1,
+        interval=0.05,
+        unit_name="step",
+        stream=None,
+        dynamic=None,
+    ):
+        self.target = target
+        self.width = width
+        self.verbose = verbose
+        self.interval = interval
+        self.unit_name = unit_name
+        self.stream = stream or sys.stdout
+        self.dynamic = _is_tty(self.stream) if dynamic is None else dynamic
+        self._start = time.monotonic()
+        self._last_update = 0.0
+        self._time_after_first = None
+        self._first_seen = None
+        self._prev_width = 0
+
+    def due(self, finalize: bool = False) -> bool:
+        """Whether `update` would draw now (cheap: no device sync)."""
+        if finalize:
+            return True
+        return (
+            self.verbose == 1
+            and self.dynamic
+            and time.monotonic() - self._last_update >= self.interval
+        )
+
+    def _step_time(self, current: int, now: float) -> float:
+        if not current:
+            return 0.0
+        if self._time_after_first is not None and current > self._first_seen:
+            return (now - self._time_after_first) / (current - self._first_seen)
+        if self._time_after_first is None:
+            self._time_after_first, self._first_seen = now, current
+        return (now - self._start) / current
+
+    def update(self, current: int, logs=None, finalize: bool | None = None) -> None:
+        """Draws step `current` with `logs` (a dict of scalars)."""
+        if finalize is None:
+            finalize = self.target is not None and current >= self.target
+        now = time.monotonic()
+        per_step = self._step_time(current, now)
+        if not self.due(finalize):
+            return
+        logs = logs or {}
+        if self.verbose == 1:
+            color = self.dynamic
+            if self.target:
+                digits = int(math.log10(self.target)) + 1
+                count = f"{current:>{digits}d}/{self.target}"
+                done = int(self.width * min(current, self.target) / self.target)
+                if color:
+                    bar = f"\x1b[1m{count}\x1b[0m \x1b[32m{'━' * done}\x1b[0m\x1b[37m{'━' * (self.width - done)}\x1b[0m"
+                else:
+                    bar = f"{count} {'━' * done}{'─' * (self.width - done)}"
+                visible = len(count) + 1 + self.width
+            else:
+                bar = f"{current:7d}/Unknown"
+                visible = len(bar)
+            if self.target and not finalize:
+                timing = f" {_format_eta(per_step * (self.target - current))}"
+            else:
+                timing = f" {now - self._start:.0f}s"
+            if color:
+                timing = f" \x1b[1m{timing.strip()}\x1b[0m"
+            info = timing + _format_time(per_step, self.unit_name) + format_logs(logs)
+            width = visible + len(info) - (8 if color else 0)
+            pad = " " * max(0, self._prev_width - width) if self.dynamic else ""
+            prefix = "\r" if self.dynamic else ""
+            end = "\n" if finalize else ""
+            self.stream.write(prefix + bar + info + pad + end)
+            self.stream.flush()
+            self._prev_width = width
+        elif self.verbose == 2 and finalize:
+            count = f"{current}/{self.target}" if self.target else f"{current}"
+            line = f"{count} - {now - self._start:.0f}s -{_format_time(per_step, self.unit_name).lstrip()}{format_logs(logs)}\n"
+            self.stream.write(line)
+            self.stream.flush()
+        self._last_update = now

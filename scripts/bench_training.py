@@ -1,0 +1,378 @@
+"""Training throughput and compile time: kerax vs a hand-written loop vs Keras.
+
+Side by side in one process, interleaved rounds (each round runs one epoch of
+every variant, so machine noise hits all of them alike), same synthetic data
+and architecture in every framework:
+
+- `hand`: a hand-written `jax.jit` + optax Adam step (params and optimizer
+  state donated) over the kerax model's `apply`, batches gathered with NumPy;
+  the kerax variants get the same `optax.adam` (`--optimizer keras`: kerax's
+  Keras-exact Adam instead);
+- `kerax-step`: `kerax.training.make_train_step` called in a Python loop;
+- `kerax-fit`: `kerax.Trainer.fit`, `steps_per_execution=1`;
+- `kerax-fit-K`: `Trainer.fit` with `steps_per_execution=K` for each K given,
+  kerax choosing scan fusion or not (reported);
+- `keras-fit`: Keras 3 `fit` on the JAX backend (`jit_compile=True`).
+
+Models: a tiny MLP 32-32-32-10 (batch 32, dispatch-bound), an MLP
+784-512-512-10 (b128), a CNN conv32-pool-conv64-pool-dense128-dense10 on
+28x28x1 (b128), a transformer block (len 64, dim 128, 4 heads, FF 512; b32).
+
+Printed per model: steps/s (best round), the speed relative to `hand` (the
+median over rounds of the per-round time ratio), and the first-step time
+(trace + compile + one step) of each variant.
+
+    python scripts/bench_training.py                # all models, 5 rounds
+    python scripts/bench_training.py --models tiny,mlp --rounds 5 --k 8,32
+
+On a loaded machine read the ratios, not the absolute numbers. For models
+whose XLA temp buffers exceed 32 MiB, glibc malloc costs every framework
+alike; `LD_PRELOAD=libjemalloc.so.2` removes that (see performance.md).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+
+os.environ.setdefault("KERAS_BACKEND", "jax")
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ["KERAX_COMPILATION_CACHE_DIR"] = "off"  # Honest compile times.
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+import jax  # noqa: E402
+import numpy as np  # noqa: E402
+import optax  # noqa: E402
+
+import kerax  # noqa: E402
+import kerax.losses  # noqa: E402
+from kerax import layers as L  # noqa: E402
+from kerax.training import Trainer, make_train_step  # noqa: E402
+
+# name: (input shape, batch size, steps per epoch)
+MODELS = {
+    "tiny": ((32,), 32, 400),
+    "mlp": ((784,), 128, 60),
+    "cnn": ((28, 28, 1), 128, 8),
+    "transformer": ((64, 128), 32, 8),
+}
+
+
+def kerax_model(name):
+    shape = MODELS[name][0]
+    if name == "tiny":
+        return kerax.Sequential(
+            [
+                kerax.Input(shape),
+                L.Dense(32, activation="relu"),
+                L.Dense(32, activation="relu"),
+                L.Dense(10),
+            ]
+        )
+    if name == "mlp":
+        return kerax.Sequential(
+            [
+                kerax.Input(shape),
+                L.Dense(512, activation="relu"),
+                L.Dense(512, activation="relu"),
+                L.Dense(10),
+            ]
+        )
+    if name == "cnn":
+        return kerax.Sequential(
+            [
+                kerax.Input(shape),
+                L.Conv2D(32, 3, activation="relu"),
+                L.MaxPooling2D(2),
+                L.Conv2D(64, 3, activation="relu"),
+                L.MaxPooling2D(2),
+                L.Flatten(),
+                L.Dense(128, activation="relu"),
+                L.Dense(10),
+            ]
+        )
+    x = kerax.Input(shape)
+    a = L.MultiHeadAttention(num_heads=4, key_dim=32)(x, x)
+    h = L.LayerNormalization()(L.Add()([x, a]))
+    f = L.Dense(128)(L.Dense(512, activation="relu")(h))
+    h = L.LayerNormalization()(L.Add()([h, f]))
+    return kerax.Model(x, L.Dense(10)(L.GlobalAveragePooling1D()(h)))
+
+
+def keras_model(name):
+    import keras
+    from keras import layers as KL
+
+    shape = MODELS[name][0]
+    if name == "tiny":
+        return keras.Sequential(
+            [
+                keras.Input(shape),
+                KL.Dense(32, activation="relu"),
+                KL.Dense(32, activation="relu"),
+                KL.Dense(10),
+            ]
+        )
+    if name == "mlp":
+        return keras.Sequential(
+            [
+                keras.Input(shape),
+                KL.Dense(512, activation="relu"),
+                KL.Dense(512, activation="relu"),
+                KL.Dense(10),
+            ]
+        )
+    if name == "cnn":
+        return keras.Sequential(
+            [
+                keras.Input(shape),
+                KL.Conv2D(32, 3, activation="relu"),
+                KL.MaxPooling2D(2),
+                KL.Conv2D(64, 3, activation="relu"),
+                KL.MaxPooling2D(2),
+                KL.Flatten(),
+                KL.Dense(128, activation="relu"),
+                KL.Dense(10),
+            ]
+        )
+    x = keras.Input(shape)
+    a = KL.MultiHeadAttention(num_heads=4, key_dim=32)(x, x)
+    h = KL.LayerNormalization()(KL.Add()([x, a]))
+    f = KL.Dense(128)(KL.Dense(512, activation="relu")(h))
+    h = KL.LayerNormalization()(KL.Add()([h, f]))
+    return keras.Model(x, KL.Dense(10)(KL.GlobalAveragePooling1D()(h)))
+
+
+def data(name, seed=0):
+    shape, batch, steps = MODELS[name]
+    n = batch * steps
+    rng = np.random.default_rng(seed)
+    return rng.normal(size=(n, *shape)).astype(np.float32), rng.integers(
+        0, 10, n
+    ).astype(np.int32)
+
+
+LOSS = kerax.losses.SparseCategoricalCrossentropy(from_logits=True)
+# kerax's optimizer for the kerax variants: "optax" is the very `optax.adam`
+# the hand-written loop uses (framework overhead alone); "keras" is kerax's
+# Keras-exact Adam (what `optimizer="adam"` gives).
+OPTIMIZER = {"kind": "optax"}
+
+
+def kerax_optimizer():
+    return optax.adam(1e-3) if OPTIMIZER["kind"] == "optax" else "adam"
+
+
+# ---------------------------------------------------------------- variants
+# Each variant: `first()` -> seconds for the first step (compile included);
+# `epoch(r)` runs one epoch (shuffled with seed r) and waits for the device.
+
+
+class Hand:
+    label = "hand"
+
+    def __init__(self, name, x, y):
+        self.x, self.y, self.batch = x, y, MODELS[name][1]
+        model = kerax_model(name)
+        params, state = model.init(jax.random.key(0), model.input_spec)
+        tx = optax.adam(1e-3)
+
+        def step(params, opt_state, xb, yb):
+            def loss_fn(p):
+                logits, _ = model.apply(p, state, xb, training=True)
+                return optax.softmax_cross_entropy_with_integer_labels(
+                    logits, yb
+                ).mean()
+
+            loss, grads = jax.value_and_grad(loss_fn)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return optax.apply_updates(params, updates), opt_state, loss
+
+        self.step = jax.jit(step, donate_argnums=(0, 1))
+        self.params, self.opt_state = params, tx.init(params)
+
+    def first(self):
+        t = time.perf_counter()
+        self.params, self.opt_state, loss = self.step(
+            self.params, self.opt_state, self.x[: self.batch], self.y[: self.batch]
+        )
+        jax.block_until_ready(loss)
+        return time.perf_counter() - t
+
+    def epoch(self, r):
+        b, x, y = self.batch, self.x, self.y
+        perm = np.random.default_rng(r).permutation(len(x))
+        p, o = self.params, self.opt_state
+        for i in range(len(x) // b):
+            idx = perm[i * b : (i + 1) * b]
+            p, o, loss = self.step(p, o, x[idx], y[idx])
+        jax.block_until_ready(p)
+        self.params, self.opt_state = p, o
+
+
+class KeraxStep:
+    label = "kerax-step"
+
+    def __init__(self, name, x, y):
+        self.x, self.y, self.batch = x, y, MODELS[name][1]
+        self.step = make_train_step(kerax_model(name), LOSS, kerax_optimizer())
+        self.ts = self.step.init(jax.random.key(0))
+
+    def first(self):
+        t = time.perf_counter()
+        self.ts, logs = self.step(self.ts, (self.x[: self.batch], self.y[: self.batch]))
+        jax.block_until_ready(logs)
+        return time.perf_counter() - t
+
+    def epoch(self, r):
+        b, x, y, step = self.batch, self.x, self.y, self.step
+        perm = np.random.default_rng(r).permutation(len(x))
+        ts = self.ts
+        for i in range(len(x) // b):
+            idx = perm[i * b : (i + 1) * b]
+            ts, logs = step(ts, (x[idx], y[idx]))
+        jax.block_until_ready(ts)
+        self.ts = ts
+
+
+class KeraxFit:
+    def __init__(self, name, x, y, k=1):
+        self.label = "kerax-fit" if k == 1 else f"kerax-fit-K{k}"
+        self.x, self.y, self.batch = x, y, MODELS[name][1]
+        self.trainer = Trainer(
+            kerax_model(name),
+            kerax_optimizer(),
+            LOSS,
+            steps_per_execution=k,
+            compilation_cache=False,
+        )
+        self.ts = self.trainer.init()
+
+    def first(self):
+        t = time.perf_counter()
+        self.ts, _ = self.trainer.fit(
+            self.ts,
+            self.x[: self.batch],
+            self.y[: self.batch],
+            batch_size=self.batch,
+            verbose=0,
+        )
+        jax.block_until_ready(self.ts)
+        return time.perf_counter() - t
+
+    def epoch(self, r):
+        self.trainer.seed = r
+        self.ts, _ = self.trainer.fit(
+            self.ts, self.x, self.y, batch_size=self.batch, epochs=1, verbose=0
+        )
+        jax.block_until_ready(self.ts)
+
+    def note(self):
+        return (
+            f"fusion={self.trainer.fusion}"
+            if self.trainer.steps_per_execution > 1
+            else ""
+        )
+
+
+class KerasFit:
+    label = "keras-fit"
+
+    def __init__(self, name, x, y):
+        import keras
+
+        self.x, self.y, self.batch = x, y, MODELS[name][1]
+        self.model = keras_model(name)
+        self.model.compile(
+            optimizer=keras.optimizers.Adam(1e-3),
+            loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+            jit_compile=True,
+        )
+
+    def first(self):
+        t = time.perf_counter()
+        self.model.fit(
+            self.x[: self.batch],
+            self.y[: self.batch],
+            batch_size=self.batch,
+            epochs=1,
+            verbose=0,
+        )
+        return time.perf_counter() - t
+
+    def epoch(self, r):
+        del r
+        self.model.fit(
+            self.x, self.y, batch_size=self.batch, epochs=1, verbose=0, shuffle=True
+        )
+
+
+def run_model(name, rounds, ks, with_keras):
+    x, y = data(name)
+    steps = len(x) // MODELS[name][1]
+    variants = [Hand(name, x, y), KeraxStep(name, x, y), KeraxFit(name, x, y)]
+    variants += [KeraxFit(name, x, y, k) for k in ks]
+    if with_keras:
+        variants.append(KerasFit(name, x, y))
+    first = {v.label: v.first() for v in variants}
+    for v in variants:  # Warm-up epoch: partial-batch shapes, fusion choice.
+        v.epoch(1000)
+    times = {v.label: [] for v in variants}
+    for r in range(rounds):
+        for v in variants:
+            t = time.perf_counter()
+            v.epoch(r)
+            times[v.label].append(time.perf_counter() - t)
+    # Variants run back to back within a round, so the ratio of two times
+    # from the same round cancels slow load changes; report its median.
+    rates = {k: steps / min(t) for k, t in times.items()}
+    ratios = {
+        k: statistics.median(h / t for h, t in zip(times["hand"], ts))
+        for k, ts in times.items()
+    }
+    print(
+        f"\n## {name}  (batch {MODELS[name][1]}, {steps} steps/epoch, {rounds} rounds)"
+    )
+    print(f"{'variant':<16}{'steps/s':>10}{'vs hand':>9}{'first step (s)':>16}  note")
+    for v in variants:
+        note = v.note() if hasattr(v, "note") else ""
+        print(
+            f"{v.label:<16}{rates[v.label]:>10.1f}{ratios[v.label]:>9.2f}{first[v.label]:>16.2f}  {note}"
+        )
+    best_k = max(
+        (v for v in variants if v.label.startswith("kerax-fit")),
+        key=lambda v: ratios[v.label],
+    )
+    print(f"kerax fit, best K: {best_k.label} at {ratios[best_k.label]:.2f}x hand")
+    return ratios, first
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", default="tiny,mlp,cnn,transformer")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument(
+        "--k", default="8,32", help="steps_per_execution values to try besides 1"
+    )
+    parser.add_argument("--no-keras", action="store_true")
+    parser.add_argument(
+        "--optimizer",
+        choices=("optax", "keras"),
+        default="optax",
+        help="Adam of the kerax variants (see OPTIMIZER)",
+    )
+    args = parser.parse_args(argv)
+    OPTIMIZER["kind"] = args.optimizer
+    ks = [int(k) for k in args.k.split(",") if k.strip() and int(k) > 1]
+    print(
+        f"jax {jax.__version__} on {jax.default_backend()} ({jax.devices()[0].device_kind}); kerax {kerax.__version__}; kerax Adam: {args.optimizer}"
+    )
+    for name in args.models.split(","):
+        run_model(name.strip(), args.rounds, ks, not args.no_keras)
+
+
+if __name__ == "__main__":
+    main()
