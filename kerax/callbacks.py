@@ -1,11 +1,11 @@
 """Keras callbacks for `kerax.Trainer` (see `kerax.training.callbacks`).
 
 Hooks receive the `TrainState` first and may return a new one. The
-checkpointing callbacks (`ModelCheckpoint`, `BackupAndRestore`,
-`OrbaxCheckpoint`) live with the checkpoint code, `kerax.checkpoint`; they
-appear here under their Keras names as soon as that module defines them.
+checkpointing callbacks (`ModelCheckpoint`, `BackupAndRestore`) live with the
+saving code in `kerax.saving.callbacks`.
 """
 
+from kerax.saving.callbacks import BackupAndRestore, ModelCheckpoint
 from kerax.training.callbacks import (
     Callback,
     CallbackList,
@@ -21,23 +21,9 @@ from kerax.training.callbacks import (
     TerminateOnNaN,
 )
 
-_FROM_CHECKPOINT = ("ModelCheckpoint", "BackupAndRestore", "OrbaxCheckpoint")
-
-
-def __getattr__(name):
-    if name in _FROM_CHECKPOINT:
-        from kerax import checkpoint
-
-        try:
-            return getattr(checkpoint, name)
-        except AttributeError:
-            raise AttributeError(
-                f"kerax.callbacks.{name} comes from kerax.checkpoint, which does not define it (yet)."
-            ) from None
-    raise AttributeError(f"module 'kerax.callbacks' has no attribute {name!r}")
-
-
 __all__ = [
+    "BackupAndRestore",
+    "ModelCheckpoint",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -140,7 +140,7 @@ def save_model(path, model, params, state=None, *, input_spec=None) -> Path:
         metadata = {
             "format_version": FORMAT_VERSION,
             "kerax_version": __version__,
-            "saved_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+            "saved_at": datetime.datetime.now(datetime.UTC).isoformat(),
             "dtype_policy": dtype_policy().name,
             "input_spec": _spec_to_json(spec),
             "weights_sha256": _checksums(tmp / "weights"),

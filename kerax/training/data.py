@@ -258,11 +258,11 @@ class ArrayAdapter:
                 return out
 
     def chunks(
-        self, epoch: int, steps: int | None = None, fuse: int = 1
+        self, epoch: int, steps: int | None = None, fuse: int = 1, skip: int = 0
     ) -> Iterator[Chunk]:
-        """The epoch's batches; runs of `fuse` full batches come stacked."""
+        """The epoch's batches after the first `skip`; runs of `fuse` full batches come stacked."""
         b = self.batch_size
-        indices = self._batch_indices(epoch, steps)
+        indices = self._batch_indices(epoch, steps)[skip:]
         if fuse == 1:  # The common case, kept bare: it runs once per step.
             leaves, unflatten = self._leaves, self._treedef.unflatten
             for ix in indices:
@@ -380,9 +380,12 @@ class IterableAdapter:
         return next(self._iterator)
 
     def chunks(
-        self, epoch: int, steps: int | None = None, fuse: int = 1
+        self, epoch: int, steps: int | None = None, fuse: int = 1, skip: int = 0
     ) -> Iterator[Chunk]:
-        """The epoch's batches: one pass, or `steps` batches when given."""
+        """The epoch's batches: one pass, or `steps` batches when given.
+
+        The first `skip` batches are drawn and dropped (a resumed epoch).
+        """
         del epoch  # The source decides its own order.
         if self._iterator is None or (
             not self.one_shot and steps is None and not self._pushed_back
@@ -404,6 +407,8 @@ class IterableAdapter:
                 break
             taken += 1
             pass_taken += 1
+            if taken <= skip:
+                continue
             if fuse > 1:
                 pending.append(batch)
                 if len(pending) == fuse:

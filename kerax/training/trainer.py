@@ -347,6 +347,9 @@ class Trainer:
             )
         if ts is None:
             ts = self.init(spec=_batch_spec(unpack_batch(adapter.peek())[0]))
+        # Metric state is made from the first batch's shapes; make it before
+        # callbacks see `ts`, so a checkpoint restore finds the full structure.
+        ts = self.train_step.prepare(ts, adapter.peek())
         steps = steps_per_epoch or adapter.num_batches
         cbs = CallbackList(
             callbacks,
@@ -360,13 +363,20 @@ class Trainer:
         )
         self.stop_training = False
         self.initial_epoch = initial_epoch
+        # Batches of `initial_epoch` already trained (set by BackupAndRestore
+        # when resuming mid-epoch): they are skipped, in the same order.
+        self.initial_batch = 0
         ts = cbs.call("on_train_begin", ts, None)
         epoch_logs: dict = {}
         try:
             for epoch in range(self.initial_epoch, epochs):
-                ts = self._reset_metrics(ts)
+                skip = self.initial_batch if epoch == self.initial_epoch else 0
+                if not skip:  # A resumed epoch keeps its restored metric state.
+                    ts = self._reset_metrics(ts)
                 ts = cbs.call("on_epoch_begin", ts, epoch, None)
-                ts, logs = self._train_epoch(ts, adapter, epoch, steps_per_epoch, cbs)
+                ts, logs = self._train_epoch(
+                    ts, adapter, epoch, steps_per_epoch, cbs, skip=skip
+                )
                 if logs is None:
                     warn_out_of_data()
                     break
@@ -412,10 +422,10 @@ class Trainer:
                 fresh = self.train_step.place_metrics(fresh)
         return ts._replace(metric_states=fresh)
 
-    def _chunks(self, adapter, epoch, steps):
+    def _chunks(self, adapter, epoch, steps, skip=0):
         k = self.steps_per_execution
         fuse = k if k > 1 and self._fusion.mode != "loop" else 1
-        return self._prefetched(adapter, adapter.chunks(epoch, steps, fuse))
+        return self._prefetched(adapter, adapter.chunks(epoch, steps, fuse, skip=skip))
 
     def _prefetched(self, adapter, chunks):
         if self.distribution is not None:
@@ -436,15 +446,15 @@ class Trainer:
             return prefetch_to_device(chunks, 1)
         return chunks
 
-    def _train_epoch(self, ts, adapter, epoch, steps, cbs):
+    def _train_epoch(self, ts, adapter, epoch, steps, cbs, skip=0):
         """Runs one epoch; returns `(ts, logs)` (logs None if there was no data)."""
         step = self.train_step
         begin = cbs.active("on_train_batch_begin")
         end = cbs.active("on_train_batch_end")
         logs = None
-        index = 0
+        index = skip
         for batch, n in self._chunks(
-            adapter, epoch, steps
+            adapter, epoch, steps, skip
         ):  # The hot loop: keep it bare.
             if begin:
                 ts = cbs.call("on_train_batch_begin", ts, index, None)

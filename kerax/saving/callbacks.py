@@ -1,0 +1,201 @@
+"""Checkpointing callbacks: `ModelCheckpoint` and `BackupAndRestore` (Keras names).
+
+`BackupAndRestore` makes `fit` crash-proof: it saves the whole TrainState
+and the position in the data (epoch, batches done in it) with
+`kerax.checkpoint.CheckpointManager`; a `fit` started again with the same
+arguments restores them and skips exactly the batches already trained, so
+the result is bit-identical to an uninterrupted run (same batches in the same
+order; dropout keys come from `fold_in(base_key, step)`). SIGTERM (a
+preemption notice) makes it write a checkpoint at the next batch boundary and
+exit with status 143.
+"""
+
+from __future__ import annotations
+
+import shutil
+import signal
+import threading
+from pathlib import Path
+
+import jax
+import numpy as np
+
+from kerax.training.callbacks.base import Callback
+from kerax.training.callbacks.monitoring import _MonitorCallback
+
+# Managers of runs that ended with an exception in this process: their last
+# asynchronous save may still be writing. A new run on the same directory
+# waits for it instead of racing it.
+_LIVE: dict[Path, object] = {}
+
+
+class BackupAndRestore(Callback):
+    """Backs up training so that an interrupted `fit` resumes where it stopped.
+
+    Args:
+      backup_dir: where checkpoints go (one run per directory).
+      save_freq: "epoch" (at each epoch end) or an int N (every N batches;
+        the position within the epoch is saved too).
+      delete_checkpoint: remove `backup_dir` when `fit` completes (Keras's
+        default). The CLI keeps it so `kerax train` can be rerun.
+      max_to_keep: checkpoints kept (the newest).
+      handle_sigterm: on SIGTERM, checkpoint at the next batch end and exit.
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, max_to_keep: int = 2, handle_sigterm: bool = True):
+        super().__init__()
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive int, got {save_freq!r}.")
+        self.backup_dir = Path(backup_dir)
+        self.save_freq = save_freq
+        self.delete_checkpoint = delete_checkpoint
+        self.max_to_keep = max_to_keep
+        self.handle_sigterm = handle_sigterm
+        self.manager = None
+        self._epoch = 0
+        self._preempted = False
+        self._previous_handler = None
+        self._batches_since_save = 0
+        self._done = 0
+
+    # ----------------------------------------------------------- lifecycle
+    def on_train_begin(self, ts, logs=None):
+        from kerax.checkpoint import CheckpointManager
+
+        previous = _LIVE.pop(self.backup_dir.absolute(), None)
+        if previous is not None:
+            previous.close()
+        self.manager = CheckpointManager(self.backup_dir, max_to_keep=self.max_to_keep)
+        _LIVE[self.backup_dir.absolute()] = self.manager
+        self._preempted = False
+        self._batches_since_save = 0
+        if self.handle_sigterm and threading.current_thread() is threading.main_thread():
+            self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
+        if self.manager.latest_step() is None:
+            return None
+        ts, position = self.manager.restore(target=ts)
+        self.trainer.initial_epoch = int(position["epoch"])
+        self.trainer.initial_batch = int(position.get("batch", 0))
+        return ts
+
+    def _on_sigterm(self, signum, frame):
+        del signum, frame
+        self._preempted = True
+        self.trainer.stop_training = True
+
+    def on_epoch_begin(self, ts, epoch, logs=None):
+        self._epoch = epoch
+        self._done = self.trainer.initial_batch if epoch == self.trainer.initial_epoch else 0
+
+    def on_train_batch_end(self, ts, batch, logs=None):
+        self._done = batch + 1
+        self._batches_since_save += 1
+        if self._preempted:
+            self._exit(ts)
+        if isinstance(self.save_freq, int) and self._batches_since_save >= self.save_freq:
+            self._save(ts, self._epoch, self._done)
+            self._batches_since_save = 0
+
+    def on_epoch_end(self, ts, epoch, logs=None):
+        if self._preempted:  # `fit` stopped mid-epoch: the epoch is not done.
+            self._exit(ts)
+        if self.save_freq == "epoch":
+            self._save(ts, epoch + 1, 0)
+
+    def _exit(self, ts):
+        """Preempted: checkpoint where we are, wait for the write, exit 143."""
+        self._save(ts, self._epoch, self._done)
+        self.manager.wait_until_finished()
+        self._restore_handler()
+        raise SystemExit(128 + signal.SIGTERM)
+
+    def on_train_end(self, ts, logs=None):
+        self._restore_handler()
+        if self.manager is not None:
+            self.manager.close()
+            _LIVE.pop(self.backup_dir.absolute(), None)
+        if self.delete_checkpoint and not self._preempted and not self.trainer.stop_training:
+            shutil.rmtree(self.backup_dir, ignore_errors=True)
+
+    # -------------------------------------------------------------- helpers
+    def _save(self, ts, epoch, batch):
+        steps = self.params.get("steps")
+        if steps and batch >= steps:  # The epoch is complete: resume at the next.
+            epoch, batch = epoch + 1, 0
+        self.manager.save(int(ts.step), ts, position={"epoch": epoch, "batch": batch}, force=True)
+
+    def _restore_handler(self):
+        if self._previous_handler is not None and threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, self._previous_handler)
+            self._previous_handler = None
+
+
+class ModelCheckpoint(_MonitorCallback):
+    """Saves the model (or its weights) during training, like Keras's.
+
+    Args:
+      filepath: a directory path, may hold `{epoch}` and log keys
+        (`"ckpt/{epoch:02d}-{val_loss:.2f}"`).
+      monitor, mode, save_best_only, initial_value_threshold, verbose: as Keras.
+      save_weights_only: write only params and state (orbax) rather than a
+        full `kerax.save_model` directory.
+      save_freq: "epoch" or an int N (every N batches).
+
+    Each save is atomic (written aside, then renamed), so an interrupted save
+    never leaves a broken model where a good one was.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
+        super().__init__(monitor, mode, baseline=initial_value_threshold)
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive int, got {save_freq!r}.")
+        self.filepath = str(filepath)
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        self._epoch = 0
+        self._batches = 0
+        self.saved: list[Path] = []
+
+    def on_train_begin(self, ts, logs=None):
+        self._set_monitor_op()
+
+    def on_epoch_begin(self, ts, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, ts, batch, logs=None):
+        if isinstance(self.save_freq, int):
+            self._batches += 1
+            if self._batches % self.save_freq == 0:
+                self._maybe_save(ts, self._epoch, {k: float(np.asarray(v)) for k, v in (logs or {}).items()}, batch=batch)
+
+    def on_epoch_end(self, ts, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._maybe_save(ts, epoch, logs or {})
+
+    def _maybe_save(self, ts, epoch, logs, batch=None):
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                import warnings
+
+                warnings.warn(f"ModelCheckpoint: can save best model only with {self.monitor} available; skipping.", stacklevel=2)
+                return
+            if not self._is_improvement(float(value), self.best):
+                return
+            self.best = float(value)
+        path = Path(self.filepath.format(epoch=epoch + 1, batch=batch, **logs))
+        self._write(path, ts)
+        self.saved.append(path)
+        if self.verbose:
+            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+
+    def _write(self, path: Path, ts):
+        from kerax.saving import model_file
+
+        if self.save_weights_only:
+            tree = {"params": jax.tree.map(np.asarray, ts.params), "state": jax.tree.map(np.asarray, ts.state)}
+            model_file.atomic_directory_write(path, lambda tmp: model_file.write_weights(tmp / "weights", tree))
+        else:
+            model_file.save_model(path, self.model, ts.params, ts.state)
