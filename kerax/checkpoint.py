@@ -147,19 +147,21 @@ class CheckpointManager:
                 raise FileNotFoundError(f"No checkpoint in {self.directory}.")
         if step not in self.all_steps():
             raise FileNotFoundError(f"No checkpoint for step {step} in {self.directory}; have {self.all_steps()}.")
-        position = self._manager.restore(step, args=ocp.args.Composite(position=ocp.args.JsonRestore()))["position"]
-        impls = position.pop(_KEY_IMPLS, None)
         if target is None:
-            restored = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore()))["state"]
-            return restored, position
+            out = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(), position=ocp.args.JsonRestore()))
+            position = dict(out["position"])
+            position.pop(_KEY_IMPLS, None)
+            return out["state"], position
         abstract = _abstract(target)
         self._check_matches(step, abstract)
         try:
-            restored = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract)))["state"]
+            out = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract), position=ocp.args.JsonRestore()))
         except Exception as e:
             raise ValueError(f"Checkpoint {self.directory}/{step} does not fit the target train state: {e}") from e
+        position = dict(out["position"])
+        impls = position.pop(_KEY_IMPLS, None)
         expected_impls = [str(jax.random.key_impl(x)) if _is_key(x) else None for x in jax.tree.leaves(target)]
-        return _decode_keys(restored, impls if impls is not None else expected_impls), position
+        return _decode_keys(out["state"], impls if impls is not None else expected_impls), position
 
     def _check_matches(self, step, abstract) -> None:
         """A checkpoint from another model is a clear error, not a half-load."""

@@ -148,7 +148,7 @@ class Progbar:
             self._prev_width = width
         elif self.verbose == 2 and finalize:
             count = f"{current}/{self.target}" if self.target else f"{current}"
-            line = f"{count} - {now - self._start:.0f}s -{_format_time(per_step, self.unit_name).lstrip()}{format_logs(logs)}\n"
+            line = f"{count} - {now - self._start:.0f}s - {_format_time(per_step, self.unit_name).lstrip()}{format_logs(logs)}\n"
             self.stream.write(line)
             self.stream.flush()
         self._last_update = now

@@ -1,0 +1,203 @@
+"""Run configs: YAML files checked against a schema, with `--set` overrides.
+
+Every key is known: an unknown key, a wrong type or a missing file is an
+error that names the key (`fit.epochs: expected int, got 'ten'`).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class ConfigError(ValueError):
+    """A config that cannot be run as written."""
+
+
+ANY = object()
+
+# key -> (type or tuple of types, default). Nested dicts are sections.
+SCHEMA: dict[str, Any] = {
+    "name": ((str,), "run"),
+    "seed": ((int,), 0),
+    "output_dir": ((str,), "runs/{name}"),
+    "data": {
+        "name": ((str,), "digits"),
+        "options": ((dict,), {}),
+        "validation_split": ((float, int), 0.1),
+        "test": ((bool,), True),
+    },
+    "model": {
+        "input_shape": ((list,), None),
+        "input_dtype": ((str,), "float32"),
+        "layers": ((list,), None),
+        "config_file": ((str,), None),
+        "name": ((str,), None),
+    },
+    "trainer": {
+        "optimizer": ((str, dict), "adam"),
+        "loss": ((str, dict), "sparse_categorical_crossentropy"),
+        "metrics": ((list,), ["accuracy"]),
+        "steps_per_execution": ((int, str), 1),
+        "dtype_policy": ((str,), "float32"),
+    },
+    "fit": {
+        "epochs": ((int,), 10),
+        "batch_size": ((int,), 32),
+        "shuffle": ((bool,), True),
+        "verbose": ((int, str), "auto"),
+        "steps_per_epoch": ((int,), None),
+    },
+    "callbacks": {
+        "early_stopping": ((dict,), None),
+        "reduce_lr_on_plateau": ((dict,), None),
+        "tensorboard": ((bool, dict), True),
+        "csv_logger": ((bool,), True),
+    },
+    "checkpoint": {
+        "enabled": ((bool,), True),
+        "max_to_keep": ((int,), 3),
+        "save_freq": ((str, int), "epoch"),
+        "monitor": ((str,), None),
+        "resume": ((bool,), True),
+    },
+    "distribution": {
+        "strategy": ((str,), None),
+        "mesh_shape": ((list,), None),
+        "axis_names": ((list,), None),
+        "rules": ((dict,), None),
+    },
+    "export": {
+        "formats": ((list,), []),
+        "tflite": ((dict,), {}),
+        "saved_model": ((dict,), {}),
+        "stablehlo": ((dict,), {}),
+        "onnx": ((dict,), {}),
+    },
+}
+
+
+def _defaults(schema) -> dict:
+    out = {}
+    for k, v in schema.items():
+        out[k] = _defaults(v) if isinstance(v, dict) else copy.deepcopy(v[1])
+    return out
+
+
+def _check(tree: dict, schema: dict, where: str = "") -> dict:
+    if not isinstance(tree, dict):
+        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(tree).__name__}.")
+    out = {}
+    for k, v in tree.items():
+        key = f"{where}.{k}" if where else str(k)
+        if k not in schema:
+            raise ConfigError(f"{key}: unknown key. Valid keys{' in ' + where if where else ''}: {sorted(schema)}.")
+        rule = schema[k]
+        if isinstance(rule, dict):
+            out[k] = _check(v if v is not None else {}, rule, key)
+            continue
+        types, default = rule
+        if v is None:
+            out[k] = v
+            continue
+        if isinstance(v, bool) and bool not in types:
+            raise ConfigError(f"{key}: expected {'/'.join(t.__name__ for t in types)}, got {v!r}.")
+        if not isinstance(v, types):
+            raise ConfigError(f"{key}: expected {'/'.join(t.__name__ for t in types)}, got {v!r}.")
+        out[k] = v
+    return out
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) and k in SCHEMA_SECTIONS else v
+    return out
+
+
+SCHEMA_SECTIONS = {k for k, v in SCHEMA.items() if isinstance(v, dict)}
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    if "=" not in text:
+        raise ConfigError(f"--set {text!r}: expected key=value, e.g. --set fit.epochs=3.")
+    key, raw = text.split("=", 1)
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError as e:
+        raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {e}") from None
+    return key.strip().split("."), value
+
+
+def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
+    """Reads a YAML config (or only defaults), applies `key=value` overrides, checks it."""
+    raw: dict = {}
+    if path is not None:
+        path = Path(path)
+        if not path.is_file():
+            raise ConfigError(f"Config file {path} not found.")
+        try:
+            raw = yaml.safe_load(path.read_text()) or {}
+        except yaml.YAMLError as e:
+            raise ConfigError(f"{path}: not valid YAML: {e}") from None
+    raw = copy.deepcopy(raw)
+    for text in overrides:
+        keys, value = parse_override(text)
+        node = raw
+        for k in keys[:-1]:
+            node = node.setdefault(k, {})
+            if not isinstance(node, dict):
+                raise ConfigError(f"--set {'.'.join(keys)}: {k} is not a section.")
+        node[keys[-1]] = value
+    checked = _check(raw, SCHEMA)
+    config = _merge(_defaults(SCHEMA), checked)
+    config["output_dir"] = config["output_dir"].format(name=config["name"])
+    model = config["model"]
+    if model["config_file"] is None and not model["layers"]:
+        raise ConfigError("model: give `layers` (a list of {LayerName: {args}}) with `input_shape`, or a `config_file`.")
+    if model["layers"] and model["input_shape"] is None:
+        raise ConfigError("model.input_shape: required with model.layers (the shape of one example, no batch).")
+    if model["config_file"] is not None:
+        file = Path(model["config_file"])
+        if not file.is_absolute() and path is not None:
+            file = Path(path).parent / file
+        if not file.is_file():
+            raise ConfigError(f"model.config_file: {file} not found.")
+        model["config_file"] = str(file)
+    if not 0 <= float(config["data"]["validation_split"]) < 1:
+        raise ConfigError(f"data.validation_split: expected a fraction in [0, 1), got {config['data']['validation_split']}.")
+    if config["fit"]["epochs"] < 1 or config["fit"]["batch_size"] < 1:
+        raise ConfigError("fit.epochs and fit.batch_size must be positive.")
+    return config
+
+
+def build_model(model_config: dict):
+    """A kerax model from the `model` section (layer classes from kerax's allowlist)."""
+    import json
+
+    from kerax.core import serialization
+    from kerax.core.node import Input
+    from kerax.models import Sequential
+
+    if model_config["config_file"]:
+        return serialization.from_config(json.loads(Path(model_config["config_file"]).read_text()))
+    layers = [Input(tuple(model_config["input_shape"]), dtype=model_config["input_dtype"])]
+    for i, entry in enumerate(model_config["layers"]):
+        if isinstance(entry, str):
+            entry = {entry: {}}
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise ConfigError(f"model.layers[{i}]: expected {{LayerName: {{args}}}}, got {entry!r}.")
+        (class_name, args), = entry.items()
+        args = args or {}
+        try:
+            cls = serialization.lookup_class(class_name)
+        except ValueError as e:
+            raise ConfigError(f"model.layers[{i}]: {e}") from None
+        try:
+            layers.append(serialization.construct(cls, args))
+        except (TypeError, ValueError) as e:
+            raise ConfigError(f"model.layers[{i}] ({class_name}): {e}") from None
+    return Sequential(layers, name=model_config["name"])
