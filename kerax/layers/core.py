@@ -138,7 +138,8 @@ class Dense(Layer):
             )
         y = jnp.matmul(x, kernel)
         if self.use_bias:
-            y = y + params["bias"]
+            # Explicit broadcast: kerax code runs under strict rank promotion.
+            y = y + jnp.reshape(params["bias"], (1,) * (y.ndim - 1) + params["bias"].shape)
         y = activations.get(self.activation)(y)
         add_activity_loss(self.activity_regularizer, y)
         return y, state
@@ -382,7 +383,8 @@ class EinsumDense(Layer):
             )
         y = jnp.einsum(self.equation, x, kernel)
         if "bias" in params:
-            y = y + params["bias"]
+            bias = params["bias"]
+            y = y + jnp.reshape(bias, (1,) * (y.ndim - bias.ndim) + bias.shape)
         y = activations.get(self.activation)(y)
         add_activity_loss(self.activity_regularizer, y)
         return y, state
