@@ -587,7 +587,7 @@ class Orthogonal(RandomInitializer):
         a = jax.random.normal(self._key(key), flat_shape, work_dtype)
         q, r = jnp.linalg.qr(a)
         # Fixing the signs by diag(r) makes Q uniform over orthogonal matrices.
-        q = q * jnp.sign(jnp.diag(r))
+        q = q * jnp.sign(jnp.diag(r))[None, :]
         if num_rows < num_cols:
             q = q.T
         return (self.gain * q.reshape(shape)).astype(dtype)

@@ -117,8 +117,7 @@ def cases(small: bool):
 
     lstm = layers.LSTM(128)
     step, args, params = kerax_step(lstm, seq)
-    flat = params.get("cell", params)
-    hp = {k: flat[k] for k in ("kernel", "recurrent_kernel", "bias")} if "kernel" in flat else jax.tree.leaves(params)
+    hp = params["lstm_cell"]  # Keras's nesting: lstm/lstm_cell/kernel.
     yield "LSTM 64->128", (step, args), hand_step(hand_lstm, hp, seq), keras_step(keras.layers.LSTM(128), seq)
 
     mha = layers.MultiHeadAttention(num_heads=4, key_dim=32)
