@@ -105,7 +105,7 @@ def layer_from_keras(keras_layer_or_config):
     else:
         class_name, config = type(keras_layer_or_config).__name__, dict(keras_layer_or_config.get_config())
     try:
-        cls = serialization.lookup_class(class_name)
+        cls = _APPLICATION_LAYERS[class_name] if class_name in _APPLICATION_LAYERS else serialization.lookup_class(class_name)
     except ValueError:
         raise ValueError(
             f"Keras layer class {class_name!r} has no kerax counterpart yet; kerax cannot import this model."
@@ -188,6 +188,8 @@ def model_from_keras_config(entry: dict):
         return Sequential(layers, name=config.get("name"), trainable=config.get("trainable", True))
     if class_name in ("Functional", "Model") and "layers" in config:
         return _functional_from_keras(config)
+    if str(entry.get("module") or "").startswith("keras.src.ops"):
+        return _KerasOp(class_name, config)
     if class_name == "InputLayer":
         batch_shape = config.get("batch_shape") or [None, *config.get("shape", [])]
         return InputLayer(
@@ -247,6 +249,13 @@ def _functional_from_keras(config: dict):
             layer = layers[name]
             args = resolve(node.get("args", []))
             kwargs = {k: v for k, v in resolve(node.get("kwargs", {})).items() if not (k == "mask" and v is None)}
+            if kwargs.get("training", True) in (None, False):
+                # Recorded by Keras at build time; kerax takes `training` at apply time.
+                kwargs.pop("training")
+            if isinstance(layer, _KerasOp):
+                outputs[(name, i)] = layer.call_on(args, kwargs)
+                progressed = True
+                continue
             hook = getattr(layer, "keras_call_args", None)
             if hook is not None:
                 args, kwargs = hook(args, kwargs)
@@ -276,6 +285,8 @@ def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
     if isinstance(kerax_layer, (Model, Sequential)):
         params, state = {}, {}
         for name, child in kerax_layer.children():
+            if getattr(child, "_keras_op", False):
+                continue  # A keras.ops operation: no weights.
             p, s = model_weights(keras_layer.get_layer(name), child)
             if jax.tree.leaves(p):
                 params[name] = p
@@ -283,3 +294,176 @@ def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
                 state[name] = s
         return params, state
     return layer_weights(keras_layer, kerax_layer)
+
+
+# ----------------------------------------------------------- keras.ops nodes
+# Keras functional graphs may hold `keras.ops` operations (`x + 3.0`,
+# `x[:, 0]`, `ops.mean(x, axis=1)`): entries whose module is `keras.src.ops.*`.
+# They become kerax layers: a merging layer when the op is one (two tensors
+# of one rank, no constants), otherwise a Lambda with NumPy semantics (which
+# are keras.ops's) and the constants baked in.
+
+
+def _unary(fn):
+    return lambda cfg, x: fn(x)
+
+
+def _binary(fn):
+    return lambda cfg, a, b: fn(a, b)
+
+
+def _ops_table():
+    import jax.numpy as jnp
+
+    def axis(cfg):
+        a = cfg.get("axis")
+        return tuple(a) if isinstance(a, list) else a
+
+    return {
+        "Add": _binary(jnp.add),
+        "Subtract": _binary(jnp.subtract),
+        "Multiply": _binary(jnp.multiply),
+        "Divide": _binary(jnp.divide),
+        "TrueDivide": _binary(jnp.true_divide),
+        "FloorDivide": _binary(jnp.floor_divide),
+        "Power": _binary(jnp.power),
+        "Maximum": _binary(jnp.maximum),
+        "Minimum": _binary(jnp.minimum),
+        "Matmul": _binary(jnp.matmul),
+        "Negative": _unary(jnp.negative),
+        "Equal": _binary(jnp.equal),
+        "NotEqual": _binary(jnp.not_equal),
+        "Greater": _binary(jnp.greater),
+        "GreaterEqual": _binary(jnp.greater_equal),
+        "Less": _binary(jnp.less),
+        "LessEqual": _binary(jnp.less_equal),
+        "LogicalAnd": _binary(jnp.logical_and),
+        "LogicalOr": _binary(jnp.logical_or),
+        "LogicalNot": _unary(jnp.logical_not),
+        "Abs": _unary(jnp.abs),
+        "Absolute": _unary(jnp.abs),
+        "Sqrt": _unary(jnp.sqrt),
+        "Square": _unary(jnp.square),
+        "Exp": _unary(jnp.exp),
+        "Log": _unary(jnp.log),
+        "Tanh": _unary(jnp.tanh),
+        "Sigmoid": _unary(jax.nn.sigmoid),
+        "Relu": _unary(jax.nn.relu),
+        "Mean": lambda cfg, x: jnp.mean(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
+        "Sum": lambda cfg, x: jnp.sum(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
+        "Max": lambda cfg, x: jnp.max(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
+        "Min": lambda cfg, x: jnp.min(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
+        "Reshape": lambda cfg, x: jnp.reshape(x, tuple(cfg["newshape"])),
+        "Transpose": lambda cfg, x: jnp.transpose(x, None if cfg.get("axes") is None else tuple(cfg["axes"])),
+        "ExpandDims": lambda cfg, x: jnp.expand_dims(x, axis(cfg)),
+        "Squeeze": lambda cfg, x: jnp.squeeze(x, axis(cfg)),
+        "GetItem": lambda cfg, x, key: x[key],
+    }
+
+
+_MERGE_OPS = {"Add", "Subtract", "Multiply", "Maximum", "Minimum"}
+
+
+def _op_constant(value):
+    """A Keras-serialized constant argument as a hashable Python value."""
+    if isinstance(value, dict) and value.get("class_name") == "__slice__":
+        c = value["config"]
+        return slice(c.get("start"), c.get("stop"), c.get("step"))
+    if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
+        return Ellipsis
+    if isinstance(value, dict):
+        raise ValueError(f"Unsupported constant {value!r} in a keras.ops operation.")
+    if isinstance(value, (list, tuple)):
+        return tuple(_op_constant(v) for v in value)
+    return value
+
+
+def _freeze_cfg(cfg: dict) -> tuple:
+    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k != "name"))
+
+
+def _run_op(op, cfg, template, xs):
+    """`op` on `template` (constants, with `("__tensor__", i)` at the i-th tensor) filled from `xs`."""
+    xs = xs if isinstance(xs, (list, tuple)) else [xs]
+
+    def fill(t):
+        if isinstance(t, tuple) and len(t) == 2 and t[0] == "__tensor__":
+            return xs[t[1]]
+        return t
+
+    return _ops_table()[op](dict(cfg), *[fill(t) for t in template])
+
+
+class _KerasOp:
+    """Placeholder for a keras.ops operation in a Keras functional config."""
+
+    def __init__(self, class_name: str, config: dict):
+        if class_name not in _ops_table():
+            raise ValueError(
+                f"Keras functional graph uses the keras.ops operation {class_name!r} "
+                f"({config.get('name')!r}), which kerax.interop cannot translate yet; supported: {sorted(_ops_table())}."
+            )
+        self.class_name, self.config, self.layer, self.template = class_name, config, None, None
+
+    def call_on(self, args, kwargs):
+        from kerax.core.node import Node
+        from kerax.layers import core, merging
+
+        if kwargs:
+            raise ValueError(f"keras.ops {self.class_name} {self.config.get('name')!r}: keyword arguments {sorted(kwargs)} are not supported.")
+        tensors, template = [], []
+        for a in args:
+            if isinstance(a, Node):
+                template.append(("__tensor__", len(tensors)))
+                tensors.append(a)
+            else:
+                template.append(_op_constant(a))
+        template = tuple(template)
+        name = self.config.get("name")
+        if self.layer is None:
+            if (
+                self.class_name in _MERGE_OPS
+                and len(tensors) == 2
+                and len(template) == 2
+                and len(tensors[0].spec.shape) == len(tensors[1].spec.shape)
+            ):
+                self.layer = getattr(merging, self.class_name)(name=name)
+            else:
+                import functools
+
+                fn = functools.partial(_run_op, self.class_name, _freeze_cfg(self.config), template)
+                self.layer = core.Lambda(fn, name=name)
+            object.__setattr__(self.layer, "_keras_op", True)
+            self.template = template
+        elif template != self.template:
+            raise ValueError(f"keras.ops {self.class_name} {name!r} is called with different constants at different nodes; kerax cannot share it.")
+        if isinstance(self.layer, merging._Merge):
+            return self.layer(tensors)
+        return self.layer(tensors if len(tensors) != 1 else tensors[0])
+
+
+# ------------------------------------------- layers private to keras.applications
+from kerax.core.layer import Layer as _Layer  # noqa: E402
+
+
+class LayerScale(_Layer):
+    """`keras.applications.convnext.LayerScale`: `x * gamma`, one scale per channel."""
+
+    init_values: float = 1e-6
+    projection_dim: int = 1
+
+    def build(self, key, spec):
+        del key
+        import jax.numpy as jnp
+
+        return {"gamma": jnp.full((self.projection_dim,), self.init_values, jnp.float32)}, {}
+
+    def call(self, params, state, x, *, key, training):
+        del key, training
+        return x * params["gamma"].astype(x.dtype), state
+
+    def keras_weights(self, keras_layer):
+        return {"gamma": np.asarray(keras_layer.weights[0].numpy())}, {}
+
+
+_APPLICATION_LAYERS = {"LayerScale": LayerScale}
