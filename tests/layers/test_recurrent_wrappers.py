@@ -333,7 +333,7 @@ def test_time_distributed_batch_norm_training_runs_per_step():
     # The moving statistics were updated once per step, in order, as in Keras.
     for v in k_layer.layer.non_trainable_weights:
         np.testing.assert_allclose(
-            new_state["batch_normalization"][v.name], v.numpy(), atol=1e-6
+            new_state[k_layer.layer.name][v.name], v.numpy(), atol=1e-6
         )
 
 
