@@ -320,8 +320,8 @@ class RNNBase(Layer):
         if isinstance(cell, FusedCell):
             # Built-in cells: dropout masks are drawn once per sequence, and the
             # input projection runs as one big matmul/conv over the whole sequence
-            # before the loop on accelerators; on CPU, per step (as Keras does) is
-            # faster (about 10% measured on an LSTM 64->128, T=50).
+            # before the loop. (Per-step projection, as Keras does, measured 7%
+            # slower on CPU in scripts/bench_layers.py: LSTM 64->128, T=50.)
             if training and cell.uses_dropout():
                 self.require_key(key)
             masks = cell.dropout_masks(ckey, training, step_spec, states)
@@ -344,13 +344,7 @@ class RNNBase(Layer):
                     collect_losses=False,
                 )
 
-            outputs, states, cell_state = lax.platform_dependent(
-                xs,
-                states,
-                cell_state,
-                cpu=functools.partial(fused_loop, False),
-                default=functools.partial(fused_loop, True),
-            )
+            outputs, states, cell_state = fused_loop(True, xs, states, cell_state)
         else:
 
             def step(x_t, states, cs):
