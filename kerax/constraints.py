@@ -19,6 +19,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax._keras_registry import KerasRegistry
+
 # Keras's backend.epsilon(): keeps the rescaling finite for all-zero weights.
 _EPSILON = 1e-7
 
@@ -151,108 +153,46 @@ unit_norm = UnitNorm
 
 _CLASSES = (MaxNorm, MinMaxNorm, NonNeg, UnitNorm)
 
-ALL: dict[str, type[Constraint]] = {cls.__name__: cls for cls in _CLASSES}
-ALL.update(
+_REGISTRY = KerasRegistry(
+    "constraint",
+    "keras.constraints",
+    Constraint,
+    _CLASSES,
     {
         "max_norm": MaxNorm,
         "min_max_norm": MinMaxNorm,
         "non_neg": NonNeg,
         "unit_norm": UnitNorm,
-    }
+    },
 )
-
-
-def _lookup(name: str) -> type[Constraint]:
-    try:
-        return ALL[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown constraint {name!r}. Use one of {sorted(ALL)}."
-        ) from None
+ALL = _REGISTRY.all
+_lookup = _REGISTRY.lookup
 
 
 def deserialize(config: dict[str, Any]) -> Constraint:
     """Builds a constraint from a Keras-style `{"class_name", "config"}` dict.
 
-    Args:
-        config: The serialized constraint; Keras's `module` and
-            `registered_name` keys are ignored.
-
-    Returns:
-        The constraint.
-
-    Raises:
-        ValueError: If the class is unknown or the config is invalid.
+    Keras's `module` and `registered_name` keys are ignored; an unknown class
+    or a bad config is a `ValueError`.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "A constraint config must be a dict with 'class_name' and "
-            f"'config' keys. Received: {config!r}"
-        )
-    cls = _lookup(config["class_name"])
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as e:
-        raise ValueError(f"Invalid config for constraint {cls.__name__}: {e}") from None
+    return _REGISTRY.deserialize(config)
 
 
 def serialize(constraint: Constraint) -> dict[str, Any]:
-    """Returns the Keras-style, JSON-safe config of a kerax constraint.
-
-    Args:
-        constraint: An instance of a class from this module.
-
-    Returns:
-        `{"module": "keras.constraints", "class_name": ..., "config": {...},
-        "registered_name": None}`, the layout Keras writes.
-
-    Raises:
-        ValueError: If `constraint` is not a kerax constraint.
-    """
-    if type(constraint) not in _CLASSES:
-        raise ValueError(
-            f"Constraint {constraint!r} cannot be serialized: it is not a "
-            "kerax constraint. Register custom constraints with "
-            "`kerax.register` to save them."
-        )
-    return {
-        "module": "keras.constraints",
-        "class_name": type(constraint).__name__,
-        "config": constraint.get_config(),
-        "registered_name": None,
-    }
+    """The Keras-style, JSON-safe config (the layout Keras writes)."""
+    return _REGISTRY.serialize(constraint)
 
 
 def get(identifier: Any) -> Callable[[jax.Array], jax.Array] | None:
     """Returns a constraint for a Keras identifier.
 
     Args:
-        identifier: None (returns None), a name such as `"max_norm"` or
-            `"MaxNorm"`, a `{"class_name", "config"}` dict, a constraint
-            class (instantiated with its defaults) or instance, or any
-            callable mapping a weight to a weight.
-
-    Returns:
-        The constraint.
-
-    Raises:
-        ValueError: If the identifier cannot be interpreted.
+        identifier: None (returns None), a name, a `{"class_name", "config"}`
+            dict, a class (instantiated with its defaults) or instance, or any
+            callable.
 
     Example:
         >>> get("non_neg")
         NonNeg()
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Constraint):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(
-        f"Could not interpret constraint identifier: {identifier!r}. Use a "
-        f"name from {sorted(ALL)}, a config dict or a callable."
-    )
+    return _REGISTRY.get(identifier)

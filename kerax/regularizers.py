@@ -19,6 +19,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax._keras_registry import KerasRegistry
+
 # Keras's backend.epsilon(), the floor of norms in OrthogonalRegularizer.
 _EPSILON = 1e-7
 
@@ -182,112 +184,47 @@ orthogonal_regularizer = OrthogonalRegularizer
 
 _CLASSES = (L1, L2, L1L2, OrthogonalRegularizer)
 
-ALL: dict[str, type[Regularizer]] = {cls.__name__: cls for cls in _CLASSES}
-ALL.update(
+_REGISTRY = KerasRegistry(
+    "regularizer",
+    "keras.regularizers",
+    Regularizer,
+    _CLASSES,
     {
         "l1": L1,
         "l2": L2,
-        # Keras's lookup table spells it "l1l2"; "l1_l2" is its public alias.
         "l1l2": L1L2,
         "l1_l2": L1L2,
         "orthogonal_regularizer": OrthogonalRegularizer,
-    }
+    },
 )
-
-
-def _lookup(name: str) -> type[Regularizer]:
-    try:
-        return ALL[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown regularizer {name!r}. Use one of {sorted(ALL)}."
-        ) from None
+ALL = _REGISTRY.all
+_lookup = _REGISTRY.lookup
 
 
 def deserialize(config: dict[str, Any]) -> Regularizer:
     """Builds a regularizer from a Keras-style `{"class_name", "config"}` dict.
 
-    Args:
-        config: The serialized regularizer; Keras's `module` and
-            `registered_name` keys are ignored.
-
-    Returns:
-        The regularizer.
-
-    Raises:
-        ValueError: If the class is unknown or the config is invalid.
+    Keras's `module` and `registered_name` keys are ignored; an unknown class
+    or a bad config is a `ValueError`.
     """
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise ValueError(
-            "A regularizer config must be a dict with 'class_name' and "
-            f"'config' keys. Received: {config!r}"
-        )
-    cls = _lookup(config["class_name"])
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as e:
-        raise ValueError(
-            f"Invalid config for regularizer {cls.__name__}: {e}"
-        ) from None
+    return _REGISTRY.deserialize(config)
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
-    """Returns the Keras-style, JSON-safe config of a kerax regularizer.
-
-    Args:
-        regularizer: An instance of a class from this module.
-
-    Returns:
-        `{"module": "keras.regularizers", "class_name": ..., "config": {...},
-        "registered_name": None}`, the layout Keras writes.
-
-    Raises:
-        ValueError: If `regularizer` is not a kerax regularizer.
-    """
-    if type(regularizer) not in _CLASSES:
-        raise ValueError(
-            f"Regularizer {regularizer!r} cannot be serialized: it is not a "
-            "kerax regularizer. Register custom regularizers with "
-            "`kerax.register` to save them."
-        )
-    return {
-        "module": "keras.regularizers",
-        "class_name": type(regularizer).__name__,
-        "config": regularizer.get_config(),
-        "registered_name": None,
-    }
+    """The Keras-style, JSON-safe config (the layout Keras writes)."""
+    return _REGISTRY.serialize(regularizer)
 
 
 def get(identifier: Any) -> Callable[[jax.Array], jax.Array] | None:
     """Returns a regularizer for a Keras identifier.
 
     Args:
-        identifier: None (returns None), a name such as `"l2"` or `"L1L2"`,
-            a `{"class_name", "config"}` dict, a regularizer class
-            (instantiated with its defaults) or instance, or any callable
-            mapping a weight to a scalar.
-
-    Returns:
-        The regularizer.
-
-    Raises:
-        ValueError: If the identifier cannot be interpreted.
+        identifier: None (returns None), a name, a `{"class_name", "config"}`
+            dict, a class (instantiated with its defaults) or instance, or any
+            callable.
 
     Example:
-        >>> get("l1_l2")
-        L1L2(l1=0.0, l2=0.0)
+        >>> get("l2")
+        L2(l2=0.01)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Regularizer):
-        return identifier()
-    if callable(identifier):
-        return identifier
-    raise ValueError(
-        f"Could not interpret regularizer identifier: {identifier!r}. Use a "
-        f"name from {sorted(ALL)}, a config dict or a callable."
-    )
+    return _REGISTRY.get(identifier)
