@@ -257,6 +257,47 @@ class ArrayAdapter:
             if steps is None:
                 return out
 
+    # Rows gathered per block when shuffling: one NumPy fancy-index per block
+    # instead of per batch. A per-batch gather (x[idx], y[idx]) costs about
+    # as much Python time as the jitted step's dispatch on a small model;
+    # slicing a gathered block is free (tiny MLP of scripts/bench_training.py:
+    # 60.6 -> 49.2 us per step).
+    block_bytes = 4 << 20
+    max_block_batches = 64
+
+    def _gathered_blocks(self, indices: list):
+        """`(leaves, [(start, stop), ...])` per block of consecutive batches.
+
+        Slices of unshuffled data are views of the arrays themselves; index
+        arrays are concatenated over a block of batches and gathered once.
+        """
+        leaves = self._leaves
+        row_bytes = sum(a[:1].nbytes for a in leaves) or 1
+        per_block = max(
+            1,
+            min(
+                self.max_block_batches,
+                self.block_bytes // (row_bytes * self.batch_size),
+            ),
+        )
+        i = 0
+        while i < len(indices):
+            if isinstance(indices[i], slice):
+                yield leaves, [(indices[i].start, indices[i].stop)]
+                i += 1
+                continue
+            group = []
+            while (
+                i < len(indices)
+                and len(group) < per_block
+                and not isinstance(indices[i], slice)
+            ):
+                group.append(indices[i])
+                i += 1
+            flat = np.concatenate(group) if len(group) > 1 else group[0]
+            ends = np.cumsum([len(g) for g in group]).tolist()
+            yield [a[flat] for a in leaves], list(zip([0] + ends[:-1], ends))
+
     def chunks(
         self, epoch: int, steps: int | None = None, fuse: int = 1, skip: int = 0
     ) -> Iterator[Chunk]:
@@ -264,9 +305,10 @@ class ArrayAdapter:
         b = self.batch_size
         indices = self._batch_indices(epoch, steps)[skip:]
         if fuse == 1:  # The common case, kept bare: it runs once per step.
-            leaves, unflatten = self._leaves, self._treedef.unflatten
-            for ix in indices:
-                yield unflatten([a[ix] for a in leaves]), 1
+            unflatten = self._treedef.unflatten
+            for leaves, bounds in self._gathered_blocks(indices):
+                for start, stop in bounds:
+                    yield unflatten([a[start:stop] for a in leaves]), 1
             return
         i = 0
         while i < len(indices):

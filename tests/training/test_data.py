@@ -1,5 +1,6 @@
 """Data adapters: arrays, iterables, sequences, class weights, splits, prefetch."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -31,6 +32,33 @@ def test_array_adapter_batches_and_fuses():
     assert (
         len(list(adapter.chunks(0, steps=9))) == 9
     )  # steps_per_epoch beyond one pass.
+
+
+@pytest.mark.parametrize("shuffle", [True, "batch", False])
+@pytest.mark.parametrize("block_batches", [1, 3, 64])
+def test_block_gathered_batches_equal_per_batch_indexing(shuffle, block_batches):
+    """Batches sliced from gathered blocks are exactly `x[idx]` per batch,
+    whatever the block size, with steps beyond one pass and skipped batches."""
+    rng = np.random.default_rng(0)
+    x = {"a": rng.normal(size=(23, 3)), "b": rng.normal(size=(23, 2, 2))}
+    y = rng.integers(0, 5, 23)
+    sw = rng.random(23)
+    adapter = data.ArrayAdapter(x, y, sw, batch_size=4, shuffle=shuffle, seed=7)
+    adapter.max_block_batches = block_batches
+    for epoch, steps, skip in [(0, None, 0), (3, 9, 0), (1, None, 2)]:
+        indices = adapter._batch_indices(epoch, steps)[skip:]
+        got = list(adapter.chunks(epoch, steps, skip=skip))
+        assert len(got) == len(indices) and all(n == 1 for _, n in got)
+        for (batch, _), ix in zip(got, indices):
+            want = (
+                {k: v[ix].astype(np.float32) for k, v in x.items()},
+                y[ix],
+                sw[ix].astype(np.float32),
+            )
+            for g, w in zip(
+                jax.tree.leaves(batch), jax.tree.leaves(want), strict=True
+            ):
+                np.testing.assert_array_equal(g, w)
 
 
 def test_mismatched_lengths_raise():
