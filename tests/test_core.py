@@ -1,5 +1,6 @@
 """The layer contract itself: specs, names, keys, dtype policies, errors, config."""
 
+import dataclasses
 import json
 
 import jax
@@ -53,7 +54,7 @@ def test_custom_layer_contract():
 
 def test_layer_is_frozen_hashable_config():
     d = layers.Dense(3, activation="relu")
-    with pytest.raises(Exception):
+    with pytest.raises(dataclasses.FrozenInstanceError):
         d.units = 4
     assert hash(d) == hash(layers.Dense(3, activation="relu"))
     assert d.get_config()["units"] == 3

@@ -11,8 +11,8 @@ Example:
 from kerax.export.common import ExportError, ExportReport
 from kerax.export.onnx import onnx
 from kerax.export.saved_model import saved_model
+from kerax.export.source import export, from_source
 from kerax.export.stablehlo import load_stablehlo, stablehlo
 from kerax.export.tflite import run_tflite, tflite
-from kerax.export.source import export, from_source
 
 __all__ = ["ExportError", "ExportReport", "export", "from_source", "load_stablehlo", "onnx", "run_tflite", "saved_model", "stablehlo", "tflite"]

@@ -55,9 +55,7 @@ def test_block_gathered_batches_equal_per_batch_indexing(shuffle, block_batches)
                 y[ix],
                 sw[ix].astype(np.float32),
             )
-            for g, w in zip(
-                jax.tree.leaves(batch), jax.tree.leaves(want), strict=True
-            ):
+            for g, w in zip(jax.tree.leaves(batch), jax.tree.leaves(want), strict=True):
                 np.testing.assert_array_equal(g, w)
 
 
