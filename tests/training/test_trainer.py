@@ -252,6 +252,27 @@ def test_tf_data_dataset(classification_data):
     assert int(ts.step) == 10 and "val_loss" in h.history
 
 
+def test_grain_datasets_train_like_the_same_batches_in_a_list(classification_data):
+    """A grain MapDataset (re-iterable, one pass per epoch) and IterDataset
+    give exactly the params of the same batches given as a list."""
+    gp = pytest.importorskip("grain.python")
+    x, y = classification_data
+    records = gp.MapDataset.source([(x[i], y[i]) for i in range(len(x))])
+    batched = records.batch(40)
+    as_list = [(x[i : i + 40], y[i : i + 40]) for i in range(0, len(x), 40)]
+    trainer = Trainer(mlp(), optimizers.Adam(0.01), XENT)
+    want, _ = trainer.fit(trainer.init(), as_list, epochs=2, verbose=0)
+    for ds in (batched, batched.to_iter_dataset()):
+        ts, h = trainer.fit(trainer.init(), ds, epochs=2, validation_data=ds, verbose=0)
+        assert int(ts.step) == 10 and "val_loss" in h.history
+        for a, b in zip(jax.tree.leaves(ts.params), jax.tree.leaves(want.params)):
+            np.testing.assert_array_equal(a, b)
+    assert trainer.predict(ts, batched.map(lambda b: b[0]), verbose=0).shape == (
+        200,
+        3,
+    )
+
+
 def test_validation_data_and_freq(classification_data):
     x, y = classification_data
     trainer = Trainer(mlp(), "adam", XENT)
