@@ -30,6 +30,18 @@ from kerax.layers import (  # noqa: E402
     reshaping,
 )
 
-for _m in (activation, attention, convolutional, core, merging, normalization, pooling, preprocessing, recurrent, regularization, reshaping):
+for _m in (
+    activation,
+    attention,
+    convolutional,
+    core,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+):
     __all__ += list(_m.__all__)
 del _m

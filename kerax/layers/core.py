@@ -139,7 +139,9 @@ class Dense(Layer):
         y = jnp.matmul(x, kernel)
         if self.use_bias:
             # Explicit broadcast: kerax code runs under strict rank promotion.
-            y = y + jnp.reshape(params["bias"], (1,) * (y.ndim - 1) + params["bias"].shape)
+            y = y + jnp.reshape(
+                params["bias"], (1,) * (y.ndim - 1) + params["bias"].shape
+            )
         y = activations.get(self.activation)(y)
         add_activity_loss(self.activity_regularizer, y)
         return y, state

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Any
 
 from kerax import losses
+from kerax.losses.functions import _sparse_categorical_crossentropy_and_mask
 from kerax.metrics.base import MeanFunctionMetric, metric
 
 
@@ -62,7 +63,7 @@ class CategoricalCrossentropy(MeanFunctionMetric):
 
 # The masked variant: Keras attaches the `ignore_class` mask to the values.
 @metric(
-    losses._sparse_categorical_crossentropy_and_mask,
+    _sparse_categorical_crossentropy_and_mask,
     "from_logits",
     "ignore_class",
     "axis",

@@ -1,0 +1,216 @@
+"""GroupedQueryAttention (Keras's GroupQueryAttention) (see `kerax.layers.attention`)."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import jax.numpy as jnp
+
+from kerax.core.spec import shape_str
+from kerax.layers._attention_multihead import _ProjectedAttention
+from kerax.layers._attention_ops import (
+    _causal_mask,
+    _dropout,
+    _expand_mask,
+    _fused_attention,
+    _masked_softmax,
+    _merge_attention_mask,
+    _Proj,
+    _split_container_mask,
+)
+from kerax.layers.core import add_activity_loss
+
+
+class GroupedQueryAttention(_ProjectedAttention):
+    """Grouped-query attention (Ainslie et al., 2023), as `keras.layers.GroupQueryAttention`.
+
+    `num_query_heads` query heads share `num_key_value_heads` key/value
+    heads. Inputs are `(batch, length, features)`; `query` and `value` must
+    have the same feature size. Called like `MultiHeadAttention`
+    (`key_input` is Keras's `key` tensor). Params: `query` `(dim, heads,
+    head_dim)`, `key`/`value` `(dim, kv_heads, head_dim)`,
+    `attention_output` `(heads, head_dim, dim)`, as in Keras.
+
+    Example:
+        >>> gqa = kerax.layers.GroupQueryAttention(head_dim=4, num_query_heads=4, num_key_value_heads=2)
+        >>> params, state = gqa.init(jax.random.key(0), kerax.spec((None, 5, 8)), kerax.spec((None, 6, 8)))
+    """
+
+    head_dim: int = None
+    num_query_heads: int = None
+    num_key_value_heads: int = None
+    dropout: float = 0.0
+    use_bias: bool = True
+    sliding_window: int | None = None
+    flash_attention: bool | None = None
+    kernel_initializer: Any = "glorot_uniform"
+    bias_initializer: Any = "zeros"
+    kernel_regularizer: Any = None
+    bias_regularizer: Any = None
+    activity_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
+    use_gate: bool = False
+    seed: int | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        for field in ("head_dim", "num_query_heads", "num_key_value_heads"):
+            v = getattr(self, field)
+            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
+                raise ValueError(
+                    f"{self.describe()}: `{field}` must be a positive int, got {v!r}."
+                )
+        if self.num_query_heads % self.num_key_value_heads:
+            raise ValueError(
+                f"{self.describe()}: `num_query_heads` ({self.num_query_heads}) must be divisible by "
+                f"`num_key_value_heads` ({self.num_key_value_heads})."
+            )
+        self._check_flash()
+
+    def _projections(self, query_shape, value_shape, key_shape):
+        u, kv, h = self.num_query_heads, self.num_key_value_heads, self.head_dim
+        projs = {
+            "query": _Proj(
+                "bqm,muh->bquh", (query_shape[-1], u, h), (u, h), (0,), (1, 2)
+            ),
+            "key": _Proj(
+                "bkm,mvh->bkvh", (key_shape[-1], kv, h), (kv, h), (0,), (1, 2)
+            ),
+            "value": _Proj(
+                "bkm,mvh->bkvh", (value_shape[-1], kv, h), (kv, h), (0,), (1, 2)
+            ),
+        }
+        if self.use_gate:
+            projs["gate"] = _Proj(
+                "bqm,muh->bquh",
+                (query_shape[-1], u, h),
+                (u, h),
+                (0,),
+                (1, 2),
+                "sigmoid",
+            )
+        projs["attention_output"] = _Proj(
+            "bquh,uhm->bqm", (u, h, query_shape[-1]), (query_shape[-1],), (0, 1), (2,)
+        )
+        return projs
+
+    def check_input(self, query, value=None, key_input=None):
+        self._check_common(query, value, key_input)
+        for what, s in (
+            ("query", query),
+            ("value", value),
+            ("key", value if key_input is None else key_input),
+        ):
+            self.expect_ndim(s, ndim=3, what=f"`{what}` inputs")
+        if query.shape[-1] != value.shape[-1]:
+            raise ValueError(
+                f"{self.describe()}: the last dimension of `query_shape` and `value_shape` must be equal, "
+                f"but are {query.shape[-1]}, {value.shape[-1]}. Received: query_shape={shape_str(query.shape)}, "
+                f"value_shape={shape_str(value.shape)}."
+            )
+
+    def call(
+        self,
+        params,
+        state,
+        query,
+        value,
+        key_input=None,
+        *,
+        key,
+        training,
+        query_mask=None,
+        value_mask=None,
+        key_mask=None,
+        attention_mask=None,
+        return_attention_scores=False,
+        use_causal_mask=False,
+        mask=None,
+    ):
+        self._check_key_input(params, key_input)
+        n_inputs = 2 if key_input is None else 3
+        cq, cv, ck = _split_container_mask(mask, n_inputs)
+        query_mask = cq if query_mask is None else query_mask
+        value_mask = cv if value_mask is None else value_mask
+        key_mask = ck if key_mask is None else key_mask
+        k_in = value if key_input is None else key_input
+        causal_only = (
+            use_causal_mask
+            and query_mask is None
+            and value_mask is None
+            and key_mask is None
+            and attention_mask is None
+            and self.sliding_window is None
+        )
+        if not causal_only:
+            attention_mask = _merge_attention_mask(
+                query,
+                value,
+                query_mask,
+                value_mask,
+                key_mask,
+                attention_mask,
+                use_causal_mask,
+                self.sliding_window,
+            )
+        projs = self._projections(query.shape, value.shape, k_in.shape)
+        gate = (
+            self._project(params["gate"], projs["gate"], query)
+            if self.use_gate
+            else None
+        )
+        q = self._project(params["query"], projs["query"], query)
+        k = self._project(params["key"], projs["key"], k_in)
+        v = self._project(params["value"], projs["value"], value)
+        scale = 1.0 / math.sqrt(float(self.head_dim))
+        if not (self.dropout > 0.0 or return_attention_scores):
+            # jax.nn groups heads itself: no need to repeat keys and values.
+            if causal_only:
+                out = _fused_attention(q, k, v, None, True, scale)
+            else:
+                m = (
+                    None
+                    if attention_mask is None
+                    else _expand_mask(attention_mask, 4, 1).astype(bool)
+                )
+                out = _fused_attention(q, k, v, m, False, scale)
+            scores = None
+        else:
+            repeats = self.num_query_heads // self.num_key_value_heads
+            k, v = jnp.repeat(k, repeats, axis=2), jnp.repeat(v, repeats, axis=2)
+            if causal_only:
+                attention_mask = _causal_mask(q.shape[1], v.shape[1])
+            q = q * jnp.asarray(scale, q.dtype)
+            scores = jnp.einsum("bquh,bkuh->buqk", q, k)
+            scores = _masked_softmax(scores, attention_mask, (-1,), 1)
+            dropped = scores
+            if training and self.dropout > 0.0:
+                dropped = _dropout(self, key, scores, self.dropout)
+            out = jnp.einsum("buqk,bkuh->bquh", dropped, v)
+        if gate is not None:
+            out = out * gate
+        out = self._project(params["attention_output"], projs["attention_output"], out)
+        # Keras also applies GroupQueryAttention's own activity regularizer to its outputs.
+        result = (out, scores) if return_attention_scores else out
+        add_activity_loss(self.activity_regularizer, result)
+        return result, state
+
+    def axes(self):
+        axes = {
+            name: {"kernel": ("embed", "heads", "kv")}
+            for name in ("query", "key", "value")
+        }
+        if self.use_gate:
+            axes["gate"] = {"kernel": ("embed", "heads", "kv")}
+        axes["attention_output"] = {"kernel": ("heads", "kv", "embed")}
+        if self.use_bias:
+            for name in axes:
+                axes[name]["bias"] = (
+                    ("embed",) if name == "attention_output" else ("heads", "kv")
+                )
+        return axes
+
+
+GroupQueryAttention = GroupedQueryAttention
