@@ -12,6 +12,8 @@ and architecture in every framework:
 - `kerax-fit`: `kerax.Trainer.fit`, `steps_per_execution=1`;
 - `kerax-fit-K`: `Trainer.fit` with `steps_per_execution=K` for each K given,
   kerax choosing scan fusion or not (reported);
+- `hand-scan-K` (tiny MLP): the hand-written step fused K at a time with
+  `lax.scan`, the floor for `kerax-fit-K`;
 - `keras-fit`: Keras 3 `fit` on the JAX backend (`jit_compile=True`).
 
 Models: a tiny MLP 32-32-32-10 (batch 32, dispatch-bound), an MLP
@@ -213,6 +215,67 @@ class Hand:
         self.params, self.opt_state = p, o
 
 
+class HandScan(Hand):
+    """The hand-written step fused K at a time with `lax.scan`: the floor for
+    `kerax-fit-K` (the same XLA while loop, written by hand)."""
+
+    def __init__(self, name, x, y, k):
+        super().__init__(name, x, y)
+        self.label, self.k = f"hand-scan-K{k}", k
+        model = kerax_model(name)
+        params, state = model.init(jax.random.key(0), model.input_spec)
+        tx = optax.adam(1e-3)
+
+        def body(carry, batch):
+            params, opt_state = carry
+            xb, yb = batch
+
+            def loss_fn(p):
+                logits, _ = model.apply(p, state, xb, training=True)
+                return optax.softmax_cross_entropy_with_integer_labels(
+                    logits, yb
+                ).mean()
+
+            loss, grads = jax.value_and_grad(loss_fn)(params)
+            updates, opt_state = tx.update(grads, opt_state, params)
+            return (optax.apply_updates(params, updates), opt_state), loss
+
+        self.fused = jax.jit(
+            lambda c, batches: jax.lax.scan(body, c, batches), donate_argnums=(0,)
+        )
+
+    def first(self):
+        b, k = self.batch, self.k
+        batches = (
+            self.x[: k * b].reshape((k, b) + self.x.shape[1:]),
+            self.y[: k * b].reshape((k, b) + self.y.shape[1:]),
+        )
+        t = time.perf_counter()
+        (self.params, self.opt_state), loss = self.fused(
+            (self.params, self.opt_state), batches
+        )
+        jax.block_until_ready(loss)
+        return time.perf_counter() - t
+
+    def epoch(self, r):
+        b, k, x, y = self.batch, self.k, self.x, self.y
+        perm = np.random.default_rng(r).permutation(len(x))
+        carry = (self.params, self.opt_state)
+        steps = len(x) // b
+        for i in range(0, steps - steps % k, k):
+            idx = perm[i * b : (i + k) * b]
+            batches = (
+                x[idx].reshape((k, b) + x.shape[1:]),
+                y[idx].reshape((k, b) + y.shape[1:]),
+            )
+            carry, loss = self.fused(carry, batches)
+        for i in range(steps - steps % k, steps):  # The remainder, one by one.
+            idx = perm[i * b : (i + 1) * b]
+            carry = self.step(*carry, x[idx], y[idx])[:2]
+        jax.block_until_ready(carry)
+        self.params, self.opt_state = carry
+
+
 class KeraxStep:
     label = "kerax-step"
 
@@ -315,6 +378,8 @@ def run_model(name, rounds, ks, with_keras):
     steps = len(x) // MODELS[name][1]
     variants = [Hand(name, x, y), KeraxStep(name, x, y), KeraxFit(name, x, y)]
     variants += [KeraxFit(name, x, y, k) for k in ks]
+    if name == "tiny":  # Where fusion pays: its hand-written floor.
+        variants += [HandScan(name, x, y, k) for k in ks]
     if with_keras:
         variants.append(KerasFit(name, x, y))
     first = {v.label: v.first() for v in variants}
