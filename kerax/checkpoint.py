@@ -10,9 +10,16 @@ keeping the best by a monitored metric. `restore` puts arrays onto the
 shardings of a target, so a run saved on 8 devices restores onto 4 or 1.
 
 Example:
-    >>> ckpt = kerax.checkpoint.CheckpointManager("/tmp/run", max_to_keep=3)
+    >>> import optax, tempfile
+    >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+    >>> ts = kerax.training.init_train_state(model, optax.sgd(0.1), jax.random.key(0))
+    >>> ckpt = kerax.checkpoint.CheckpointManager(tempfile.mkdtemp(), max_to_keep=3)
     >>> ckpt.save(ts.step, ts, position={"epoch": 2})
+    True
     >>> ts, position = ckpt.restore(target=ts)
+    >>> position
+    {'epoch': 2}
+    >>> ckpt.close()
 """
 
 from __future__ import annotations

@@ -163,7 +163,10 @@ def process_slice(
     """This process's contiguous block of `n` rows (the remainder `n % count` is dropped).
 
     Example:
-        >>> x_local = x[kerax.distribute.process_slice(len(x))]
+        >>> x = np.arange(10)
+        >>> x_local = x[kerax.distribute.process_slice(len(x))]  # one process: all of x
+        >>> kerax.distribute.process_slice(10, process_index=1, process_count=4)
+        slice(2, 4, None)
     """
     i = jax.process_index() if process_index is None else process_index
     k = jax.process_count() if process_count is None else process_count
@@ -192,8 +195,12 @@ def global_batches(batches: Iterable, strategy, *, batch_axis: int = 0) -> Itera
     """Process-local batches (any iterable of pytrees) -> global sharded batches.
 
     Example:
-        >>> for batch in kerax.distribute.global_batches(local_loader, strategy):
-        ...     ts, logs = step(ts, batch)
+        >>> strategy = kerax.distribute.DataParallel()  # 8 devices
+        >>> local_loader = [(np.ones((8, 3)), np.zeros((8, 1)))] * 2
+        >>> for x, y in kerax.distribute.global_batches(local_loader, strategy):
+        ...     print(x.shape, tuple(x.sharding.spec))  # then: ts, logs = step(ts, (x, y))
+        (8, 3) ('data',)
+        (8, 3) ('data',)
     """
     for batch in batches:
         yield strategy.shard_batch(batch, batch_axis=batch_axis)

@@ -116,7 +116,8 @@ def launch(
         code (128 + signal for a killed process, 124 for a timeout).
 
     Example:
-        >>> kerax.distribute.launch(2, [sys.executable, "train.py"], devices_per_process=2, timeout=120)
+        >>> import sys
+        >>> kerax.distribute.launch(2, [sys.executable, "train.py"], devices_per_process=2, timeout=120)  # doctest: +SKIP
         0
     """
     if not isinstance(nproc, int) or nproc < 1:

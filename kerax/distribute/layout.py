@@ -202,7 +202,12 @@ class LayoutMap(MutableMapping):
         >>> layout = kerax.distribute.LayoutMap()
         >>> layout["dense.*/kernel"] = (None, "model")
         >>> layout["dense.*/bias"] = ("model",)
+        >>> mesh = kerax.distribute.make_mesh((4, 2), ("data", "model"))
         >>> strategy = kerax.distribute.ModelParallel(mesh, layout_map=layout)
+        >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(4)])
+        >>> params, state = strategy.init(model, jax.random.key(0))
+        >>> tuple(params["dense"]["kernel"].sharding.spec)
+        (None, 'model')
     """
 
     def __init__(self, layouts: Mapping | None = None, *, mesh=None):

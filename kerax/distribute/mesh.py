@@ -28,7 +28,7 @@ def list_devices(device_type: str | None = None) -> list:
         device_type: "cpu", "gpu" or "tpu"; default: JAX's default backend.
 
     Example:
-        >>> len(kerax.distribute.list_devices())
+        >>> len(kerax.distribute.list_devices())  # e.g. 8 (simulated) CPU devices
         8
     """
     return list(jax.devices(device_type.lower() if device_type else None))
@@ -131,8 +131,11 @@ def bytes_per_device(tree) -> dict:
     (replicated arrays count in full on every device).
 
     Example:
+        >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+        >>> params, state = model.init(jax.random.key(0))
         >>> per_device = kerax.distribute.bytes_per_device(params)
-        >>> max(per_device.values())  # bytes on the fullest device
+        >>> max(per_device.values())  # bytes on the fullest device: 8 float32
+        32
     """
     out: dict = {}
     for leaf in jax.tree.leaves(tree):

@@ -98,8 +98,11 @@ def initialize(
             missing and where it was looked for.
 
     Example:
-        >>> kerax.distribute.initialize()  # under `kerax launch`: from the env
-        >>> jax.process_count()
+        >>> kerax.distribute.initialize(environ={})  # nothing configured
+        False
+        >>> kerax.distribute.initialize()  # under `kerax launch`: from the env  # doctest: +SKIP
+        True
+        >>> jax.process_count()  # doctest: +SKIP
         2
     """
     environ = os.environ if environ is None else environ

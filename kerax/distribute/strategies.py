@@ -299,8 +299,18 @@ class Strategy:
         """`ShapeDtypeStruct`s with this strategy's shardings: a restore target.
 
         Example:
+            >>> import optax, tempfile
+            >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+            >>> ts_like = kerax.training.init_train_state(model, optax.sgd(0.1), jax.random.key(0))
+            >>> ckpt = kerax.checkpoint.CheckpointManager(tempfile.mkdtemp())
+            >>> ckpt.save(0, ts_like)
+            True
+            >>> strategy = kerax.distribute.DataParallel()
             >>> target = strategy.abstract_train_state(model, ts_like)
             >>> ts, position = ckpt.restore(target=target)
+            >>> ts.params["dense"]["kernel"].sharding == strategy.replicated()
+            True
+            >>> ckpt.close()
         """
         shardings = self.train_state_shardings(model, ts)
         return jax.tree.map(
@@ -457,9 +467,15 @@ class DataParallel(Strategy):
         data_axis: the batch axis's name.
 
     Example:
+        >>> import optax
+        >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(1)])
+        >>> step = kerax.training.make_train_step(model, "mse", optax.adam(1e-3))
         >>> strategy = kerax.distribute.DataParallel()
-        >>> ts = strategy.init_train_state(model, optax.adam(1e-3), jax.random.key(0))
+        >>> ts = strategy.init_train_state(model, step.tx, jax.random.key(0))
+        >>> x, y = np.ones((8, 3), "float32"), np.zeros((8, 1), "float32")
         >>> ts, logs = step(ts, strategy.shard_batch((x, y)))
+        >>> int(ts.step)
+        1
     """
 
     def __init__(self, mesh=None, *, devices=None, data_axis: str = "data"):

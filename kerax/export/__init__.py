@@ -4,8 +4,15 @@ Every exporter verifies its artifact against the JAX model on sample inputs
 and raises `ExportError` (writing nothing) when it does not match.
 
 Example:
-    >>> report = kerax.export.saved_model(model, params, state, "export/sm")
-    >>> print(report)
+    >>> import tempfile
+    >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+    >>> params, state = model.init(jax.random.key(0))
+    >>> report = kerax.export.stablehlo(model, params, state, tempfile.mkdtemp())
+    >>> report.max_abs_diff <= report.tolerance
+    True
+    >>> report = kerax.export.saved_model(model, params, state, "export/sm")  # doctest: +SKIP
+    >>> print(report)  # doctest: +SKIP
+    saved_model: export/sm/1 (21.6 KiB), max |diff| vs JAX 0 (tolerance 1e-05)
 """
 
 from kerax.export.common import ExportError, ExportReport

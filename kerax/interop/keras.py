@@ -151,8 +151,13 @@ def from_keras(keras_model):
     path, so `"/".join(path)` of every kerax param is the Keras `variable.path`.
 
     Example:
+        >>> import keras
+        >>> keras_model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
         >>> model, params, state = kerax.interop.from_keras(keras_model)
+        >>> x = np.ones((1, 3), "float32")
         >>> y, _ = model.apply(params, state, x)
+        >>> bool(np.allclose(y, keras_model(x), atol=1e-6))
+        True
     """
     if isinstance(keras_model, (str, bytes)) or hasattr(keras_model, "__fspath__"):
         import keras

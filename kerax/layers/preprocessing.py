@@ -68,8 +68,13 @@ def adapt(model, state: dict, layer_name: str, data, **kwargs) -> dict:
     modified.
 
     Example:
+        >>> model = kerax.Sequential([
+        ...     kerax.Input((2,)), kerax.layers.Normalization(), kerax.layers.Dense(1)])
+        >>> x_train = np.array([[0.0, 10.0], [2.0, 30.0]], "float32")
         >>> params, state = model.init(jax.random.key(0))
         >>> state = kerax.layers.adapt(model, state, "normalization", x_train)
+        >>> state["normalization"]["mean"]
+        Array([ 1., 20.], dtype=float32)
     """
     path = layer_name.split("/")
     layer = model

@@ -362,8 +362,8 @@ class Precision(_PrecisionRecall):
 
     Example:
         >>> m = Precision()
-        >>> float(m.compute([0, 1, 1, 1], [1, 0, 1, 1]))
-        0.6666666865348816
+        >>> round(float(m.compute([0, 1, 1, 1], [1, 0, 1, 1])), 4)
+        0.6667
     """
 
     _kinds = (TP, FP)

@@ -115,8 +115,8 @@ class IoU(_IoUBase):
 
     Example:
         >>> m = IoU(num_classes=2, target_class_ids=[0])
-        >>> float(m.compute([0, 0, 1, 1], [0, 1, 0, 1]))
-        0.3333333134651184
+        >>> round(float(m.compute([0, 0, 1, 1], [0, 1, 0, 1])), 4)
+        0.3333
     """
 
     num_classes: int

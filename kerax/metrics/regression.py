@@ -76,8 +76,8 @@ class RootMeanSquaredError(Mean):
 
     Example:
         >>> m = RootMeanSquaredError()
-        >>> float(m.compute([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]]))
-        0.8660253882408142
+        >>> round(float(m.compute([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 1.0]])), 4)
+        0.866
     """
 
     _direction = "down"

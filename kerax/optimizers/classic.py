@@ -56,8 +56,8 @@ def SGD(
         >>> tx = SGD(learning_rate=0.1, momentum=0.9)
         >>> params = {"w": jnp.ones(2)}
         >>> updates, state = tx.update(params, tx.init(params), params)
-        >>> optax.apply_updates(params, updates)["w"].tolist()
-        [0.8999999761581421, 0.8999999761581421]
+        >>> [round(w, 4) for w in optax.apply_updates(params, updates)["w"].tolist()]
+        [0.9, 0.9]
     """
     args = dict(locals())
     momentum = float(momentum)

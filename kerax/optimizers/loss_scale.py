@@ -22,8 +22,8 @@ Example:
     ...     (params, opt_state),
     ... )
     >>> ls_state = loss_scale.adjust(ls_state, finite)
-    >>> params["w"].tolist(), int(ls_state.step_counter)
-    ([0.800000011920929, 0.800000011920929], 1)
+    >>> [round(w, 4) for w in params["w"].tolist()], int(ls_state.step_counter)
+    ([0.8, 0.8], 1)
 """
 
 from __future__ import annotations

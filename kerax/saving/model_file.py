@@ -119,8 +119,14 @@ def save_model(path, model, params, state=None, *, input_spec=None) -> Path:
     """Saves `model` (architecture) with `params` and `state` to directory `path`.
 
     Example:
-        >>> kerax.save_model("/tmp/mlp", model, params, state)
-        >>> model, params, state = kerax.load_model("/tmp/mlp")
+        >>> import os, tempfile
+        >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+        >>> params, state = model.init(jax.random.key(0))
+        >>> path = os.path.join(tempfile.mkdtemp(), "mlp")
+        >>> saved_dir = kerax.save_model(path, model, params, state)  # the directory
+        >>> model, params, state = kerax.load_model(saved_dir)
+        >>> params["dense"]["kernel"].shape
+        (3, 2)
     """
     from kerax import __version__
     from kerax.core import serialization
