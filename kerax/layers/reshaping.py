@@ -197,6 +197,18 @@ class _Cropping(Layer):
 
     _n = 0
 
+    def __post_init__(self):
+        super().__post_init__()
+        self._standardize_arguments()
+
+    def _standardize_arguments(self):
+        standardize_data_format(self)
+        object.__setattr__(
+            self,
+            "cropping",
+            standardize_pairs(self, self.cropping, self._n, "cropping"),
+        )
+
     def _data_format(self) -> str:
         return getattr(self, "data_format", "channels_last")
 
@@ -247,8 +259,7 @@ class Cropping1D(_Cropping):
 
     _n = 1
 
-    def __post_init__(self):
-        super().__post_init__()
+    def _standardize_arguments(self):  # One pair, no data_format (as Keras).
         object.__setattr__(
             self,
             "cropping",
@@ -275,13 +286,6 @@ class Cropping2D(_Cropping):
 
     _n = 2
 
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        object.__setattr__(
-            self, "cropping", standardize_pairs(self, self.cropping, 2, "cropping")
-        )
-
 
 class Cropping3D(_Cropping):
     """Crops three spatial dimensions: an int, 3 ints, or 3 `(before, after)` pairs.
@@ -295,13 +299,6 @@ class Cropping3D(_Cropping):
     data_format: str | None = None
 
     _n = 3
-
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        object.__setattr__(
-            self, "cropping", standardize_pairs(self, self.cropping, 3, "cropping")
-        )
 
 
 # ---------------------------------------------------------- UpSampling
@@ -421,7 +418,19 @@ class UpSampling3D(Layer):
 
 # --------------------------------------------------------- ZeroPadding
 class _ZeroPadding(Layer):
+    """Pads each spatial dimension with `(before, after)` zeros."""
+
     _n = 0
+
+    def __post_init__(self):
+        super().__post_init__()
+        self._standardize_arguments()
+
+    def _standardize_arguments(self):
+        standardize_data_format(self)
+        object.__setattr__(
+            self, "padding", standardize_pairs(self, self.padding, self._n, "padding")
+        )
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=self._n + 2)
@@ -450,8 +459,7 @@ class ZeroPadding1D(_ZeroPadding):
 
     _n = 1
 
-    def __post_init__(self):
-        super().__post_init__()
+    def _standardize_arguments(self):  # One pair.
         standardize_data_format(self)
         object.__setattr__(
             self,
@@ -476,13 +484,6 @@ class ZeroPadding2D(_ZeroPadding):
 
     _n = 2
 
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        object.__setattr__(
-            self, "padding", standardize_pairs(self, self.padding, 2, "padding")
-        )
-
 
 class ZeroPadding3D(_ZeroPadding):
     """Pads three spatial dimensions with zeros: an int, 3 ints, or 3 `(before, after)` pairs.
@@ -496,13 +497,6 @@ class ZeroPadding3D(_ZeroPadding):
     data_format: str | None = None
 
     _n = 3
-
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        object.__setattr__(
-            self, "padding", standardize_pairs(self, self.padding, 3, "padding")
-        )
 
 
 __all__ = [
