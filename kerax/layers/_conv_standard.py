@@ -18,9 +18,9 @@ from kerax.layers._conv_base import (
 )
 from kerax.layers.core import (
     _check_lora,
-    _lora_init,
-    _lora_merged,
     _lora_regularization,
+    _weight,
+    _weight_and_lora,
 )
 
 
@@ -74,25 +74,14 @@ class _Conv(_BaseConv):
         k_kernel, k_bias, k_lora = jax.random.split(key, 3)
         shape = (*self.kernel_size, self.in_channels(spec) // self.groups, self.filters)
         kernel = self.kernel_initializer(k_kernel, shape, jnp.float32)
-        params, state = {}, {}
-        if self.lora_rank:
-            state["kernel"] = kernel
-            params["lora_kernel_a"], params["lora_kernel_b"] = _lora_init(
-                k_lora, shape, self.lora_rank
-            )
-        else:
-            params["kernel"] = kernel
+        params, state = _weight_and_lora(self, k_lora, "kernel", kernel)
         if self.use_bias:
             params["bias"] = self.bias_initializer(k_bias, (self.filters,), jnp.float32)
         return params, state
 
     def call(self, params, state, x, *, key, training):
         del key, training
-        kernel = (
-            _lora_merged(self, params, state, "kernel", x.dtype)
-            if self.lora_rank
-            else params["kernel"]
-        )
+        kernel = _weight(self, params, state, "kernel", x.dtype)
         padding = self.padding
         if padding == "causal":
             # Keras pads the past only, so output[t] never sees x[t + 1:].

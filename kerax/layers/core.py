@@ -51,6 +51,23 @@ def _lora_merged(layer, params, state, name: str, dtype):
     return merged.astype(dtype)
 
 
+def _weight_and_lora(layer, key, name: str, weight):
+    """`(params, state)` holding `weight` as `name`: a trainable param, or, with
+    `layer.lora_rank`, frozen in the state (Keras's `enable_lora`) beside the
+    trainable low-rank factors `lora_<name>_a` and `lora_<name>_b`."""
+    if not layer.lora_rank:
+        return {name: weight}, {}
+    a, b = _lora_init(key, weight.shape, layer.lora_rank)
+    return {f"lora_{name}_a": a, f"lora_{name}_b": b}, {name: weight}
+
+
+def _weight(layer, params, state, name: str, dtype):
+    """The weight `name` as the layer computes with it (LoRA factors merged)."""
+    if layer.lora_rank:
+        return _lora_merged(layer, params, state, name, dtype)
+    return params[name]
+
+
 def _lora_regularization(layer, params, name: str, regularizer) -> jnp.ndarray:
     # Keras regularizes only trainable weights: with LoRA the frozen weight
     # drops out and the two factors carry the weight's regularizer.
@@ -113,25 +130,14 @@ class Dense(Layer):
         k_kernel, k_bias, k_lora = jax.random.split(key, 3)
         shape = (spec.shape[-1], self.units)
         kernel = self.kernel_initializer(k_kernel, shape, jnp.float32)
-        params, state = {}, {}
-        if self.lora_rank:
-            state["kernel"] = kernel
-            params["lora_kernel_a"], params["lora_kernel_b"] = _lora_init(
-                k_lora, shape, self.lora_rank
-            )
-        else:
-            params["kernel"] = kernel
+        params, state = _weight_and_lora(self, k_lora, "kernel", kernel)
         if self.use_bias:
             params["bias"] = self.bias_initializer(k_bias, (self.units,), jnp.float32)
         return params, state
 
     def call(self, params, state, x, *, key, training):
         del key, training
-        kernel = (
-            _lora_merged(self, params, state, "kernel", x.dtype)
-            if self.lora_rank
-            else params["kernel"]
-        )
+        kernel = _weight(self, params, state, "kernel", x.dtype)
         if x.shape[-1] != kernel.shape[0]:
             raise ValueError(
                 f"{self.describe()} expected inputs with last dimension {kernel.shape[0]}, got {shape_str(x.shape)}."
@@ -359,25 +365,14 @@ class EinsumDense(Layer):
             )
         k_kernel, k_bias, k_lora = jax.random.split(key, 3)
         kernel = init(k_kernel, kernel_shape, jnp.float32)
-        params, state = {}, {}
-        if self.lora_rank:
-            state["kernel"] = kernel
-            params["lora_kernel_a"], params["lora_kernel_b"] = _lora_init(
-                k_lora, kernel_shape, self.lora_rank
-            )
-        else:
-            params["kernel"] = kernel
+        params, state = _weight_and_lora(self, k_lora, "kernel", kernel)
         if bias_shape is not None:
             params["bias"] = self.bias_initializer(k_bias, bias_shape, jnp.float32)
         return params, state
 
     def call(self, params, state, x, *, key, training):
         del key, training
-        kernel = (
-            _lora_merged(self, params, state, "kernel", x.dtype)
-            if self.lora_rank
-            else params["kernel"]
-        )
+        kernel = _weight(self, params, state, "kernel", x.dtype)
         want, _, _, _, _ = self._analysis(x.shape)
         if tuple(kernel.shape) != tuple(want):
             raise ValueError(
@@ -445,21 +440,12 @@ class Embedding(Layer):
         k_emb, k_lora = jax.random.split(key)
         shape = (self.input_dim, self.output_dim)
         table = self.embeddings_initializer(k_emb, shape, jnp.float32)
-        if self.lora_rank:
-            params = {}
-            params["lora_embeddings_a"], params["lora_embeddings_b"] = _lora_init(
-                k_lora, shape, self.lora_rank
-            )
-            return params, {"embeddings": table}
-        return {"embeddings": table}, {}
+        return _weight_and_lora(self, k_lora, "embeddings", table)
 
     def call(self, params, state, x, *, key, training):
         del key, training
-        if self.lora_rank:
-            dtype = params["lora_embeddings_a"].dtype
-            table = _lora_merged(self, params, state, "embeddings", dtype)
-        else:
-            table = params["embeddings"]
+        dtype = params["lora_embeddings_a" if self.lora_rank else "embeddings"].dtype
+        table = _weight(self, params, state, "embeddings", dtype)
         if x.dtype not in (jnp.int32, jnp.int64):
             x = x.astype(jnp.int32)
         y = jnp.take(table, x, axis=0)
