@@ -392,8 +392,12 @@ class Recall(_PrecisionRecall):
 
 
 class _SensitivitySpecificityBase(Metric):
+    """The best `_objective` rate at thresholds where the `_value_name` rate
+    is at least the given value (Keras's `SensitivitySpecificityBase`)."""
+
     _direction = "up"
-    _value_name: str
+    _value_name: str  # The constrained rate, also the argument's name.
+    _objective: str  # The rate maximized.
 
     def __post_init__(self) -> None:
         value = getattr(self, self._value_name)
@@ -442,11 +446,19 @@ class _SensitivitySpecificityBase(Metric):
     @staticmethod
     def _rates(state):
         tp, fp, tn, fn = state[TP], state[FP], state[TN], state[FN]
+        recall = divide_no_nan(tp, tp + fn)
         return {
-            "sensitivity": divide_no_nan(tp, tp + fn),  # = recall
+            "sensitivity": recall,
+            "recall": recall,
             "specificity": divide_no_nan(tn, tn + fp),
             "precision": divide_no_nan(tp, tp + fp),
         }
+
+    def result(self, state) -> jax.Array:
+        rates = self._rates(state)
+        return self._find_max_under_constraint(
+            rates[self._value_name], rates[self._objective]
+        )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -454,15 +466,12 @@ class SensitivityAtSpecificity(_SensitivitySpecificityBase):
     """Best sensitivity (recall) at thresholds where specificity >= `specificity`."""
 
     _value_name = "specificity"
+    _objective = "sensitivity"
     specificity: float
     num_thresholds: int = 200
     class_id: int | None = None
     name: str | None = None
     dtype: Any = None
-
-    def result(self, state) -> jax.Array:
-        r = self._rates(state)
-        return self._find_max_under_constraint(r["specificity"], r["sensitivity"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -470,15 +479,12 @@ class SpecificityAtSensitivity(_SensitivitySpecificityBase):
     """Best specificity at thresholds where sensitivity >= `sensitivity`."""
 
     _value_name = "sensitivity"
+    _objective = "specificity"
     sensitivity: float
     num_thresholds: int = 200
     class_id: int | None = None
     name: str | None = None
     dtype: Any = None
-
-    def result(self, state) -> jax.Array:
-        r = self._rates(state)
-        return self._find_max_under_constraint(r["sensitivity"], r["specificity"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -486,15 +492,12 @@ class PrecisionAtRecall(_SensitivitySpecificityBase):
     """Best precision at thresholds where recall >= `recall`."""
 
     _value_name = "recall"
+    _objective = "precision"
     recall: float
     num_thresholds: int = 200
     class_id: int | None = None
     name: str | None = None
     dtype: Any = None
-
-    def result(self, state) -> jax.Array:
-        r = self._rates(state)
-        return self._find_max_under_constraint(r["sensitivity"], r["precision"])
 
 
 @dataclasses.dataclass(frozen=True)
@@ -502,15 +505,12 @@ class RecallAtPrecision(_SensitivitySpecificityBase):
     """Best recall at thresholds where precision >= `precision`."""
 
     _value_name = "precision"
+    _objective = "recall"
     precision: float
     num_thresholds: int = 200
     class_id: int | None = None
     name: str | None = None
     dtype: Any = None
-
-    def result(self, state) -> jax.Array:
-        r = self._rates(state)
-        return self._find_max_under_constraint(r["precision"], r["sensitivity"])
 
 
 # --------------------------------------------------------------------------
