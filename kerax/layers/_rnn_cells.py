@@ -10,7 +10,12 @@ import jax.numpy as jnp
 
 from kerax import activations
 from kerax.layers._rnn_base import RNNBase
-from kerax.layers._rnn_fused import FusedCell, broadcast_lead, gate_matmul
+from kerax.layers._rnn_fused import (
+    FusedCell,
+    broadcast_lead,
+    gate_matmul,
+    lstm_update,
+)
 
 
 def _check_units(layer) -> None:
@@ -185,13 +190,7 @@ class LSTMCell(_DenseCell):
     def recur(self, params, x_proj, states, masks):
         h, c = states
         z = x_proj + gate_matmul(h, params["recurrent_kernel"], masks["recurrent"], 4)
-        z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=-1)
-        act, rec_act = (
-            activations.get(self.activation),
-            activations.get(self.recurrent_activation),
-        )
-        c = rec_act(z_f) * c + rec_act(z_i) * act(z_c)
-        h = rec_act(z_o) * act(c)
+        h, c = lstm_update(self, z, c)
         return h, (h, c)
 
 

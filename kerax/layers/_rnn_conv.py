@@ -8,9 +8,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from kerax import activations
 from kerax.layers._rnn_cells import CellRNN
-from kerax.layers._rnn_fused import FusedCell, broadcast_lead
+from kerax.layers._rnn_fused import FusedCell, broadcast_lead, lstm_update
 
 _SPATIAL = "DHW"
 
@@ -221,13 +220,7 @@ class ConvLSTMCell(FusedCell):
             padding="same",
             dilation=ones,
         )
-        z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=self._channel_axis)
-        act, rec_act = (
-            activations.get(self.activation),
-            activations.get(self.recurrent_activation),
-        )
-        c = rec_act(z_f) * c + rec_act(z_i) * act(z_c)
-        h = rec_act(z_o) * act(c)
+        h, c = lstm_update(self, z, c, axis=self._channel_axis)
         return h, (h, c)
 
     def get_initial_state(self, spec):

@@ -13,6 +13,7 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from kerax import activations
 from kerax.core.layer import Layer
 
 
@@ -122,6 +123,16 @@ def _masks(key, rate, shape, dtype, count):
 def broadcast_lead(a, ndim):
     """`a` with leading axes of size 1 up to rank `ndim` (explicit: strict rank promotion)."""
     return lax.expand_dims(a, tuple(range(ndim - a.ndim))) if a.ndim < ndim else a
+
+
+def lstm_update(cell, z, c, axis=-1):
+    """`(h, c)` after one LSTM step from the gate pre-activations `z` (Keras's
+    gate order `i, f, c, o` along `axis`); shared by LSTM and ConvLSTM cells."""
+    z_i, z_f, z_c, z_o = jnp.split(z, 4, axis=axis)
+    act = activations.get(cell.activation)
+    rec_act = activations.get(cell.recurrent_activation)
+    c = rec_act(z_f) * c + rec_act(z_i) * act(z_c)
+    return rec_act(z_o) * act(c), c
 
 
 def gate_matmul(x, kernel, mask, gates):
