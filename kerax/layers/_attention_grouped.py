@@ -15,7 +15,6 @@ from kerax.layers._attention_ops import (
     _expand_mask,
     _fused_attention,
     _masked_softmax,
-    _merge_attention_mask,
     _Proj,
     _split_container_mask,
 )
@@ -136,34 +135,13 @@ class GroupedQueryAttention(_ProjectedAttention):
         value_mask = cv if value_mask is None else value_mask
         key_mask = ck if key_mask is None else key_mask
         k_in = value if key_input is None else key_input
-        causal_only = (
-            use_causal_mask
-            and query_mask is None
-            and value_mask is None
-            and key_mask is None
-            and attention_mask is None
-            and self.sliding_window is None
+        attention_mask, causal_only = self._merged_mask(
+            query,
+            value,
+            (query_mask, value_mask, key_mask, attention_mask),
+            use_causal_mask,
         )
-        if not causal_only:
-            attention_mask = _merge_attention_mask(
-                query,
-                value,
-                query_mask,
-                value_mask,
-                key_mask,
-                attention_mask,
-                use_causal_mask,
-                self.sliding_window,
-            )
-        projs = self._projections(query.shape, value.shape, k_in.shape)
-        gate = (
-            self._project(params["gate"], projs["gate"], query)
-            if self.use_gate
-            else None
-        )
-        q = self._project(params["query"], projs["query"], query)
-        k = self._project(params["key"], projs["key"], k_in)
-        v = self._project(params["value"], projs["value"], value)
+        projs, q, k, v, gate = self._project_inputs(params, query, value, k_in)
         scale = 1.0 / math.sqrt(float(self.head_dim))
         if not (self.dropout > 0.0 or return_attention_scores):
             # jax.nn groups heads itself: no need to repeat keys and values.

@@ -86,6 +86,45 @@ class _ProjectedAttention(Layer):
         add_activity_loss(self.activity_regularizer, y)
         return y
 
+    def _merged_mask(self, query, value, masks, use_causal_mask):
+        """`(attention_mask, causal_only)`: Keras's `(B, T, S)` mask from every
+        source; like Keras, a causal mask alone is not built but goes to the
+        fused kernel's `is_causal` (`causal_only`)."""
+        query_mask, value_mask, key_mask, attention_mask = masks
+        causal_only = (
+            use_causal_mask
+            and query_mask is None
+            and value_mask is None
+            and key_mask is None
+            and attention_mask is None
+            and self.sliding_window is None
+        )
+        if not causal_only:
+            attention_mask = _merge_attention_mask(
+                query,
+                value,
+                query_mask,
+                value_mask,
+                key_mask,
+                attention_mask,
+                use_causal_mask,
+                self.sliding_window,
+            )
+        return attention_mask, causal_only
+
+    def _project_inputs(self, params, query, value, k_in):
+        """`(projs, q, k, v, gate)`: the einsum projections of the inputs."""
+        projs = self._projections(query.shape, value.shape, k_in.shape)
+        gate = (
+            self._project(params["gate"], projs["gate"], query)
+            if self.use_gate
+            else None
+        )
+        q = self._project(params["query"], projs["query"], query)
+        k = self._project(params["key"], projs["key"], k_in)
+        v = self._project(params["value"], projs["value"], value)
+        return projs, q, k, v, gate
+
     def _check_key_input(self, params, key_input):
         want = params["key"]["kernel"].shape[0]
         if key_input is not None and key_input.shape[-1] != want:
@@ -351,35 +390,13 @@ class MultiHeadAttention(_ProjectedAttention):
                 )
         k_in = value if key_input is None else key_input
 
-        # Like Keras: a causal mask alone goes to the fused kernel's `is_causal`.
-        causal_only = (
-            use_causal_mask
-            and query_mask is None
-            and value_mask is None
-            and key_mask is None
-            and attention_mask is None
-            and self.sliding_window is None
+        attention_mask, causal_only = self._merged_mask(
+            query,
+            value,
+            (query_mask, value_mask, key_mask, attention_mask),
+            use_causal_mask,
         )
-        if not causal_only:
-            attention_mask = _merge_attention_mask(
-                query,
-                value,
-                query_mask,
-                value_mask,
-                key_mask,
-                attention_mask,
-                use_causal_mask,
-                self.sliding_window,
-            )
-        projs = self._projections(query.shape, value.shape, k_in.shape)
-        gate = (
-            self._project(params["gate"], projs["gate"], query)
-            if self.use_gate
-            else None
-        )
-        q = self._project(params["query"], projs["query"], query)
-        k = self._project(params["key"], projs["key"], k_in)
-        v = self._project(params["value"], projs["value"], value)
+        projs, q, k, v, gate = self._project_inputs(params, query, value, k_in)
 
         out, scores = self._attend(
             q, k, v, attention_mask, causal_only, training, return_attention_scores, key
