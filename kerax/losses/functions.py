@@ -139,6 +139,19 @@ def _categorical_log_prob(y_pred: jax.Array, from_logits: bool, axis: int):
     return jnp.log(jnp.clip(y_pred, EPSILON, 1.0 - EPSILON))
 
 
+def _smoothed_categorical(y_true, y_pred, label_smoothing, axis):
+    """Float targets and predictions, targets label-smoothed (Keras's checks)."""
+    if isinstance(axis, bool):
+        raise ValueError(
+            f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
+        )
+    y_true, y_pred = _as_float(y_true, y_pred)
+    if label_smoothing:
+        num_classes = jnp.asarray(y_true.shape[-1], y_pred.dtype)
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    return y_true, y_pred
+
+
 def categorical_crossentropy(
     y_true: Any,
     y_pred: Any,
@@ -151,14 +164,7 @@ def categorical_crossentropy(
     Probabilities are renormalized along `axis` and clipped to
     `[1e-7, 1 - 1e-7]`; logits go through `log_softmax`.
     """
-    if isinstance(axis, bool):
-        raise ValueError(
-            f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
-        )
-    y_true, y_pred = _as_float(y_true, y_pred)
-    if label_smoothing:
-        num_classes = jnp.asarray(y_true.shape[-1], y_pred.dtype)
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    y_true, y_pred = _smoothed_categorical(y_true, y_pred, label_smoothing, axis)
     if y_true.shape != y_pred.shape:
         raise ValueError(
             "categorical_crossentropy expects `y_true` and `y_pred` with the same "
@@ -178,14 +184,7 @@ def categorical_focal_crossentropy(
     axis: int = -1,
 ) -> jax.Array:
     """Focal loss: categorical cross-entropy scaled by `alpha * (1 - p)^gamma`."""
-    if isinstance(axis, bool):
-        raise ValueError(
-            f"`axis` must be of type `int`. Received: axis={axis} of type {type(axis)}"
-        )
-    y_true, y_pred = _as_float(y_true, y_pred)
-    if label_smoothing:
-        num_classes = jnp.asarray(y_true.shape[-1], y_pred.dtype)
-        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / num_classes
+    y_true, y_pred = _smoothed_categorical(y_true, y_pred, label_smoothing, axis)
     if from_logits:
         y_pred = jax.nn.softmax(y_pred, axis=axis)
     output = y_pred / jnp.sum(y_pred, axis=axis, keepdims=True)
