@@ -79,7 +79,9 @@ def test_missing_key_in_training_names_the_layer():
 
 def test_names_are_deterministic_and_per_container():
     def build():
-        return kerax.Sequential([layers.Dense(2), layers.Dense(2), layers.Dense(2, name="out")])
+        return kerax.Sequential(
+            [layers.Dense(2), layers.Dense(2), layers.Dense(2, name="out")]
+        )
 
     a, b = build(), build()
     assert a._names == b._names == ("dense", "dense_1", "out")
@@ -89,7 +91,9 @@ def test_names_are_deterministic_and_per_container():
 
 
 def test_explicit_names_win_and_auto_names_skip_them():
-    assert naming.unique_names([layers.Dense(1, name="dense"), layers.Dense(1), layers.Dense(1)]) == ["dense", "dense_1", "dense_2"]
+    assert naming.unique_names(
+        [layers.Dense(1, name="dense"), layers.Dense(1), layers.Dense(1)]
+    ) == ["dense", "dense_1", "dense_2"]
     assert naming.to_snake_case("BatchNormalization") == "batch_normalization"
     assert naming.to_snake_case("Conv2D") == "conv2d"
 
@@ -102,7 +106,13 @@ def test_duplicate_explicit_names_error():
 def test_child_keys_depend_on_names_only():
     spec = kerax.spec((None, 3))
     alone = kerax.Sequential([layers.Dense(4, name="a")])
-    grown = kerax.Sequential([layers.Dense(3, name="first"), layers.Dense(3, name="b"), layers.Dense(4, name="a")])
+    grown = kerax.Sequential(
+        [
+            layers.Dense(3, name="first"),
+            layers.Dense(3, name="b"),
+            layers.Dense(4, name="a"),
+        ]
+    )
     p1, _ = alone.init(jax.random.key(0), spec)
     p2, _ = grown.init(jax.random.key(0), spec)
     # Adding layers before `a` does not change `a`'s init.
@@ -121,7 +131,9 @@ def test_init_under_jit_and_vmap():
     model = kerax.Sequential([layers.Dense(4), layers.Dense(2)])
     spec = kerax.spec((None, 3))
     params, _ = jax.jit(lambda k: model.init(k, spec))(jax.random.key(0))
-    stacked, _ = jax.vmap(lambda k: model.init(k, spec))(jax.random.split(jax.random.key(0), 5))
+    stacked, _ = jax.vmap(lambda k: model.init(k, spec))(
+        jax.random.split(jax.random.key(0), 5)
+    )
     assert stacked["dense"]["kernel"].shape == (5, 3, 4)
     ys = jax.vmap(lambda p: model.apply(p, {}, jnp.ones((2, 3)))[0])(stacked)
     assert ys.shape == (5, 2, 2)
@@ -131,7 +143,10 @@ def test_init_under_jit_and_vmap():
 def test_dense_feature_mismatch_error_names_layer():
     d = layers.Dense(2, name="classifier")
     p, s = d.init(jax.random.key(0), kerax.spec((None, 128)))
-    with pytest.raises(ValueError, match=r"Dense 'classifier' expected inputs with last dimension 128, got \(32, 64\)"):
+    with pytest.raises(
+        ValueError,
+        match=r"Dense 'classifier' expected inputs with last dimension 128, got \(32, 64\)",
+    ):
         d.apply(p, s, jnp.ones((32, 64)))
 
 
@@ -145,7 +160,9 @@ def test_layer_called_on_arrays_explains_apply():
         layers.Dense(2)(jnp.ones((1, 2)))
 
 
-@pytest.mark.parametrize("policy", ["mixed_bfloat16", "mixed_float16", "bfloat16", "float16"])
+@pytest.mark.parametrize(
+    "policy", ["mixed_bfloat16", "mixed_float16", "bfloat16", "float16"]
+)
 def test_dtype_policies(policy):
     d = layers.Dense(3, dtype=policy)
     p, s = d.init(jax.random.key(0), kerax.spec((None, 2)))
@@ -181,10 +198,15 @@ def test_regularization_and_constraints():
 
 
 def test_trainable_mask():
-    model = kerax.Sequential([layers.Dense(2, trainable=False, name="frozen"), layers.Dense(2, name="live")])
+    model = kerax.Sequential(
+        [layers.Dense(2, trainable=False, name="frozen"), layers.Dense(2, name="live")]
+    )
     p, _ = model.init(jax.random.key(0), kerax.spec((None, 2)))
     mask = model.trainable_mask(p)
-    assert mask == {"frozen": {"kernel": False, "bias": False}, "live": {"kernel": True, "bias": True}}
+    assert mask == {
+        "frozen": {"kernel": False, "bias": False},
+        "live": {"kernel": True, "bias": True},
+    }
 
 
 class Shift(Scale):
@@ -199,14 +221,42 @@ def test_config_round_trip_custom_layer_needs_register():
     kerax.register(Shift)
     rebuilt = kerax.from_config(text)
     p, s = model.init(jax.random.key(0), kerax.spec((None, 2)))
-    np.testing.assert_array_equal(rebuilt.apply(p, s, jnp.ones((1, 2)))[0], model.apply(p, s, jnp.ones((1, 2)))[0])
+    np.testing.assert_array_equal(
+        rebuilt.apply(p, s, jnp.ones((1, 2)))[0], model.apply(p, s, jnp.ones((1, 2)))[0]
+    )
+
+
+def test_two_custom_layers_with_one_python_name_register_under_own_names():
+    def make():
+        class Twin(Scale):
+            pass
+
+        return Twin
+
+    first, second = make(), make()
+    kerax.register(first)
+    with pytest.raises(ValueError, match='name="package>Twin"'):
+        kerax.register(second)  # "Twin" is taken by the first class.
+    kerax.register(second, name="pkg_b>Twin")
+    for cls, saved_as in ((first, "Twin"), (second, "pkg_b>Twin")):
+        model = kerax.Sequential([cls(2.0, name="twin")])
+        config = json.loads(kerax.to_json(model))
+        assert saved_as in json.dumps(config)
+        rebuilt = kerax.from_config(config)
+        assert type(rebuilt.layers[-1]) is cls
 
 
 def test_loading_cannot_run_code():
     evil = {"class_name": "os.system", "config": {"command": "echo pwned"}}
     with pytest.raises(ValueError, match="Unknown layer class"):
         kerax.from_config(evil)
-    evil2 = {"class_name": "Dense", "config": {"units": 2, "activation": {"module": "registered", "name": "__import__"}}}
+    evil2 = {
+        "class_name": "Dense",
+        "config": {
+            "units": 2,
+            "activation": {"module": "registered", "name": "__import__"},
+        },
+    }
     with pytest.raises(ValueError, match="not registered"):
         kerax.from_config(evil2)
     evil3 = {"class_name": "Dense", "config": {"units": 2, "__class__": "x"}}

@@ -47,7 +47,9 @@ def test_readme_custom_layer(tmp_path, monkeypatch):
     ns, _ = run(
         "import jax.numpy as jnp\nimport kerax\n" + source, tmp_path, monkeypatch
     )
-    kerax.register(ns["Scale"])  # For check_layer's config round trip (as Keras).
+    # check_layer round-trips the config: register (as Keras), under a name
+    # of its own (tests elsewhere register another `Scale`).
+    kerax.register(ns["Scale"], name="readme>Scale")
     layer = ns["Scale"](init_value=2.0)
     params, state = layer.init(jax.random.key(0), kerax.spec((None, 3)))
     y, _ = layer.apply(params, state, jnp.ones((2, 3)))

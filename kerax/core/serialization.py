@@ -38,10 +38,15 @@ def register(obj=None, *, name: str | None = None):
     def do(o):
         key = name or getattr(o, "__name__", None)
         if not key:
-            raise ValueError(f"kerax.register: cannot find a name for {o!r}; pass name=...")
+            raise ValueError(
+                f"kerax.register: cannot find a name for {o!r}; pass name=..."
+            )
         existing = _USER.get(key)
         if existing is not None and existing is not o:
-            raise ValueError(f"kerax.register: the name {key!r} is already registered to {existing!r}.")
+            raise ValueError(
+                f"kerax.register: the name {key!r} is already registered to {existing!r}. "
+                f'Register {o!r} under another name: kerax.register(..., name="package>{key}").'
+            )
         _USER[key] = o
         return o
 
@@ -125,7 +130,9 @@ def serialize_value(value, where: str = "config"):
                 f"{where}: cannot serialize the function {value!r}. Register it with "
                 "`kerax.register(fn, name=...)` so a config can name it."
             ) from None
-    raise TypeError(f"{where}: cannot serialize value {value!r} of type {type(value).__name__} to JSON.")
+    raise TypeError(
+        f"{where}: cannot serialize value {value!r} of type {type(value).__name__} to JSON."
+    )
 
 
 def deserialize_value(value):
@@ -147,15 +154,26 @@ def deserialize_value(value):
 
 def serialize(layer) -> dict:
     """`{"class_name": ..., "config": {...}}` for a layer or model."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    cls = type(layer)
+    # A class registered under its own name (`kerax.register(C, name="pkg>C")`,
+    # as Keras's "package>name") is saved under it, so two user classes that
+    # share a Python name can both be saved and loaded.
+    name = registered_name(cls) or cls.__name__
+    return {"class_name": name, "config": layer.get_config()}
 
 
 def from_config(config: dict | str):
     """Rebuilds a layer or model from `serialize(...)` output (dict or JSON text)."""
     if isinstance(config, str):
         config = json.loads(config)
-    if not isinstance(config, dict) or "class_name" not in config or "config" not in config:
-        raise ValueError('A kerax config must be a dict {"class_name": ..., "config": {...}}.')
+    if (
+        not isinstance(config, dict)
+        or "class_name" not in config
+        or "config" not in config
+    ):
+        raise ValueError(
+            'A kerax config must be a dict {"class_name": ..., "config": {...}}.'
+        )
     return lookup_class(config["class_name"]).from_config(config["config"])
 
 
@@ -166,7 +184,9 @@ def construct(cls, config: dict):
     fields = {f.name for f in dataclasses.fields(cls)}
     unknown = set(config) - fields
     if unknown:
-        raise ValueError(f"Config for {cls.__name__} has unknown keys {sorted(unknown)}; valid keys: {sorted(fields)}.")
+        raise ValueError(
+            f"Config for {cls.__name__} has unknown keys {sorted(unknown)}; valid keys: {sorted(fields)}."
+        )
     kwargs = {k: deserialize_value(v) for k, v in config.items()}
     return cls(**kwargs)
 
