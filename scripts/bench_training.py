@@ -193,6 +193,7 @@ class Hand:
             updates, opt_state = tx.update(grads, opt_state, params)
             return optax.apply_updates(params, updates), opt_state, loss
 
+        self.step_fn = step  # Unjitted, for HandScan's loop body.
         self.step = jax.jit(step, donate_argnums=(0, 1))
         self.params, self.opt_state = params, tx.init(params)
 
@@ -222,23 +223,11 @@ class HandScan(Hand):
     def __init__(self, name, x, y, k):
         super().__init__(name, x, y)
         self.label, self.k = f"hand-scan-K{k}", k
-        model = kerax_model(name)
-        params, state = model.init(jax.random.key(0), model.input_spec)
-        tx = optax.adam(1e-3)
+        step = self.step_fn
 
         def body(carry, batch):
-            params, opt_state = carry
-            xb, yb = batch
-
-            def loss_fn(p):
-                logits, _ = model.apply(p, state, xb, training=True)
-                return optax.softmax_cross_entropy_with_integer_labels(
-                    logits, yb
-                ).mean()
-
-            loss, grads = jax.value_and_grad(loss_fn)(params)
-            updates, opt_state = tx.update(grads, opt_state, params)
-            return (optax.apply_updates(params, updates), opt_state), loss
+            params, opt_state, loss = step(*carry, *batch)
+            return (params, opt_state), loss
 
         self.fused = jax.jit(
             lambda c, batches: jax.lax.scan(body, c, batches), donate_argnums=(0,)

@@ -16,7 +16,6 @@ from kerax.layers._attention_ops import (
     _fused_attention,
     _masked_softmax,
     _Proj,
-    _split_container_mask,
 )
 from kerax.layers.core import add_activity_loss
 
@@ -128,12 +127,9 @@ class GroupedQueryAttention(_ProjectedAttention):
         use_causal_mask=False,
         mask=None,
     ):
-        self._check_key_input(params, key_input)
-        n_inputs = 2 if key_input is None else 3
-        cq, cv, ck = _split_container_mask(mask, n_inputs)
-        query_mask = cq if query_mask is None else query_mask
-        value_mask = cv if value_mask is None else value_mask
-        key_mask = ck if key_mask is None else key_mask
+        query_mask, value_mask, key_mask = self._input_masks(
+            params, key_input, mask, query_mask, value_mask, key_mask
+        )
         k_in = value if key_input is None else key_input
         attention_mask, causal_only = self._merged_mask(
             query,

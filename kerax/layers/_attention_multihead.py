@@ -86,6 +86,18 @@ class _ProjectedAttention(Layer):
         add_activity_loss(self.activity_regularizer, y)
         return y
 
+    def _input_masks(self, params, key_input, mask, query_mask, value_mask, key_mask):
+        """`(query_mask, value_mask, key_mask)`: the explicit masks, else those
+        the inputs carry (`mask`, one per positional input); checks
+        `key_input` against the built `key` projection first."""
+        self._check_key_input(params, key_input)
+        cq, cv, ck = _split_container_mask(mask, 2 if key_input is None else 3)
+        return (
+            cq if query_mask is None else query_mask,
+            cv if value_mask is None else value_mask,
+            ck if key_mask is None else key_mask,
+        )
+
     def _merged_mask(self, query, value, masks, use_causal_mask):
         """`(attention_mask, causal_only)`: Keras's `(B, T, S)` mask from every
         source; like Keras, a causal mask alone is not built but goes to the
@@ -364,12 +376,9 @@ class MultiHeadAttention(_ProjectedAttention):
         use_causal_mask=False,
         mask=None,
     ):
-        self._check_key_input(params, key_input)
-        n_inputs = 2 if key_input is None else 3
-        cq, cv, ck = _split_container_mask(mask, n_inputs)
-        query_mask = cq if query_mask is None else query_mask
-        value_mask = cv if value_mask is None else value_mask
-        key_mask = ck if key_mask is None else key_mask
+        query_mask, value_mask, key_mask = self._input_masks(
+            params, key_input, mask, query_mask, value_mask, key_mask
+        )
         if len(self._attention_axes(query.ndim + 1)) > 1:
             used = [
                 n

@@ -271,7 +271,6 @@ class Objectives:
                     used[name] = 1
                     self.metric_entries.append(_MetricEntry(i, m, weighted, name))
         self._built_for = signature
-        self._fresh_metrics = None
 
     def _flat_true(self, y_true, y_pred, pred_leaves):
         """Targets in the outputs' flat order (None where an output has none)."""
