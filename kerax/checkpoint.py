@@ -34,7 +34,9 @@ _KEY_IMPLS = "__prng_key_impls__"
 
 
 def _is_key(x) -> bool:
-    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(x.dtype, jax.dtypes.prng_key)
+    return isinstance(x, jax.Array) and jax.dtypes.issubdtype(
+        x.dtype, jax.dtypes.prng_key
+    )
 
 
 def _encode_keys(tree):
@@ -58,7 +60,11 @@ def _abstract(tree):
         if _is_key(x):
             data = jax.eval_shape(jax.random.key_data, x)
             sharding = getattr(x, "sharding", None)
-            return jax.ShapeDtypeStruct(data.shape, data.dtype, sharding=sharding if isinstance(x, jax.Array) else None)
+            return jax.ShapeDtypeStruct(
+                data.shape,
+                data.dtype,
+                sharding=sharding if isinstance(x, jax.Array) else None,
+            )
         if isinstance(x, jax.ShapeDtypeStruct):
             return x
         sharding = x.sharding if isinstance(x, jax.Array) else None
@@ -81,8 +87,13 @@ def _path_str(path) -> str:
 def _decode_keys(tree, impls):
     leaves, treedef = jax.tree.flatten(tree)
     if len(leaves) != len(impls):
-        raise ValueError("Checkpoint does not match the target's structure (PRNG key layout differs).")
-    out = [jax.random.wrap_key_data(x, impl=impl) if impl else x for x, impl in zip(leaves, impls)]
+        raise ValueError(
+            "Checkpoint does not match the target's structure (PRNG key layout differs)."
+        )
+    out = [
+        jax.random.wrap_key_data(x, impl=impl) if impl else x
+        for x, impl in zip(leaves, impls)
+    ]
     return jax.tree.unflatten(treedef, out)
 
 
@@ -99,11 +110,22 @@ class CheckpointManager:
         before reading the files yourself; `close` waits too).
     """
 
-    def __init__(self, directory, *, max_to_keep: int | None = None, save_interval_steps: int = 1, monitor: str | None = None, mode: str = "min", async_save: bool = True):
+    def __init__(
+        self,
+        directory,
+        *,
+        max_to_keep: int | None = None,
+        save_interval_steps: int = 1,
+        monitor: str | None = None,
+        mode: str = "min",
+        async_save: bool = True,
+    ):
         import orbax.checkpoint as ocp
 
         if mode not in ("min", "max"):
-            raise ValueError(f"CheckpointManager: mode must be 'min' or 'max', got {mode!r}.")
+            raise ValueError(
+                f"CheckpointManager: mode must be 'min' or 'max', got {mode!r}."
+            )
         self.directory = Path(directory).absolute()
         self.monitor, self.mode = monitor, mode
         options = ocp.CheckpointManagerOptions(
@@ -117,10 +139,20 @@ class CheckpointManager:
             create=True,
         )
         self._ocp = ocp
-        self._manager = ocp.CheckpointManager(self.directory, options=options, item_names=("state", "position"))
+        self._manager = ocp.CheckpointManager(
+            self.directory, options=options, item_names=("state", "position")
+        )
 
     # ------------------------------------------------------------------ save
-    def save(self, step: int, train_state, *, position: dict | None = None, metrics: dict | None = None, force: bool = False) -> bool:
+    def save(
+        self,
+        step: int,
+        train_state,
+        *,
+        position: dict | None = None,
+        metrics: dict | None = None,
+        force: bool = False,
+    ) -> bool:
         """Saves `train_state` at `step`; returns whether a save started."""
         ocp = self._ocp
         step = int(step)
@@ -134,13 +166,17 @@ class CheckpointManager:
         pos[_KEY_IMPLS] = impls
         return self._manager.save(
             step,
-            args=ocp.args.Composite(state=ocp.args.StandardSave(encoded), position=ocp.args.JsonSave(pos)),
+            args=ocp.args.Composite(
+                state=ocp.args.StandardSave(encoded), position=ocp.args.JsonSave(pos)
+            ),
             metrics={k: float(v) for k, v in (metrics or {}).items()},
             force=force,
         )
 
     # --------------------------------------------------------------- restore
-    def restore(self, step: int | None = None, *, target: Any = None) -> tuple[Any, dict]:
+    def restore(
+        self, step: int | None = None, *, target: Any = None
+    ) -> tuple[Any, dict]:
         """Restores `(train_state, position)` at `step` (default: the latest).
 
         `target` (a TrainState of arrays or `ShapeDtypeStruct`s) fixes the
@@ -153,22 +189,42 @@ class CheckpointManager:
             if step is None:
                 raise FileNotFoundError(f"No checkpoint in {self.directory}.")
         if step not in self.all_steps():
-            raise FileNotFoundError(f"No checkpoint for step {step} in {self.directory}; have {self.all_steps()}.")
+            raise FileNotFoundError(
+                f"No checkpoint for step {step} in {self.directory}; have {self.all_steps()}."
+            )
         if target is None:
-            out = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(), position=ocp.args.JsonRestore()))
+            out = self._manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(), position=ocp.args.JsonRestore()
+                ),
+            )
             position = dict(out["position"])
             position.pop(_KEY_IMPLS, None)
             return out["state"], position
         abstract = _abstract(target)
         self._check_matches(step, abstract)
         try:
-            out = self._manager.restore(step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract), position=ocp.args.JsonRestore()))
+            out = self._manager.restore(
+                step,
+                args=ocp.args.Composite(
+                    state=ocp.args.StandardRestore(abstract),
+                    position=ocp.args.JsonRestore(),
+                ),
+            )
         except Exception as e:
-            raise ValueError(f"Checkpoint {self.directory}/{step} does not fit the target train state: {e}") from e
+            raise ValueError(
+                f"Checkpoint {self.directory}/{step} does not fit the target train state: {e}"
+            ) from e
         position = dict(out["position"])
         impls = position.pop(_KEY_IMPLS, None)
-        expected_impls = [str(jax.random.key_impl(x)) if _is_key(x) else None for x in jax.tree.leaves(target)]
-        return _decode_keys(out["state"], impls if impls is not None else expected_impls), position
+        expected_impls = [
+            str(jax.random.key_impl(x)) if _is_key(x) else None
+            for x in jax.tree.leaves(target)
+        ]
+        return _decode_keys(
+            out["state"], impls if impls is not None else expected_impls
+        ), position
 
     def _check_matches(self, step, abstract) -> None:
         """A checkpoint from another model is a clear error, not a half-load."""
@@ -178,7 +234,10 @@ class CheckpointManager:
             return  # Orbax will report unreadable checkpoints itself.
         if meta is None:
             return
-        want = {_path_str(p): tuple(x.shape) for p, x in jax.tree_util.tree_flatten_with_path(abstract)[0]}
+        want = {
+            _path_str(p): tuple(x.shape)
+            for p, x in jax.tree_util.tree_flatten_with_path(abstract)[0]
+        }
         have = {}
         for p, x in jax.tree_util.tree_flatten_with_path(meta)[0]:
             shape = getattr(x, "shape", None)
@@ -191,7 +250,9 @@ class CheckpointManager:
             )
         bad = [k for k in want if have[k] is not None and have[k] != want[k]]
         if bad:
-            raise ValueError(f"Checkpoint {self.directory}/{step}: {bad[0]} has shape {have[bad[0]]}, the target expects {want[bad[0]]}.")
+            raise ValueError(
+                f"Checkpoint {self.directory}/{step}: {bad[0]} has shape {have[bad[0]]}, the target expects {want[bad[0]]}."
+            )
 
     # ------------------------------------------------------------- queries
     def latest_step(self) -> int | None:

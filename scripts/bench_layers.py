@@ -41,7 +41,9 @@ def timeit(fn, *args, reps=5):
 
 
 def kerax_step(layer, x, extra=()):
-    params, state = layer.init(jax.random.key(0), *(kerax.spec(a.shape, a.dtype) for a in (x, *extra)))
+    params, state = layer.init(
+        jax.random.key(0), *(kerax.spec(a.shape, a.dtype) for a in (x, *extra))
+    )
 
     @jax.jit
     def step(p, x, *extra):
@@ -68,7 +70,9 @@ def keras_step(keras_layer, x, extra=()):
 
 # ------------------------------------------------------- hand-written JAX
 def hand_conv(p, x):
-    y = jax.lax.conv_general_dilated(x, p["kernel"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC"))
+    y = jax.lax.conv_general_dilated(
+        x, p["kernel"], (1, 1), "SAME", dimension_numbers=("NHWC", "HWIO", "NHWC")
+    )
     return jax.nn.relu(y + p["bias"])
 
 
@@ -94,7 +98,10 @@ def hand_mha(p, x, heads):
     k = jnp.einsum("btd,dhk->bthk", x, p["key"]["kernel"]) + p["key"]["bias"]
     v = jnp.einsum("btd,dhk->bthk", x, p["value"]["kernel"]) + p["value"]["bias"]
     o = jax.nn.dot_product_attention(q, k, v)
-    return jnp.einsum("bthk,hkd->btd", o, p["attention_output"]["kernel"]) + p["attention_output"]["bias"]
+    return (
+        jnp.einsum("bthk,hkd->btd", o, p["attention_output"]["kernel"])
+        + p["attention_output"]["bias"]
+    )
 
 
 def hand_step(fn, params, x):
@@ -107,22 +114,41 @@ def cases(small: bool):
 
     rng = np.random.default_rng(0)
     b = 8 if small else 32
-    img = rng.standard_normal((b, 16 if small else 32, 16 if small else 32, 16)).astype(np.float32)
+    img = rng.standard_normal((b, 16 if small else 32, 16 if small else 32, 16)).astype(
+        np.float32
+    )
     seq = rng.standard_normal((b, 20 if small else 50, 64)).astype(np.float32)
     tok = rng.standard_normal((b // 2, 32 if small else 64, 128)).astype(np.float32)
 
     conv = layers.Conv2D(32, 3, padding="same", activation="relu")
     step, args, params = kerax_step(conv, img)
-    yield "Conv2D 3x3x16->32", (step, args), hand_step(hand_conv, params, img), keras_step(keras.layers.Conv2D(32, 3, padding="same", activation="relu"), img)
+    yield (
+        "Conv2D 3x3x16->32",
+        (step, args),
+        hand_step(hand_conv, params, img),
+        keras_step(keras.layers.Conv2D(32, 3, padding="same", activation="relu"), img),
+    )
 
     lstm = layers.LSTM(128)
     step, args, params = kerax_step(lstm, seq)
     hp = params["lstm_cell"]  # Keras's nesting: lstm/lstm_cell/kernel.
-    yield "LSTM 64->128", (step, args), hand_step(hand_lstm, hp, seq), keras_step(keras.layers.LSTM(128), seq)
+    yield (
+        "LSTM 64->128",
+        (step, args),
+        hand_step(hand_lstm, hp, seq),
+        keras_step(keras.layers.LSTM(128), seq),
+    )
 
     mha = layers.MultiHeadAttention(num_heads=4, key_dim=32)
     step, args, params = kerax_step(mha, tok, (tok,))
-    yield "MHA 4x32 on 128", (step, args), hand_step(lambda p, x: hand_mha(p, x, 4), params, tok), keras_step(keras.layers.MultiHeadAttention(num_heads=4, key_dim=32), tok, (tok,))
+    yield (
+        "MHA 4x32 on 128",
+        (step, args),
+        hand_step(lambda p, x: hand_mha(p, x, 4), params, tok),
+        keras_step(
+            keras.layers.MultiHeadAttention(num_heads=4, key_dim=32), tok, (tok,)
+        ),
+    )
 
 
 def main(argv=None):
@@ -130,14 +156,18 @@ def main(argv=None):
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--small", action="store_true", help="small sizes (a quick check)")
     args = ap.parse_args(argv)
-    print(f"{'layer':<20} {'kerax ms':>9} {'hand ms':>9} {'keras ms':>9} {'kerax/hand':>11} {'keras/kerax':>12}")
+    print(
+        f"{'layer':<20} {'kerax ms':>9} {'hand ms':>9} {'keras ms':>9} {'kerax/hand':>11} {'keras/kerax':>12}"
+    )
     for name, kx, hand, ks in cases(args.small):
         times = {"kerax": [], "hand": [], "keras": []}
         for _ in range(args.rounds):  # Interleaved rounds: the noise hits all three.
             for label, (fn, fargs) in (("kerax", kx), ("hand", hand), ("keras", ks)):
                 times[label].append(timeit(fn, *fargs))
         med = {k: statistics.median(v) for k, v in times.items()}
-        print(f"{name:<20} {med['kerax']:9.2f} {med['hand']:9.2f} {med['keras']:9.2f} {med['kerax'] / med['hand']:11.3f} {med['keras'] / med['kerax']:12.3f}")
+        print(
+            f"{name:<20} {med['kerax']:9.2f} {med['hand']:9.2f} {med['keras']:9.2f} {med['kerax'] / med['hand']:11.3f} {med['keras'] / med['kerax']:12.3f}"
+        )
 
 
 if __name__ == "__main__":

@@ -14,12 +14,20 @@ from kerax import layers
 def transformer_classifier(length=20, vocab=50, dim=32, heads=2, ff=64, classes=2):
     tokens = kerax.Input((length,), dtype="int32", name="tokens")
     x = layers.Embedding(vocab, dim, name="embedding")(tokens)
-    attn = layers.MultiHeadAttention(num_heads=heads, key_dim=dim // heads, name="attention")(x, x)
+    attn = layers.MultiHeadAttention(
+        num_heads=heads, key_dim=dim // heads, name="attention"
+    )(x, x)
     x = layers.LayerNormalization(name="norm_1")(layers.Add()([x, attn]))
     h = layers.Dense(ff, activation="relu", name="ff_1")(x)
-    x = layers.LayerNormalization(name="norm_2")(layers.Add()([x, layers.Dense(dim, name="ff_2")(h)]))
+    x = layers.LayerNormalization(name="norm_2")(
+        layers.Add()([x, layers.Dense(dim, name="ff_2")(h)])
+    )
     x = layers.GlobalAveragePooling1D()(x)
-    return kerax.Model(tokens, layers.Dense(classes, activation="softmax", name="classifier")(x), name="transformer")
+    return kerax.Model(
+        tokens,
+        layers.Dense(classes, activation="softmax", name="classifier")(x),
+        name="transformer",
+    )
 
 
 if __name__ == "__main__":

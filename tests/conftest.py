@@ -22,3 +22,17 @@ def strict_promotion():
     """Strict rank promotion around kerax code (not globally: Keras fails it)."""
     with jax.numpy_rank_promotion("raise"):
         yield
+
+
+@pytest.fixture
+def rng(request):
+    """A NumPy generator seeded from the test's own id.
+
+    Each test draws the same inputs whatever runs before it (no shared
+    module-level RNG), and different tests draw different inputs.
+    """
+    import zlib
+
+    import numpy as np
+
+    return np.random.default_rng(zlib.crc32(request.node.nodeid.encode()))

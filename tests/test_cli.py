@@ -42,10 +42,22 @@ def test_every_shipped_config_is_valid():
         ("fit: {epochs: ten}", r"fit.epochs: expected int, got 'ten'"),
         ("fitt: {}", r"fitt: unknown key"),
         ("fit: {epoch: 3}", r"fit.epoch: unknown key.*epochs"),
-        ("model: {input_shape: [4], layers: [{Dense: {units: 2, unit: 3}}]}", r"model.layers\[0\] \(Dense\).*unknown keys \['unit'\]"),
-        ("model: {input_shape: [4], layers: [{NoSuchLayer: {}}]}", r"model.layers\[0\]: Unknown layer class 'NoSuchLayer'"),
-        ("model: {config_file: missing.json}", r"model.config_file: .*missing.json not found"),
-        ("data: {validation_split: 2.0}\nmodel: {input_shape: [4], layers: [Flatten]}", r"validation_split"),
+        (
+            "model: {input_shape: [4], layers: [{Dense: {units: 2, unit: 3}}]}",
+            r"model.layers\[0\] \(Dense\).*unknown keys \['unit'\]",
+        ),
+        (
+            "model: {input_shape: [4], layers: [{NoSuchLayer: {}}]}",
+            r"model.layers\[0\]: Unknown layer class 'NoSuchLayer'",
+        ),
+        (
+            "model: {config_file: missing.json}",
+            r"model.config_file: .*missing.json not found",
+        ),
+        (
+            "data: {validation_split: 2.0}\nmodel: {input_shape: [4], layers: [Flatten]}",
+            r"validation_split",
+        ),
     ],
 )
 def test_bad_configs_name_the_key(tmp_path, text, message):
@@ -66,11 +78,20 @@ def test_train_then_evaluate_predict_export_summary(tmp_path, monkeypatch, capsy
     cfg = write(tmp_path, MLP)
     assert main(["train", str(cfg), "--set", "fit.epochs=3"]) == 0
     out = tmp_path / "runs" / "t"
-    for name in ("model", "report.txt", "training.png", "history.csv", "export/stablehlo", "tensorboard"):
+    for name in (
+        "model",
+        "report.txt",
+        "training.png",
+        "history.csv",
+        "export/stablehlo",
+        "tensorboard",
+    ):
         assert (out / name).exists(), name
     report = (out / "report.txt").read_text()
     assert "Test: accuracy=" in report and "stablehlo" in report
-    assert len((out / "history.csv").read_text().strip().splitlines()) == 4  # Header + 3 epochs.
+    assert (
+        len((out / "history.csv").read_text().strip().splitlines()) == 4
+    )  # Header + 3 epochs.
 
     # Rerun with more epochs: resumes from its checkpoints, history continues.
     assert main(["train", str(cfg), "--set", "fit.epochs=4"]) == 0
@@ -80,9 +101,32 @@ def test_train_then_evaluate_predict_export_summary(tmp_path, monkeypatch, capsy
     assert main(["evaluate", str(out / "model"), "--data", "digits"]) == 0
     assert "accuracy" in capsys.readouterr().out
     np.save(tmp_path / "x.npy", np.zeros((5, 8, 8, 1), np.float32))
-    assert main(["predict", str(out / "model"), "--input", str(tmp_path / "x.npy"), "--output", str(tmp_path / "y.npy")]) == 0
+    assert (
+        main(
+            [
+                "predict",
+                str(out / "model"),
+                "--input",
+                str(tmp_path / "x.npy"),
+                "--output",
+                str(tmp_path / "y.npy"),
+            ]
+        )
+        == 0
+    )
     assert np.load(tmp_path / "y.npy").shape == (5, 10)
-    assert main(["export", str(out / "model"), str(tmp_path / "exp"), "--formats", "stablehlo"]) == 0
+    assert (
+        main(
+            [
+                "export",
+                str(out / "model"),
+                str(tmp_path / "exp"),
+                "--formats",
+                "stablehlo",
+            ]
+        )
+        == 0
+    )
     assert (tmp_path / "exp" / "stablehlo" / "model.jaxexport").exists()
     assert main(["summary", str(out / "model")]) == 0
     assert main(["summary", str(cfg)]) == 0
@@ -90,5 +134,10 @@ def test_train_then_evaluate_predict_export_summary(tmp_path, monkeypatch, capsy
 
 
 def test_help_runs_as_a_command():
-    proc = subprocess.run([sys.executable, "-m", "kerax.cli.main", "--help"], capture_output=True, text=True, timeout=120)
+    proc = subprocess.run(
+        [sys.executable, "-m", "kerax.cli.main", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert proc.returncode == 0 and "train" in proc.stdout and "launch" in proc.stdout

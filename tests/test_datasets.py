@@ -9,7 +9,12 @@ from kerax import datasets
 
 def test_digits_offline():
     (x, y), (xt, yt) = datasets.digits.load_data()
-    assert x.shape[1:] == (8, 8, 1) and x.dtype == np.float32 and 0 <= x.min() and x.max() <= 1
+    assert (
+        x.shape[1:] == (8, 8, 1)
+        and x.dtype == np.float32
+        and 0 <= x.min()
+        and x.max() <= 1
+    )
     assert len(x) + len(xt) == 1797 and set(np.unique(y)) == set(range(10))
 
 
@@ -26,8 +31,13 @@ def test_mnist_and_fashion_from_cache(tmp_path, monkeypatch):
     d = tmp_path / "datasets"
     d.mkdir()
     rng = np.random.default_rng(0)
-    arrays = {k: rng.integers(0, 255, (n, 28, 28), dtype=np.uint8) for k, n in [("x_train", 6), ("x_test", 2)]}
-    arrays.update(y_train=np.arange(6, dtype=np.uint8), y_test=np.arange(2, dtype=np.uint8))
+    arrays = {
+        k: rng.integers(0, 255, (n, 28, 28), dtype=np.uint8)
+        for k, n in [("x_train", 6), ("x_test", 2)]
+    }
+    arrays.update(
+        y_train=np.arange(6, dtype=np.uint8), y_test=np.arange(2, dtype=np.uint8)
+    )
     np.savez(d / "mnist.npz", **arrays)
     (x, y), (xt, yt) = datasets.mnist.load_data()
     np.testing.assert_array_equal(x, arrays["x_train"])
@@ -66,7 +76,15 @@ def test_cifar_refuses_code_in_pickles(tmp_path, monkeypatch):
         datasets.cifar10.load_data()
 
 
-@pytest.mark.parametrize("name", ["synthetic_classification", "synthetic_regression", "synthetic_sequences", "synthetic_images"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "synthetic_classification",
+        "synthetic_regression",
+        "synthetic_sequences",
+        "synthetic_images",
+    ],
+)
 def test_synthetic(name):
     (x, y), (xt, yt) = datasets.get(name)
     assert len(x) > len(xt) > 0 and len(x) == len(y)

@@ -44,23 +44,37 @@ def check_parity(k_model, x, atol=ATOL, source=None):
     want_leaves = [np.asarray(w) for w in jax.tree.leaves(want)]
     got_leaves = [np.asarray(g) for g in jax.tree.leaves(got)]
     assert len(got_leaves) == len(want_leaves)
-    assert all(np.std(w) > 0 for w in want_leaves), "degenerate Keras output: the check would prove nothing"
+    assert all(np.std(w) > 0 for w in want_leaves), (
+        "degenerate Keras output: the check would prove nothing"
+    )
     diff = 0.0
     for g, w in zip(got_leaves, want_leaves):
         assert g.shape == w.shape
-        diff = max(diff, float(np.max(np.abs(g.astype(np.float64) - w.astype(np.float64)))))
+        diff = max(
+            diff, float(np.max(np.abs(g.astype(np.float64) - w.astype(np.float64))))
+        )
     scale = max(float(np.max(np.abs(w))) for w in want_leaves)
-    print(f"{k_model.name}: max |kerax - Keras| = {diff:.3g} (max |Keras| = {scale:.3g})")
+    print(
+        f"{k_model.name}: max |kerax - Keras| = {diff:.3g} (max |Keras| = {scale:.3g})"
+    )
     assert diff <= atol, f"{k_model.name}: max abs diff {diff} > {atol}"
     # Relative too, and the outputs must not vanish (else no bound means much).
-    assert scale > 1e-3, f"{k_model.name}: Keras outputs vanish (max {scale}); the check would prove nothing"
-    assert diff <= 1e-3 * scale, f"{k_model.name}: max abs diff {diff} vs output scale {scale}"
+    assert scale > 1e-3, (
+        f"{k_model.name}: Keras outputs vanish (max {scale}); the check would prove nothing"
+    )
+    assert diff <= 1e-3 * scale, (
+        f"{k_model.name}: max abs diff {diff} vs output scale {scale}"
+    )
     assert _size(params) + _size(state) == k_model.count_params()
     return diff
 
 
 def _image(shape, seed=0):
-    return np.random.default_rng(seed).uniform(0, 255, size=(BATCH, *shape)).astype("float32")
+    return (
+        np.random.default_rng(seed)
+        .uniform(0, 255, size=(BATCH, *shape))
+        .astype("float32")
+    )
 
 
 def _randomize_batchnorm(k_model, seed=1):
@@ -90,22 +104,54 @@ def _randomize_batchnorm(k_model, seed=1):
 def _app(fn, shape, **kwargs):
     keras.utils.set_random_seed(0)
     # Logits (no softmax), so that near-uniform probabilities cannot hide a mismatch.
-    k_model = fn(weights=None, input_shape=shape, classes=10, classifier_activation=None, **kwargs)
+    k_model = fn(
+        weights=None,
+        input_shape=shape,
+        classes=10,
+        classifier_activation=None,
+        **kwargs,
+    )
     return _randomize_batchnorm(k_model)
 
 
 APPS = {
-    "MobileNetV2": (lambda: _app(keras.applications.MobileNetV2, (32, 32, 3)), (32, 32, 3)),
-    "MobileNetV3Small": (lambda: _app(keras.applications.MobileNetV3Small, (32, 32, 3)), (32, 32, 3)),
+    "MobileNetV2": (
+        lambda: _app(keras.applications.MobileNetV2, (32, 32, 3)),
+        (32, 32, 3),
+    ),
+    "MobileNetV3Small": (
+        lambda: _app(keras.applications.MobileNetV3Small, (32, 32, 3)),
+        (32, 32, 3),
+    ),
     "ResNet50": (lambda: _app(keras.applications.ResNet50, (32, 32, 3)), (32, 32, 3)),
-    "ResNet50V2": (lambda: _app(keras.applications.ResNet50V2, (32, 32, 3)), (32, 32, 3)),
-    "EfficientNetB0": (lambda: _app(keras.applications.EfficientNetB0, (32, 32, 3)), (32, 32, 3)),
-    "DenseNet121": (lambda: _app(keras.applications.DenseNet121, (32, 32, 3)), (32, 32, 3)),
+    "ResNet50V2": (
+        lambda: _app(keras.applications.ResNet50V2, (32, 32, 3)),
+        (32, 32, 3),
+    ),
+    "EfficientNetB0": (
+        lambda: _app(keras.applications.EfficientNetB0, (32, 32, 3)),
+        (32, 32, 3),
+    ),
+    "DenseNet121": (
+        lambda: _app(keras.applications.DenseNet121, (32, 32, 3)),
+        (32, 32, 3),
+    ),
     "VGG16": (lambda: _app(keras.applications.VGG16, (32, 32, 3)), (32, 32, 3)),
     "Xception": (lambda: _app(keras.applications.Xception, (71, 71, 3)), (71, 71, 3)),
-    "ConvNeXtTiny": (lambda: _app(keras.applications.ConvNeXtTiny, (32, 32, 3)), (32, 32, 3)),
+    "ConvNeXtTiny": (
+        lambda: _app(keras.applications.ConvNeXtTiny, (32, 32, 3)),
+        (32, 32, 3),
+    ),
 }
-SLOW = {"ResNet50", "ResNet50V2", "DenseNet121", "Xception", "ConvNeXtTiny", "EfficientNetB0", "VGG16"}
+SLOW = {
+    "ResNet50",
+    "ResNet50V2",
+    "DenseNet121",
+    "Xception",
+    "ConvNeXtTiny",
+    "EfficientNetB0",
+    "VGG16",
+}
 
 
 @pytest.mark.parametrize(

@@ -12,18 +12,26 @@ from kerax.testing import assert_trees_close, check_layer
 
 def make_matcher(num_classes=3):
     left, right = kerax.Input((6,), name="left"), kerax.Input((6,), name="right")
-    encoder = kerax.Sequential([layers.Dense(8, activation="relu"), layers.Dense(8)], name="encoder")
+    encoder = kerax.Sequential(
+        [layers.Dense(8, activation="relu"), layers.Dense(8)], name="encoder"
+    )
     a, b = encoder(left), encoder(right)
     both = layers.Dense(8, name="mix")
     return kerax.Model(
         inputs={"left": left, "right": right},
-        outputs={"logits": layers.Dense(num_classes, name="classifier")(both(a)), "score": layers.Dense(1, name="similarity")(both(b))},
+        outputs={
+            "logits": layers.Dense(num_classes, name="classifier")(both(a)),
+            "score": layers.Dense(1, name="similarity")(both(b)),
+        },
     )
 
 
 def inputs(batch=2):
     k1, k2 = jax.random.split(jax.random.key(1))
-    return {"left": jax.random.normal(k1, (batch, 6)), "right": jax.random.normal(k2, (batch, 6))}
+    return {
+        "left": jax.random.normal(k1, (batch, 6)),
+        "right": jax.random.normal(k2, (batch, 6)),
+    }
 
 
 def test_sequential_with_input_knows_its_spec():
@@ -36,7 +44,10 @@ def test_sequential_with_input_knows_its_spec():
 
 
 def test_sequential_contract():
-    check_layer(kerax.Sequential([layers.Dense(3, activation="tanh"), layers.Dense(2)]), kerax.spec((None, 4)))
+    check_layer(
+        kerax.Sequential([layers.Dense(3, activation="tanh"), layers.Dense(2)]),
+        kerax.spec((None, 4)),
+    )
 
 
 def test_sequential_is_immutable():
@@ -61,7 +72,9 @@ def test_shared_layer_calls_get_distinct_keys():
     drop = layers.Dropout(0.5)
     model = kerax.Model(x, [drop(x), drop(x)])
     params, state = model.init(jax.random.key(0), kerax.spec((None, 4)))
-    (a, b), _ = model.apply(params, state, jnp.ones((2, 4)), key=jax.random.key(3), training=True)
+    (a, b), _ = model.apply(
+        params, state, jnp.ones((2, 4)), key=jax.random.key(3), training=True
+    )
     assert not np.array_equal(a, b)
 
 
@@ -78,7 +91,9 @@ def test_list_inputs_and_outputs():
 
 def test_nested_models_params_nest():
     inner_in = kerax.Input((4,))
-    inner = kerax.Model(inner_in, layers.Dense(4, name="proj")(inner_in), name="encoder")
+    inner = kerax.Model(
+        inner_in, layers.Dense(4, name="proj")(inner_in), name="encoder"
+    )
     x = kerax.Input((4,))
     outer = kerax.Model(x, layers.Dense(1, name="head")(inner(x)))
     params, _ = outer.init(jax.random.key(0), kerax.spec((None, 4)))
@@ -96,7 +111,11 @@ def test_indexable_nodes_for_multi_output_layers():
     model = kerax.Model(x, layers.Dense(2)(out[1]))
     params, state = model.init(jax.random.key(0), kerax.spec((None, 3)))
     y, _ = model.apply(params, state, jnp.zeros((1, 3)))
-    np.testing.assert_allclose(y, jnp.ones((1, 3)) @ params["dense"]["kernel"] + params["dense"]["bias"], rtol=1e-6)
+    np.testing.assert_allclose(
+        y,
+        jnp.ones((1, 3)) @ params["dense"]["kernel"] + params["dense"]["bias"],
+        rtol=1e-6,
+    )
     with pytest.raises(IndexError):
         out[5]
 
@@ -112,8 +131,14 @@ def test_wrong_input_structure_or_shape():
     model = make_matcher()
     with pytest.raises(ValueError, match="keys"):
         model.init(jax.random.key(0), {"left": kerax.spec((None, 6))})
-    with pytest.raises(ValueError, match="input 'right' expected shape \\(None, 6\\), got \\(None, 7\\)"):
-        model.init(jax.random.key(0), {"left": kerax.spec((None, 6)), "right": kerax.spec((None, 7))})
+    with pytest.raises(
+        ValueError,
+        match="input 'right' expected shape \\(None, 6\\), got \\(None, 7\\)",
+    ):
+        model.init(
+            jax.random.key(0),
+            {"left": kerax.spec((None, 6)), "right": kerax.spec((None, 7))},
+        )
 
 
 def test_functional_config_round_trip_keeps_sharing():
@@ -123,11 +148,18 @@ def test_functional_config_round_trip_keeps_sharing():
     rebuilt = kerax.from_config(kerax.to_json(model))
     p2, _ = rebuilt.init(jax.random.key(0), spec)
     assert jax.tree.structure(p2) == jax.tree.structure(params)
-    assert_trees_close(rebuilt.apply(params, state, inputs())[0], model.apply(params, state, inputs())[0], atol=0, rtol=0)
+    assert_trees_close(
+        rebuilt.apply(params, state, inputs())[0],
+        model.apply(params, state, inputs())[0],
+        atol=0,
+        rtol=0,
+    )
 
 
 def test_repeat_scans_stacked_params():
-    block = kerax.Sequential([layers.Dense(4, activation="tanh", name="ff")], name="block")
+    block = kerax.Sequential(
+        [layers.Dense(4, activation="tanh", name="ff")], name="block"
+    )
     deep = layers.Repeat(block, 5)
     params, state = deep.init(jax.random.key(0), kerax.spec((None, 4)))
     assert params["block"]["ff"]["kernel"].shape == (5, 4, 4)
@@ -154,10 +186,18 @@ def test_repeat_collects_regularization():
 
 
 def test_summary_sequential_and_functional():
-    seq = kerax.Sequential([kerax.Input((4,)), layers.Dense(3), layers.Dense(2, name="out")])
+    seq = kerax.Sequential(
+        [kerax.Input((4,)), layers.Dense(3), layers.Dense(2, name="out")]
+    )
     text = seq.summary(print_fn=None)
-    assert "dense (Dense)" in text and "(None, 3)" in text and "Total params: 23" in text
+    assert (
+        "dense (Dense)" in text and "(None, 3)" in text and "Total params: 23" in text
+    )
     model = make_matcher()
     text = model.summary(print_fn=None)
-    assert "Connected to" in text and "encoder[0][0], encoder[1][0]" in text or "encoder[0][0]" in text
+    assert (
+        "Connected to" in text
+        and "encoder[0][0], encoder[1][0]" in text
+        or "encoder[0][0]" in text
+    )
     assert "Trainable params" in text

@@ -89,12 +89,16 @@ def _defaults(schema) -> dict:
 
 def _check(tree: dict, schema: dict, where: str = "") -> dict:
     if not isinstance(tree, dict):
-        raise ConfigError(f"{where or 'config'}: expected a mapping, got {type(tree).__name__}.")
+        raise ConfigError(
+            f"{where or 'config'}: expected a mapping, got {type(tree).__name__}."
+        )
     out = {}
     for k, v in tree.items():
         key = f"{where}.{k}" if where else str(k)
         if k not in schema:
-            raise ConfigError(f"{key}: unknown key. Valid keys{' in ' + where if where else ''}: {sorted(schema)}.")
+            raise ConfigError(
+                f"{key}: unknown key. Valid keys{' in ' + where if where else ''}: {sorted(schema)}."
+            )
         rule = schema[k]
         if isinstance(rule, dict):
             out[k] = _check(v if v is not None else {}, rule, key)
@@ -104,9 +108,13 @@ def _check(tree: dict, schema: dict, where: str = "") -> dict:
             out[k] = v
             continue
         if isinstance(v, bool) and bool not in types:
-            raise ConfigError(f"{key}: expected {'/'.join(t.__name__ for t in types)}, got {v!r}.")
+            raise ConfigError(
+                f"{key}: expected {'/'.join(t.__name__ for t in types)}, got {v!r}."
+            )
         if not isinstance(v, types):
-            raise ConfigError(f"{key}: expected {'/'.join(t.__name__ for t in types)}, got {v!r}.")
+            raise ConfigError(
+                f"{key}: expected {'/'.join(t.__name__ for t in types)}, got {v!r}."
+            )
         out[k] = v
     return out
 
@@ -114,7 +122,13 @@ def _check(tree: dict, schema: dict, where: str = "") -> dict:
 def _merge(base: dict, over: dict) -> dict:
     out = dict(base)
     for k, v in over.items():
-        out[k] = _merge(base[k], v) if isinstance(v, dict) and isinstance(base.get(k), dict) and k in SCHEMA_SECTIONS else v
+        out[k] = (
+            _merge(base[k], v)
+            if isinstance(v, dict)
+            and isinstance(base.get(k), dict)
+            and k in SCHEMA_SECTIONS
+            else v
+        )
     return out
 
 
@@ -123,7 +137,9 @@ SCHEMA_SECTIONS = {k for k, v in SCHEMA.items() if isinstance(v, dict)}
 
 def parse_override(text: str) -> tuple[list[str], Any]:
     if "=" not in text:
-        raise ConfigError(f"--set {text!r}: expected key=value, e.g. --set fit.epochs=3.")
+        raise ConfigError(
+            f"--set {text!r}: expected key=value, e.g. --set fit.epochs=3."
+        )
     key, raw = text.split("=", 1)
     try:
         value = yaml.safe_load(raw)
@@ -157,9 +173,13 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
     config["output_dir"] = config["output_dir"].format(name=config["name"])
     model = config["model"]
     if model["config_file"] is None and not model["layers"]:
-        raise ConfigError("model: give `layers` (a list of {LayerName: {args}}) with `input_shape`, or a `config_file`.")
+        raise ConfigError(
+            "model: give `layers` (a list of {LayerName: {args}}) with `input_shape`, or a `config_file`."
+        )
     if model["layers"] and model["input_shape"] is None:
-        raise ConfigError("model.input_shape: required with model.layers (the shape of one example, no batch).")
+        raise ConfigError(
+            "model.input_shape: required with model.layers (the shape of one example, no batch)."
+        )
     if model["config_file"] is not None:
         file = Path(model["config_file"])
         if not file.is_absolute() and path is not None:
@@ -168,7 +188,9 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
             raise ConfigError(f"model.config_file: {file} not found.")
         model["config_file"] = str(file)
     if not 0 <= float(config["data"]["validation_split"]) < 1:
-        raise ConfigError(f"data.validation_split: expected a fraction in [0, 1), got {config['data']['validation_split']}.")
+        raise ConfigError(
+            f"data.validation_split: expected a fraction in [0, 1), got {config['data']['validation_split']}."
+        )
     if config["fit"]["epochs"] < 1 or config["fit"]["batch_size"] < 1:
         raise ConfigError("fit.epochs and fit.batch_size must be positive.")
     return config
@@ -183,14 +205,20 @@ def build_model(model_config: dict):
     from kerax.models import Sequential
 
     if model_config["config_file"]:
-        return serialization.from_config(json.loads(Path(model_config["config_file"]).read_text()))
-    layers = [Input(tuple(model_config["input_shape"]), dtype=model_config["input_dtype"])]
+        return serialization.from_config(
+            json.loads(Path(model_config["config_file"]).read_text())
+        )
+    layers = [
+        Input(tuple(model_config["input_shape"]), dtype=model_config["input_dtype"])
+    ]
     for i, entry in enumerate(model_config["layers"]):
         if isinstance(entry, str):
             entry = {entry: {}}
         if not isinstance(entry, dict) or len(entry) != 1:
-            raise ConfigError(f"model.layers[{i}]: expected {{LayerName: {{args}}}}, got {entry!r}.")
-        (class_name, args), = entry.items()
+            raise ConfigError(
+                f"model.layers[{i}]: expected {{LayerName: {{args}}}}, got {entry!r}."
+            )
+        ((class_name, args),) = entry.items()
         args = args or {}
         try:
             cls = serialization.lookup_class(class_name)

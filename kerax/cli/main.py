@@ -10,16 +10,29 @@ from kerax.cli.config import ConfigError
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="kerax", description="kerax: the Keras API as pure JAX. Train, evaluate, export from the command line.")
+    p = argparse.ArgumentParser(
+        prog="kerax",
+        description="kerax: the Keras API as pure JAX. Train, evaluate, export from the command line.",
+    )
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    t = sub.add_parser("train", help="train a model from a YAML config (resumes from its checkpoints)")
+    t = sub.add_parser(
+        "train", help="train a model from a YAML config (resumes from its checkpoints)"
+    )
     t.add_argument("config", help="a YAML run config, e.g. configs/digits_cnn.yaml")
-    t.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a config key, e.g. --set fit.epochs=3 (repeatable)")
+    t.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set fit.epochs=3 (repeatable)",
+    )
 
     e = sub.add_parser("evaluate", help="evaluate a saved model on a dataset")
     e.add_argument("model_dir")
-    e.add_argument("--data", default="digits", help="dataset name (kerax.datasets.names())")
+    e.add_argument(
+        "--data", default="digits", help="dataset name (kerax.datasets.names())"
+    )
     e.add_argument("--loss", default="sparse_categorical_crossentropy")
     e.add_argument("--metrics", nargs="*", default=["accuracy"])
     e.add_argument("--batch-size", type=int, default=64)
@@ -30,18 +43,33 @@ def _parser() -> argparse.ArgumentParser:
     pr.add_argument("--output", required=True, help=".npy file to write")
     pr.add_argument("--batch-size", type=int, default=64)
 
-    x = sub.add_parser("export", help="export a saved model (SavedModel, TFLite, StableHLO, ONNX)")
+    x = sub.add_parser(
+        "export", help="export a saved model (SavedModel, TFLite, StableHLO, ONNX)"
+    )
     x.add_argument("model_dir")
     x.add_argument("out_dir")
-    x.add_argument("--formats", nargs="+", default=["saved_model", "tflite", "stablehlo"])
-    x.add_argument("--quantization", choices=["float16", "dynamic_range"], default=None, help="TFLite quantization")
+    x.add_argument(
+        "--formats", nargs="+", default=["saved_model", "tflite", "stablehlo"]
+    )
+    x.add_argument(
+        "--quantization",
+        choices=["float16", "dynamic_range"],
+        default=None,
+        help="TFLite quantization",
+    )
     x.add_argument("--batch-size", type=int, default=1, help="TFLite fixed batch size")
 
-    s = sub.add_parser("summary", help="print the summary of a config's model or a saved model")
+    s = sub.add_parser(
+        "summary", help="print the summary of a config's model or a saved model"
+    )
     s.add_argument("source", help="a YAML config or a saved model directory")
     s.add_argument("--set", action="append", default=[], metavar="KEY=VALUE")
 
-    la = sub.add_parser("launch", help="start N local processes wired together (multi-process runs)", add_help=False)
+    la = sub.add_parser(
+        "launch",
+        help="start N local processes wired together (multi-process runs)",
+        add_help=False,
+    )
     la.add_argument("args", nargs=argparse.REMAINDER)
     return p
 
@@ -62,7 +90,9 @@ def main(argv=None) -> int:
         elif args.command == "evaluate":
             from kerax.cli.commands import evaluate
 
-            evaluate(args.model_dir, args.data, args.loss, args.metrics, args.batch_size)
+            evaluate(
+                args.model_dir, args.data, args.loss, args.metrics, args.batch_size
+            )
         elif args.command == "predict":
             from kerax.cli.commands import predict
 
@@ -70,7 +100,13 @@ def main(argv=None) -> int:
         elif args.command == "export":
             from kerax.cli.commands import export
 
-            export(args.model_dir, args.out_dir, args.formats, args.quantization, args.batch_size)
+            export(
+                args.model_dir,
+                args.out_dir,
+                args.formats,
+                args.quantization,
+                args.batch_size,
+            )
         elif args.command == "summary":
             from kerax.cli.commands import summary
 

@@ -20,7 +20,12 @@ def _callbacks(cfg: dict, out: Path):
     resuming = (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir())
     if c["csv_logger"]:
         # A resumed run continues the same history file.
-        result.append(cb.CSVLogger(str(out / "history.csv"), append=resuming and cfg["checkpoint"]["resume"]))
+        result.append(
+            cb.CSVLogger(
+                str(out / "history.csv"),
+                append=resuming and cfg["checkpoint"]["resume"],
+            )
+        )
     if c["tensorboard"]:
         options = c["tensorboard"] if isinstance(c["tensorboard"], dict) else {}
         result.append(cb.TensorBoard(log_dir=str(out / "tensorboard"), **options))
@@ -30,9 +35,21 @@ def _callbacks(cfg: dict, out: Path):
         result.append(cb.ReduceLROnPlateau(**c["reduce_lr_on_plateau"]))
     ck = cfg["checkpoint"]
     if ck["enabled"]:
-        result.append(cb.BackupAndRestore(str(out / "checkpoints"), save_freq=ck["save_freq"], delete_checkpoint=False) if ck["resume"] else None)
+        result.append(
+            cb.BackupAndRestore(
+                str(out / "checkpoints"),
+                save_freq=ck["save_freq"],
+                delete_checkpoint=False,
+            )
+            if ck["resume"]
+            else None
+        )
         if ck["monitor"]:
-            result.append(cb.ModelCheckpoint(str(out / "best"), monitor=ck["monitor"], save_best_only=True))
+            result.append(
+                cb.ModelCheckpoint(
+                    str(out / "best"), monitor=ck["monitor"], save_best_only=True
+                )
+            )
     return [x for x in result if x is not None]
 
 
@@ -77,38 +94,89 @@ def train(config_path, overrides=()) -> dict:
     if distribution is not None:
         trainer_kwargs["distribution"] = distribution
     trainer = kerax.Trainer(
-        model, optimizer=t["optimizer"], loss=t["loss"], metrics=t["metrics"],
-        steps_per_execution=t["steps_per_execution"], seed=cfg["seed"], **trainer_kwargs,
+        model,
+        optimizer=t["optimizer"],
+        loss=t["loss"],
+        metrics=t["metrics"],
+        steps_per_execution=t["steps_per_execution"],
+        seed=cfg["seed"],
+        **trainer_kwargs,
     )
     ts = trainer.init()
-    print(f"kerax train {cfg['name']}: {len(x)} training examples, {len(x_test)} test examples, output in {out}")
+    print(
+        f"kerax train {cfg['name']}: {len(x)} training examples, {len(x_test)} test examples, output in {out}"
+    )
     model.summary()
     fit = cfg["fit"]
     started = time.perf_counter()
     ts, history = trainer.fit(
-        ts, x, y, epochs=fit["epochs"], batch_size=fit["batch_size"], shuffle=fit["shuffle"],
-        verbose=fit["verbose"], steps_per_epoch=fit["steps_per_epoch"],
-        validation_split=float(data["validation_split"]), callbacks=_callbacks(cfg, out),
+        ts,
+        x,
+        y,
+        epochs=fit["epochs"],
+        batch_size=fit["batch_size"],
+        shuffle=fit["shuffle"],
+        verbose=fit["verbose"],
+        steps_per_epoch=fit["steps_per_epoch"],
+        validation_split=float(data["validation_split"]),
+        callbacks=_callbacks(cfg, out),
     )
     seconds = time.perf_counter() - started
 
-    test_logs = trainer.evaluate(ts, x_test, y_test, batch_size=fit["batch_size"], return_dict=True, verbose=0) if data["test"] else None
+    test_logs = (
+        trainer.evaluate(
+            ts,
+            x_test,
+            y_test,
+            batch_size=fit["batch_size"],
+            return_dict=True,
+            verbose=0,
+        )
+        if data["test"]
+        else None
+    )
     model_dir = kerax.save_model(out / "model", model, ts.params, ts.state)
 
     reports = []
     formats = cfg["export"]["formats"]
     if formats:
         options = {f: dict(cfg["export"][f]) for f in formats}
-        reports = kerax.export.export(model, out / "export", formats=tuple(formats), params=ts.params, state=ts.state, **options)
+        reports = kerax.export.export(
+            model,
+            out / "export",
+            formats=tuple(formats),
+            params=ts.params,
+            state=ts.state,
+            **options,
+        )
 
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     if (out / "history.csv").exists():  # All epochs, across resumed runs.
         hist = _read_csv(out / "history.csv") or hist
     if not history.history:
-        print(f"Nothing left to train: the checkpoints in {out / 'checkpoints'} already cover {fit['epochs']} epochs. "
-              "Raise fit.epochs, or delete the directory (or change output_dir) to start over.")
+        print(
+            f"Nothing left to train: the checkpoints in {out / 'checkpoints'} already cover {fit['epochs']} epochs. "
+            "Raise fit.epochs, or delete the directory (or change output_dir) to start over."
+        )
     plot = plot_history(hist, out / "training.png") if hist else None
-    extra = {"training time": f"{seconds:.1f} s", "plot": plot, "tensorboard": out / "tensorboard" if cfg["callbacks"]["tensorboard"] else None}
-    text = write_report(out / "report.txt", name=cfg["name"], history=hist, test_metrics=test_logs, model_dir=model_dir, exports=reports, extra={k: v for k, v in extra.items() if v is not None})
+    extra = {
+        "training time": f"{seconds:.1f} s",
+        "plot": plot,
+        "tensorboard": out / "tensorboard" if cfg["callbacks"]["tensorboard"] else None,
+    }
+    text = write_report(
+        out / "report.txt",
+        name=cfg["name"],
+        history=hist,
+        test_metrics=test_logs,
+        model_dir=model_dir,
+        exports=reports,
+        extra={k: v for k, v in extra.items() if v is not None},
+    )
     print(text)
-    return {"history": hist, "test": {k: float(np.asarray(v)) for k, v in (test_logs or {}).items()}, "output_dir": out, "exports": reports}
+    return {
+        "history": hist,
+        "test": {k: float(np.asarray(v)) for k, v in (test_logs or {}).items()},
+        "output_dir": out,
+        "exports": reports,
+    }

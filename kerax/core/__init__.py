@@ -1,6 +1,7 @@
 """The kerax core: the layer contract, specs, nodes, names, dtype policies."""
 
 from kerax.core.aux_losses import add_loss
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.node import Input, InputLayer, Node
 from kerax.core.policy import DTypePolicy, dtype_policy, set_dtype_policy
@@ -15,6 +16,7 @@ __all__ = [
     "Node",
     "add_loss",
     "dtype_policy",
+    "field",
     "from_config",
     "register",
     "serialize",

@@ -18,6 +18,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax.core import aux_losses, naming
+from kerax.core.fields import constrained_param, converter_of, regularized_param
 from kerax.core.policy import DTypePolicy, get_policy
 from kerax.core.spec import shape_str, to_spec
 
@@ -55,7 +56,11 @@ def cast_floating(tree, dtype):
         return tree
 
     def one(x):
-        if hasattr(x, "dtype") and jnp.issubdtype(x.dtype, jnp.floating) and x.dtype != dtype:
+        if (
+            hasattr(x, "dtype")
+            and jnp.issubdtype(x.dtype, jnp.floating)
+            and x.dtype != dtype
+        ):
             return x.astype(dtype)
         return x
 
@@ -95,7 +100,11 @@ class Layer:
     # Containers leave casting to their children.
     autocast: ClassVar[bool] = True
     # Which param a `<prefix>_regularizer` / `<prefix>_constraint` field acts on.
-    param_for_prefix: ClassVar[dict] = {"recurrent": "recurrent_kernel", "depthwise": "depthwise_kernel", "pointwise": "pointwise_kernel"}
+    param_for_prefix: ClassVar[dict] = {
+        "recurrent": "recurrent_kernel",
+        "depthwise": "depthwise_kernel",
+        "pointwise": "pointwise_kernel",
+    }
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
@@ -109,11 +118,24 @@ class Layer:
     def __post_init__(self):
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
-            new = _freeze(_resolve_field(f.name, value))
-            if new is not value:
+            convert = converter_of(f)
+            if convert is not None:
+                try:
+                    value = convert(value)
+                except (TypeError, ValueError) as e:
+                    raise type(e)(f"{self.describe()}: argument `{f.name}`: {e}") from e
+            else:
+                # Transitional: fields not yet declared with kerax.field(converter=...).
+                value = _resolve_field(f.name, value)
+            new = _freeze(value)
+            if new is not getattr(self, f.name):
                 object.__setattr__(self, f.name, new)
-        if self.name is not None and (not isinstance(self.name, str) or "/" in self.name or not self.name):
-            raise ValueError(f"{type(self).__name__}: name must be a non-empty string without '/', got {self.name!r}.")
+        if self.name is not None and (
+            not isinstance(self.name, str) or "/" in self.name or not self.name
+        ):
+            raise ValueError(
+                f"{type(self).__name__}: name must be a non-empty string without '/', got {self.name!r}."
+            )
 
     # ------------------------------------------------------------------ names
     @property
@@ -140,14 +162,20 @@ class Layer:
 
     def call(self, params, state, *inputs, key, training, **kwargs):
         """Computes `(y, state)`. Override."""
-        raise NotImplementedError(f"{type(self).__name__} must implement call(params, state, x, *, key, training).")
+        raise NotImplementedError(
+            f"{type(self).__name__} must implement call(params, state, x, *, key, training)."
+        )
 
     def init(self, key, *specs, **kwargs):
         """Returns `(params, state)`: arrays only, so it works under jit and vmap."""
         if not specs:
-            raise TypeError(f"{self.describe()}.init(key, spec) needs an input spec, e.g. kerax.spec((None, 16)).")
+            raise TypeError(
+                f"{self.describe()}.init(key, spec) needs an input spec, e.g. kerax.spec((None, 16))."
+            )
         specs = to_spec(specs)
-        kwargs = {k: to_spec(v) if _is_arraylike_tree(v) else v for k, v in kwargs.items()}
+        kwargs = {
+            k: to_spec(v) if _is_arraylike_tree(v) else v for k, v in kwargs.items()
+        }
         self.check_input(*specs)
         with jax.named_scope(self.scope_name):
             params, state = self.build(key, *specs, **kwargs)
@@ -158,7 +186,9 @@ class Layer:
     def apply(self, params, state, *inputs, key=None, training: bool = False, **kwargs):
         """Runs the layer: `(y, state)`, state unchanged in inference."""
         if not inputs:
-            raise TypeError(f"{self.describe()}.apply(params, state, x) needs an input.")
+            raise TypeError(
+                f"{self.describe()}.apply(params, state, x) needs an input."
+            )
         if not isinstance(training, bool):
             raise TypeError(
                 f"{self.describe()}: `training` must be a Python bool (it is static under jit), got {type(training).__name__}."
@@ -166,20 +196,30 @@ class Layer:
         if "mask" in kwargs and kwargs["mask"] is None:
             del kwargs["mask"]
         if "mask" in kwargs and not self.accepts_mask():
-            del kwargs["mask"]  # Like Keras: layers that ignore masks are not handed one.
+            del kwargs[
+                "mask"
+            ]  # Like Keras: layers that ignore masks are not handed one.
         if self.autocast:
             compute = self.policy.compute_dtype
             inputs = cast_floating(inputs, compute)
             params = cast_floating(params, compute)
         with jax.named_scope(self.scope_name):
-            return self.call(params, state, *inputs, key=key, training=training, **kwargs)
+            return self.call(
+                params, state, *inputs, key=key, training=training, **kwargs
+            )
 
-    def apply_masked(self, params, state, *inputs, key=None, training=False, mask=None, **kwargs):
+    def apply_masked(
+        self, params, state, *inputs, key=None, training=False, mask=None, **kwargs
+    ):
         """`apply` that also returns the output mask: `(y, state, mask)`."""
-        y, state = self.apply(params, state, *inputs, key=key, training=training, mask=mask, **kwargs)
+        y, state = self.apply(
+            params, state, *inputs, key=key, training=training, mask=mask, **kwargs
+        )
         return y, state, self.compute_mask(*inputs, mask=mask)
 
-    def apply_with_losses(self, params, state, *inputs, key=None, training=False, **kwargs):
+    def apply_with_losses(
+        self, params, state, *inputs, key=None, training=False, **kwargs
+    ):
         """`apply` plus the auxiliary loss: `(y, state, aux_loss)`.
 
         The auxiliary loss is the sum of weight regularization
@@ -187,7 +227,9 @@ class Layer:
         This is what training minimizes on top of the task loss.
         """
         with aux_losses.collect() as losses:
-            y, state = self.apply(params, state, *inputs, key=key, training=training, **kwargs)
+            y, state = self.apply(
+                params, state, *inputs, key=key, training=training, **kwargs
+            )
         return y, state, aux_losses.total(losses) + self.regularization_loss(params)
 
     def __call__(self, *args, **kwargs):
@@ -214,7 +256,9 @@ class Layer:
         """Helper for `check_input`: a rank check with a Keras-style message."""
         n = len(spec.shape)
         if ndim is not None and n != ndim:
-            raise ValueError(f"{self.describe()} expected {what} of rank {ndim}, got shape {shape_str(spec.shape)} (rank {n}).")
+            raise ValueError(
+                f"{self.describe()} expected {what} of rank {ndim}, got shape {shape_str(spec.shape)} (rank {n})."
+            )
         if min_ndim is not None and n < min_ndim:
             raise ValueError(
                 f"{self.describe()} expected {what} of rank >= {min_ndim}, got shape {shape_str(spec.shape)} (rank {n})."
@@ -235,8 +279,20 @@ class Layer:
         return []
 
     def _prefixed_fields(self, suffix):
+        declared = regularized_param if suffix == "_regularizer" else constrained_param
         for f in dataclasses.fields(self):
-            if f.name.endswith(suffix) and f.name != "activity" + suffix:
+            param = declared(f)
+            if param is not None:
+                value = getattr(self, f.name)
+                if value is not None:
+                    yield param, value
+            elif (
+                f.name.endswith(suffix)
+                and f.name != "activity" + suffix
+                and not f.metadata
+            ):
+                # Transitional: the field-name rule for fields not yet declared
+                # with kerax.field(regularizes=/constrains=).
                 value = getattr(self, f.name)
                 if value is not None:
                     prefix = f.name[: -len(suffix)]
@@ -273,7 +329,11 @@ class Layer:
         out = {}
         kids = dict(self.children())
         for k, v in params.items():
-            out[k] = kids[k].trainable_mask(v) if k in kids else jax.tree.map(lambda _: True, v)
+            out[k] = (
+                kids[k].trainable_mask(v)
+                if k in kids
+                else jax.tree.map(lambda _: True, v)
+            )
         return out
 
     def param_axes(self, params):
@@ -299,7 +359,12 @@ class Layer:
         """The Keras-style config: this layer's fields, JSON-safe."""
         from kerax.core import serialization
 
-        return {f.name: serialization.serialize_value(getattr(self, f.name), f"{self.describe()}.{f.name}") for f in dataclasses.fields(self)}
+        return {
+            f.name: serialization.serialize_value(
+                getattr(self, f.name), f"{self.describe()}.{f.name}"
+            )
+            for f in dataclasses.fields(self)
+        }
 
     @classmethod
     def from_config(cls, config: dict):
@@ -329,13 +394,20 @@ class Layer:
 
 def _is_arraylike_tree(v) -> bool:
     leaves = jax.tree.leaves(v)
-    return bool(leaves) and all(isinstance(x, jax.ShapeDtypeStruct) or hasattr(x, "shape") and hasattr(x, "dtype") for x in leaves)
+    return bool(leaves) and all(
+        isinstance(x, jax.ShapeDtypeStruct)
+        or hasattr(x, "shape")
+        and hasattr(x, "dtype")
+        for x in leaves
+    )
 
 
 @functools.cache
 def _accepts_mask(cls) -> bool:
     params = inspect.signature(cls.call).parameters
-    return "mask" in params or any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    return "mask" in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
 
 
 @functools.lru_cache(maxsize=8192)

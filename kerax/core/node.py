@@ -52,7 +52,9 @@ class Node:
         try:
             sub = self.spec[index]
         except (KeyError, IndexError, TypeError):
-            raise IndexError(f"Output index {index!r} is out of range for outputs {self.spec}.") from None
+            raise IndexError(
+                f"Output index {index!r} is out of range for outputs {self.spec}."
+            ) from None
         return Node(sub, parent=self, path=(index,))
 
     def __len__(self):
@@ -72,7 +74,9 @@ class Node:
     __hash__ = object.__hash__
 
     def __bool__(self):
-        raise TypeError("A kerax.Node is symbolic: it has no truth value. Build the model, then apply it to arrays.")
+        raise TypeError(
+            "A kerax.Node is symbolic: it has no truth value. Build the model, then apply it to arrays."
+        )
 
 
 class InputLayer(Layer):
@@ -95,7 +99,15 @@ class InputLayer(Layer):
         return x, state
 
 
-def Input(shape, batch_size=None, dtype="float32", name=None, batch_shape=None, sparse=None, ragged=None) -> Node:  # noqa: N802
+def Input(
+    shape,
+    batch_size=None,
+    dtype="float32",
+    name=None,
+    batch_shape=None,
+    sparse=None,
+    ragged=None,
+) -> Node:  # noqa: N802
     """A symbolic model input, like `keras.Input` (the batch dimension is implied).
 
     Example:
@@ -104,19 +116,30 @@ def Input(shape, batch_size=None, dtype="float32", name=None, batch_shape=None, 
         (batch, 32)
     """
     if sparse or ragged:
-        raise ValueError("kerax.Input: sparse and ragged inputs are not supported; pass dense arrays.")
+        raise ValueError(
+            "kerax.Input: sparse and ragged inputs are not supported; pass dense arrays."
+        )
     if batch_shape is not None:
         batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
     if shape is None:
         raise ValueError("kerax.Input needs a shape, e.g. kerax.Input((28, 28, 1)).")
     if isinstance(shape, int):
         shape = (shape,)
-    layer = InputLayer(shape=tuple(shape), batch_size=batch_size, input_dtype=jnp.dtype(dtype).name, name=name)
+    layer = InputLayer(
+        shape=tuple(shape),
+        batch_size=batch_size,
+        input_dtype=jnp.dtype(dtype).name,
+        name=name,
+    )
     return Node(layer.input_spec, op=layer)
 
 
 def _spec_of(tree):
-    return jax.tree.map(lambda v: v.spec if isinstance(v, Node) else v, tree, is_leaf=lambda v: isinstance(v, Node))
+    return jax.tree.map(
+        lambda v: v.spec if isinstance(v, Node) else v,
+        tree,
+        is_leaf=lambda v: isinstance(v, Node),
+    )
 
 
 def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
@@ -130,7 +153,9 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
         )
     for k in ("key", "training"):
         if k in kwargs:
-            raise TypeError(f"{layer.describe()}: `{k}` is given when the model is applied, not when it is built.")
+            raise TypeError(
+                f"{layer.describe()}: `{k}` is given when the model is applied, not when it is built."
+            )
     arg_specs = _spec_of(args)
     kw_specs = _spec_of(kwargs)
     try:
@@ -139,5 +164,7 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
         if layer.describe() in str(e):
             raise
         shapes = jax.tree.map(lambda s: shape_str(s.shape), to_spec(arg_specs))
-        raise type(e)(f"{layer.describe()} cannot be called on inputs {shapes}: {e}") from e
+        raise type(e)(
+            f"{layer.describe()} cannot be called on inputs {shapes}: {e}"
+        ) from e
     return Node(out, op=layer, args=args, kwargs=kwargs)

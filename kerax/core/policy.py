@@ -28,7 +28,9 @@ class DTypePolicy:
 
     def __post_init__(self):
         if self.name not in _POLICIES:
-            raise ValueError(f"Unknown dtype policy {self.name!r}; valid policies: {sorted(_POLICIES)}.")
+            raise ValueError(
+                f"Unknown dtype policy {self.name!r}; valid policies: {sorted(_POLICIES)}."
+            )
 
     @property
     def compute_dtype(self):
@@ -70,4 +72,6 @@ def get_policy(policy) -> DTypePolicy:
     try:  # A plain dtype (jnp.float32, "float32" as np.dtype).
         return DTypePolicy(jnp.dtype(policy).name)
     except TypeError:
-        raise ValueError(f"Unknown dtype policy {policy!r}; valid policies: {sorted(_POLICIES)}.") from None
+        raise ValueError(
+            f"Unknown dtype policy {policy!r}; valid policies: {sorted(_POLICIES)}."
+        ) from None

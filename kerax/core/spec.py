@@ -36,7 +36,9 @@ def spec(shape, dtype: Any = jnp.float32) -> jax.ShapeDtypeStruct:
     for d in tuple(shape):
         if d is None:
             if k >= len(_SYMBOLS):
-                raise ValueError(f"kerax.spec supports at most {len(_SYMBOLS)} None dimensions, got shape {shape}.")
+                raise ValueError(
+                    f"kerax.spec supports at most {len(_SYMBOLS)} None dimensions, got shape {shape}."
+                )
             dims.append(_SYMBOLS[k])
             k += 1
         else:
@@ -59,7 +61,9 @@ def to_spec(tree):
         if isinstance(x, (list, tuple)) or isinstance(x, np.ndarray):
             a = np.asarray(x)
             return jax.ShapeDtypeStruct(a.shape, a.dtype)
-        raise TypeError(f"Expected an array or jax.ShapeDtypeStruct, got {type(x).__name__}: {x!r}")
+        raise TypeError(
+            f"Expected an array or jax.ShapeDtypeStruct, got {type(x).__name__}: {x!r}"
+        )
 
     return jax.tree.map(one, tree, is_leaf=lambda x: x is None)
 
@@ -70,7 +74,12 @@ def is_symbolic(d) -> bool:
 
 def shape_str(shape) -> str:
     """Keras-style shape text: symbolic dimensions print as `None`."""
-    return "(" + ", ".join("None" if is_symbolic(d) else str(d) for d in shape) + ("," if len(shape) == 1 else "") + ")"
+    return (
+        "("
+        + ", ".join("None" if is_symbolic(d) else str(d) for d in shape)
+        + ("," if len(shape) == 1 else "")
+        + ")"
+    )
 
 
 def keras_shape(shape) -> tuple:

@@ -7,7 +7,9 @@ from pathlib import Path
 
 
 def keras_datasets_dir() -> Path:
-    home = os.environ.get("KERAS_HOME") or os.path.join(os.path.expanduser("~"), ".keras")
+    home = os.environ.get("KERAS_HOME") or os.path.join(
+        os.path.expanduser("~"), ".keras"
+    )
     return Path(home) / "datasets"
 
 

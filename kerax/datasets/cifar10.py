@@ -25,7 +25,9 @@ class _SafeUnpickler(pickle.Unpickler):
     def find_class(self, module, name):
         if (module, name) in _ALLOWED:
             return super().find_class(module, name)
-        raise pickle.UnpicklingError(f"cifar10: refusing to load {module}.{name} from a data file.")
+        raise pickle.UnpicklingError(
+            f"cifar10: refusing to load {module}.{name} from a data file."
+        )
 
 
 def _load_batch(path):
@@ -47,4 +49,7 @@ def load_data():
         ys.append(y)
     x_test, y_test = _load_batch(require(folder / "test_batch", "cifar10", origin))
     x_train = np.concatenate(xs).transpose(0, 2, 3, 1)
-    return (x_train, np.concatenate(ys)[:, None]), (x_test.transpose(0, 2, 3, 1), y_test[:, None])
+    return (x_train, np.concatenate(ys)[:, None]), (
+        x_test.transpose(0, 2, 3, 1),
+        y_test[:, None],
+    )

@@ -5,7 +5,13 @@ from __future__ import annotations
 import numpy as np
 
 
-def classification(n: int = 512, features: int = 16, classes: int = 4, seed: int = 0, noise: float = 0.5):
+def classification(
+    n: int = 512,
+    features: int = 16,
+    classes: int = 4,
+    seed: int = 0,
+    noise: float = 0.5,
+):
     """Gaussian blobs: `(x, y)` with x float32 (n, features), y int32 (n,)."""
     rng = np.random.default_rng(seed)
     centers = rng.normal(0, 3, (classes, features)).astype(np.float32)
@@ -47,14 +53,19 @@ def sequences(n: int = 512, length: int = 20, vocab: int = 50, seed: int = 0):
     return x, y
 
 
-def images(n: int = 256, size: int = 16, channels: int = 1, classes: int = 4, seed: int = 0):
+def images(
+    n: int = 256, size: int = 16, channels: int = 1, classes: int = 4, seed: int = 0
+):
     """Noisy images of class-specific stripes: `(x float32 (n, s, s, c), y int32 (n,))`."""
     rng = np.random.default_rng(seed)
     y = rng.integers(0, classes, n).astype(np.int32)
     grid = np.arange(size)
     x = np.empty((n, size, size, channels), np.float32)
     for c in range(classes):
-        pattern = (np.sin(grid[:, None] * (c + 1) * np.pi / size) * np.cos(grid[None, :] * (classes - c) * np.pi / size)).astype(np.float32)
+        pattern = (
+            np.sin(grid[:, None] * (c + 1) * np.pi / size)
+            * np.cos(grid[None, :] * (classes - c) * np.pi / size)
+        ).astype(np.float32)
         x[y == c] = pattern[None, :, :, None]
     x += 0.3 * rng.normal(size=x.shape).astype(np.float32)
     return x, y

@@ -22,4 +22,15 @@ from kerax.export.source import export, from_source
 from kerax.export.stablehlo import load_stablehlo, stablehlo
 from kerax.export.tflite import run_tflite, tflite
 
-__all__ = ["ExportError", "ExportReport", "export", "from_source", "load_stablehlo", "onnx", "run_tflite", "saved_model", "stablehlo", "tflite"]
+__all__ = [
+    "ExportError",
+    "ExportReport",
+    "export",
+    "from_source",
+    "load_stablehlo",
+    "onnx",
+    "run_tflite",
+    "saved_model",
+    "stablehlo",
+    "tflite",
+]

@@ -77,7 +77,9 @@ def signature(model, params, state, input_spec) -> Signature:
 
     specs, treedef = jax.tree.flatten(input_spec)
     if isinstance(model, Model):
-        nodes = jax.tree.leaves(model.inputs, is_leaf=lambda n: hasattr(n, "op") and hasattr(n, "spec"))
+        nodes = jax.tree.leaves(
+            model.inputs, is_leaf=lambda n: hasattr(n, "op") and hasattr(n, "spec")
+        )
         names = [n.op.scope_name for n in nodes]
     elif isinstance(input_spec, dict):
         names = sorted(input_spec)
@@ -88,13 +90,18 @@ def signature(model, params, state, input_spec) -> Signature:
     names = [_sanitize(n) for n in names]
     if len(set(names)) != len(names):
         names = [f"{n}_{i}" for i, n in enumerate(names)]
-    out = jax.eval_shape(lambda p, s, x: model.apply(p, s, x)[0], params, state, input_spec)
+    out = jax.eval_shape(
+        lambda p, s, x: model.apply(p, s, x)[0], params, state, input_spec
+    )
     out_leaves, out_def = jax.tree.flatten(out)
     paths = [p for p, _ in jax.tree_util.tree_flatten_with_path(out)[0]]
     if len(out_leaves) == 1 and not paths[0]:
         out_names = ["output_0"]
     else:
-        out_names = [_sanitize("_".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in p)) for p in paths]
+        out_names = [
+            _sanitize("_".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in p))
+            for p in paths
+        ]
         if all(n.isdigit() or n.startswith("x_") for n in out_names):
             out_names = [f"output_{i}" for i in range(len(out_leaves))]
     return Signature(tuple(names), tuple(specs), treedef, tuple(out_names), out_def)
@@ -111,10 +118,14 @@ def flat_inference_fn(model, sig: Signature):
 
 
 def concrete(spec, batch: int):
-    return jax.ShapeDtypeStruct(tuple(batch if is_symbolic(d) else d for d in spec.shape), spec.dtype)
+    return jax.ShapeDtypeStruct(
+        tuple(batch if is_symbolic(d) else d for d in spec.shape), spec.dtype
+    )
 
 
-def sample_inputs(specs, batch: int, seed: int = 0, int_high: int = 2) -> list[np.ndarray]:
+def sample_inputs(
+    specs, batch: int, seed: int = 0, int_high: int = 2
+) -> list[np.ndarray]:
     """Deterministic sample inputs (ints small and non-negative: token ids)."""
     rng = np.random.default_rng(seed)
     out = []
@@ -132,7 +143,12 @@ def sample_inputs(specs, batch: int, seed: int = 0, int_high: int = 2) -> list[n
 
 
 def max_abs_diff(want, got) -> float:
-    diffs = [float(np.max(np.abs(np.asarray(w, np.float64) - np.asarray(g, np.float64)))) if np.size(w) else 0.0 for w, g in zip(want, got)]
+    diffs = [
+        float(np.max(np.abs(np.asarray(w, np.float64) - np.asarray(g, np.float64))))
+        if np.size(w)
+        else 0.0
+        for w, g in zip(want, got)
+    ]
     return max(diffs, default=0.0)
 
 

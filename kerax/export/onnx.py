@@ -34,7 +34,17 @@ def _require():
         ) from None
 
 
-def onnx(model, params, state=None, path="export/model.onnx", *, input_spec=None, opset: int = 17, verify: bool = True, tolerance: float = 1e-5) -> common.ExportReport:
+def onnx(
+    model,
+    params,
+    state=None,
+    path="export/model.onnx",
+    *,
+    input_spec=None,
+    opset: int = 17,
+    verify: bool = True,
+    tolerance: float = 1e-5,
+) -> common.ExportReport:
     """Exports an `.onnx` file with a symbolic batch dimension `B`."""
     _require()
     import tempfile
@@ -50,14 +60,29 @@ def onnx(model, params, state=None, path="export/model.onnx", *, input_spec=None
     def closed(*xs):
         return fn(params, state, *xs)
 
-    inputs = [jax.ShapeDtypeStruct(tuple("B" if not isinstance(d, int) else d for d in s.shape), s.dtype) for s in sig.input_specs]
+    inputs = [
+        jax.ShapeDtypeStruct(
+            tuple("B" if not isinstance(d, int) else d for d in s.shape), s.dtype
+        )
+        for s in sig.input_specs
+    ]
     path = Path(path)
     with tempfile.TemporaryDirectory(prefix="kerax-onnx-") as tmp:
         out = Path(tmp) / "model.onnx"
         try:
-            jax2onnx.to_onnx(closed, inputs=inputs, opset=opset, input_names=list(sig.input_names), output_names=list(sig.output_names), return_mode="file", output_path=str(out))
+            jax2onnx.to_onnx(
+                closed,
+                inputs=inputs,
+                opset=opset,
+                input_names=list(sig.input_names),
+                output_names=list(sig.output_names),
+                return_mode="file",
+                output_path=str(out),
+            )
         except Exception as e:
-            raise common.ExportError(f"jax2onnx could not convert {model.describe()}: {e}") from e
+            raise common.ExportError(
+                f"jax2onnx could not convert {model.describe()}: {e}"
+            ) from e
         data = out.read_bytes()
     diff = float("nan")
     if verify:
@@ -71,10 +96,14 @@ def onnx(model, params, state=None, path="export/model.onnx", *, input_spec=None
             try:
                 got = sess.run(list(sig.output_names), dict(zip(sig.input_names, xs)))
             except Exception as e:
-                raise common.ExportError(f"onnxruntime cannot run the exported model: {e}") from e
+                raise common.ExportError(
+                    f"onnxruntime cannot run the exported model: {e}"
+                ) from e
             scale = max([1.0] + [float(np.max(np.abs(w))) for w in want if w.size])
             worst = max(worst, common.max_abs_diff(want, got) / scale)
         common.check("ONNX", worst, tolerance)
         diff = worst
     common.atomic_write_file(path, data)
-    return common.ExportReport("onnx", path, diff, tolerance, len(data), sig.input_names, sig.output_names)
+    return common.ExportReport(
+        "onnx", path, diff, tolerance, len(data), sig.input_names, sig.output_names
+    )

@@ -25,7 +25,15 @@ def _poly(spec) -> str:
     return "(" + ", ".join(str(d) for d in spec.shape) + ")"
 
 
-def tf_module(model, params, state, sig: common.Signature, *, batch_size: int | None = None, platforms=None):
+def tf_module(
+    model,
+    params,
+    state,
+    sig: common.Signature,
+    *,
+    batch_size: int | None = None,
+    platforms=None,
+):
     """A `tf.Module` whose `serve` tf.function runs the model.
 
     `batch_size=None` keeps the batch symbolic (serving); an int fixes every
@@ -53,12 +61,24 @@ def tf_module(model, params, state, sig: common.Signature, *, batch_size: int | 
                 "Pass input_spec with concrete sizes (e.g. the sequence length)."
             )
         poly = None
-    converted = jax2tf.convert(jax_fn, polymorphic_shapes=poly, with_gradient=False, native_serialization_platforms=platforms)
+    converted = jax2tf.convert(
+        jax_fn,
+        polymorphic_shapes=poly,
+        with_gradient=False,
+        native_serialization_platforms=platforms,
+    )
 
     module = tf.Module()
-    module.variables_list = [tf.Variable(np.asarray(x), trainable=False, name=f"param_{i}") for i, x in enumerate(leaves)]
+    module.variables_list = [
+        tf.Variable(np.asarray(x), trainable=False, name=f"param_{i}")
+        for i, x in enumerate(leaves)
+    ]
     input_signature = [
-        tf.TensorSpec([None if is_symbolic(d) else int(d) for d in s.shape], tf.as_dtype(np.dtype(s.dtype)), name=name)
+        tf.TensorSpec(
+            [None if is_symbolic(d) else int(d) for d in s.shape],
+            tf.as_dtype(np.dtype(s.dtype)),
+            name=name,
+        )
         for s, name in zip(specs, sig.input_names)
     ]
 
@@ -71,7 +91,18 @@ def tf_module(model, params, state, sig: common.Signature, *, batch_size: int | 
     return module
 
 
-def saved_model(model, params, state=None, path="export/saved_model", *, input_spec=None, version: int | None = 1, platforms=("cpu",), verify: bool = True, tolerance: float = 1e-5) -> common.ExportReport:
+def saved_model(
+    model,
+    params,
+    state=None,
+    path="export/saved_model",
+    *,
+    input_spec=None,
+    version: int | None = 1,
+    platforms=("cpu",),
+    verify: bool = True,
+    tolerance: float = 1e-5,
+) -> common.ExportReport:
     """Exports a TF SavedModel with a `serving_default` signature.
 
     Args:
@@ -96,13 +127,23 @@ def saved_model(model, params, state=None, path="export/saved_model", *, input_s
 
     def write(tmp: Path):
         module = tf_module(model, params, state, sig, platforms=platforms)
-        tf.saved_model.save(module, str(tmp), signatures={"serving_default": module.serve.get_concrete_function()})
+        tf.saved_model.save(
+            module,
+            str(tmp),
+            signatures={"serving_default": module.serve.get_concrete_function()},
+        )
         if verify:
             holder["diff"] = _verify(tmp, model, params, state, sig, tolerance)
 
     common.atomic_write_dir(target, write)
     return common.ExportReport(
-        "saved_model", target, holder.get("diff", float("nan")), tolerance, common.dir_size(target), sig.input_names, sig.output_names
+        "saved_model",
+        target,
+        holder.get("diff", float("nan")),
+        tolerance,
+        common.dir_size(target),
+        sig.input_names,
+        sig.output_names,
     )
 
 

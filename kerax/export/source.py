@@ -14,15 +14,30 @@ def from_source(source, params=None, state=None):
     if isinstance(source, (str, Path)):
         return load_model(source)
     model = source
-    if params is not None and hasattr(params, "params") and hasattr(params, "opt_state"):
+    if (
+        params is not None
+        and hasattr(params, "params")
+        and hasattr(params, "opt_state")
+    ):
         ts = params
         return model, ts.params, ts.state
     if params is None:
-        raise ValueError("export: pass (model, params, state), (model, train_state) or a saved model directory.")
+        raise ValueError(
+            "export: pass (model, params, state), (model, train_state) or a saved model directory."
+        )
     return model, params, {} if state is None else state
 
 
-def export(source, path, formats=("saved_model", "tflite", "stablehlo"), params=None, state=None, *, input_spec=None, **options):
+def export(
+    source,
+    path,
+    formats=("saved_model", "tflite", "stablehlo"),
+    params=None,
+    state=None,
+    *,
+    input_spec=None,
+    **options,
+):
     """Exports to several formats under directory `path`; returns the reports.
 
     `source` is a saved model directory, or a model with `params`/`state` (or
@@ -35,10 +50,26 @@ def export(source, path, formats=("saved_model", "tflite", "stablehlo"), params=
     path = Path(path)
     unknown = [f for f in formats if f not in FORMATS]
     if unknown:
-        raise ValueError(f"export: unknown formats {unknown}; choose from {list(FORMATS)}.")
-    targets = {"saved_model": path / "saved_model", "tflite": path / "model.tflite", "stablehlo": path / "stablehlo", "onnx": path / "model.onnx"}
+        raise ValueError(
+            f"export: unknown formats {unknown}; choose from {list(FORMATS)}."
+        )
+    targets = {
+        "saved_model": path / "saved_model",
+        "tflite": path / "model.tflite",
+        "stablehlo": path / "stablehlo",
+        "onnx": path / "model.onnx",
+    }
     reports = []
     for fmt in formats:
         fn = getattr(ex, fmt)
-        reports.append(fn(model, params, state, targets[fmt], input_spec=input_spec, **options.get(fmt, {})))
+        reports.append(
+            fn(
+                model,
+                params,
+                state,
+                targets[fmt],
+                input_spec=input_spec,
+                **options.get(fmt, {}),
+            )
+        )
     return reports

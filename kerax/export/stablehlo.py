@@ -18,7 +18,17 @@ import numpy as np
 from kerax.export import common
 
 
-def stablehlo(model, params, state=None, path="export/stablehlo", *, input_spec=None, platforms=("cpu",), verify: bool = True, tolerance: float = 1e-6) -> common.ExportReport:
+def stablehlo(
+    model,
+    params,
+    state=None,
+    path="export/stablehlo",
+    *,
+    input_spec=None,
+    platforms=("cpu",),
+    verify: bool = True,
+    tolerance: float = 1e-6,
+) -> common.ExportReport:
     """Exports `model` with `jax.export` to directory `path`.
 
     Args:
@@ -32,17 +42,30 @@ def stablehlo(model, params, state=None, path="export/stablehlo", *, input_spec=
     sig = common.signature(model, params, state, spec)
     fn = common.flat_inference_fn(model, sig)
     params, state = common.host(params), common.host(state)
-    abstract = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, state))
-    exported = export.export(jax.jit(fn), platforms=tuple(platforms))(*abstract, *sig.input_specs)
+    abstract = jax.tree.map(
+        lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), (params, state)
+    )
+    exported = export.export(jax.jit(fn), platforms=tuple(platforms))(
+        *abstract, *sig.input_specs
+    )
     blob = exported.serialize()
     leaves = jax.tree.leaves((params, state))
     holder = {}
 
     def write(tmp: Path):
         (tmp / "model.jaxexport").write_bytes(blob)
-        np.savez(tmp / "params.npz", **{f"p{i}": np.asarray(x) for i, x in enumerate(leaves)})
+        np.savez(
+            tmp / "params.npz", **{f"p{i}": np.asarray(x) for i, x in enumerate(leaves)}
+        )
         meta = {
-            "inputs": [{"name": n, "shape": [None if not isinstance(d, int) else d for d in s.shape], "dtype": np.dtype(s.dtype).name} for n, s in zip(sig.input_names, sig.input_specs)],
+            "inputs": [
+                {
+                    "name": n,
+                    "shape": [None if not isinstance(d, int) else d for d in s.shape],
+                    "dtype": np.dtype(s.dtype).name,
+                }
+                for n, s in zip(sig.input_names, sig.input_specs)
+            ],
             "outputs": list(sig.output_names),
             "num_params": len(leaves),
             "platforms": list(platforms),
@@ -64,7 +87,15 @@ def stablehlo(model, params, state=None, path="export/stablehlo", *, input_spec=
 
     target = Path(path)
     common.atomic_write_dir(target, write)
-    return common.ExportReport("stablehlo", target, holder.get("diff", float("nan")), tolerance, common.dir_size(target), sig.input_names, sig.output_names)
+    return common.ExportReport(
+        "stablehlo",
+        target,
+        holder.get("diff", float("nan")),
+        tolerance,
+        common.dir_size(target),
+        sig.input_names,
+        sig.output_names,
+    )
 
 
 def load_stablehlo(path):

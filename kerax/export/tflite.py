@@ -69,7 +69,13 @@ open(os.path.join(work, "model.tflite"), "wb").write(conv.convert())
 
 def _run_converter(work: Path, timeout: float):
     env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run([sys.executable, "-c", _CONVERTER, str(work)], capture_output=True, text=True, timeout=timeout, env=env)
+    proc = subprocess.run(
+        [sys.executable, "-c", _CONVERTER, str(work)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
     if proc.returncode != 0:
         if proc.returncode < 0:
             sig = signal.Signals(-proc.returncode).name
@@ -79,7 +85,9 @@ def _run_converter(work: Path, timeout: float):
                 "Your process is unaffected; nothing was written."
             )
         tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise common.ExportError(f"The TFLite converter failed; nothing was written:\n{tail}")
+        raise common.ExportError(
+            f"The TFLite converter failed; nothing was written:\n{tail}"
+        )
 
 
 def ops_of(tflite_bytes: bytes) -> tuple[str, ...]:
@@ -93,11 +101,26 @@ def run_tflite(tflite_bytes: bytes, inputs: dict) -> dict:
     """Runs a .tflite model's `serving_default` signature with LiteRT."""
     from ai_edge_litert.interpreter import Interpreter
 
-    runner = Interpreter(model_content=tflite_bytes).get_signature_runner("serving_default")
+    runner = Interpreter(model_content=tflite_bytes).get_signature_runner(
+        "serving_default"
+    )
     return runner(**inputs)
 
 
-def tflite(model, params, state=None, path="export/model.tflite", *, input_spec=None, batch_size: int = 1, quantization: str | None = None, representative_data=None, verify: bool = True, tolerance: float | None = None, timeout: float = 900) -> common.ExportReport:
+def tflite(
+    model,
+    params,
+    state=None,
+    path="export/model.tflite",
+    *,
+    input_spec=None,
+    batch_size: int = 1,
+    quantization: str | None = None,
+    representative_data=None,
+    verify: bool = True,
+    tolerance: float | None = None,
+    timeout: float = 900,
+) -> common.ExportReport:
     """Exports a `.tflite` file for LiteRT with a fixed batch size.
 
     Args:
@@ -117,7 +140,9 @@ def tflite(model, params, state=None, path="export/model.tflite", *, input_spec=
     from kerax.export.saved_model import tf_module
 
     if quantization not in TOLERANCES:
-        raise ValueError(f"tflite: quantization must be one of {list(TOLERANCES)}, got {quantization!r}.")
+        raise ValueError(
+            f"tflite: quantization must be one of {list(TOLERANCES)}, got {quantization!r}."
+        )
     tolerance = TOLERANCES[quantization] if tolerance is None else tolerance
     state = {} if state is None else state
     spec = common.resolve_spec(model, input_spec)
@@ -126,15 +151,34 @@ def tflite(model, params, state=None, path="export/model.tflite", *, input_spec=
     with tempfile.TemporaryDirectory(prefix="kerax-tflite-") as tmp:
         work = Path(tmp)
         module = tf_module(model, params, state, sig, batch_size=batch_size)
-        tf.saved_model.save(module, str(work / "saved_model"), signatures={"serving_default": module.serve.get_concrete_function()})
+        tf.saved_model.save(
+            module,
+            str(work / "saved_model"),
+            signatures={"serving_default": module.serve.get_concrete_function()},
+        )
         if quantization == "int8":
             if representative_data is None:
-                raise ValueError("tflite: quantization='int8' needs representative_data (a few hundred typical inputs).")
-            flat = [np.asarray(x, dtype=s.dtype) for x, s in zip(jax.tree.leaves(representative_data), sig.input_specs)]
+                raise ValueError(
+                    "tflite: quantization='int8' needs representative_data (a few hundred typical inputs)."
+                )
+            flat = [
+                np.asarray(x, dtype=s.dtype)
+                for x, s in zip(jax.tree.leaves(representative_data), sig.input_specs)
+            ]
             if len(flat) != len(sig.input_names) or len(flat[0]) < batch_size:
-                raise ValueError(f"tflite: representative_data must hold the model's {len(sig.input_names)} inputs with >= {batch_size} samples.")
+                raise ValueError(
+                    f"tflite: representative_data must hold the model's {len(sig.input_names)} inputs with >= {batch_size} samples."
+                )
             np.savez(work / "representative.npz", **dict(zip(sig.input_names, flat)))
-        (work / "options.json").write_text(json.dumps({"quantization": quantization, "input_names": list(sig.input_names), "batch_size": batch_size}))
+        (work / "options.json").write_text(
+            json.dumps(
+                {
+                    "quantization": quantization,
+                    "input_names": list(sig.input_names),
+                    "batch_size": batch_size,
+                }
+            )
+        )
         _run_converter(work, timeout)
         data = (work / "model.tflite").read_bytes()
 
@@ -143,7 +187,9 @@ def tflite(model, params, state=None, path="export/model.tflite", *, input_spec=
         fn = jax.jit(common.flat_inference_fn(model, sig))
         xs = common.sample_inputs(sig.input_specs, batch_size, seed=1)
         if quantization == "int8":
-            xs = [np.asarray(x)[:batch_size] for x in flat]  # In-distribution inputs for int8.
+            xs = [
+                np.asarray(x)[:batch_size] for x in flat
+            ]  # In-distribution inputs for int8.
         want = [np.asarray(y) for y in fn(params, state, *xs)]
         got_dict = run_tflite(data, dict(zip(sig.input_names, xs)))
         got = [got_dict[n] for n in sig.output_names]
@@ -151,4 +197,14 @@ def tflite(model, params, state=None, path="export/model.tflite", *, input_spec=
         diff = common.max_abs_diff(want, got) / scale
         common.check(f"TFLite ({quantization or 'float32'})", diff, tolerance)
     common.atomic_write_file(path, data)
-    return common.ExportReport("tflite", path, diff, tolerance, len(data), sig.input_names, sig.output_names, ops=ops_of(data), notes=f"batch {batch_size}, quantization {quantization}")
+    return common.ExportReport(
+        "tflite",
+        path,
+        diff,
+        tolerance,
+        len(data),
+        sig.input_names,
+        sig.output_names,
+        ops=ops_of(data),
+        notes=f"batch {batch_size}, quantization {quantization}",
+    )

@@ -24,7 +24,20 @@ import numpy as np
 
 # Keras config keys with no kerax counterpart that are safe to drop: they do
 # not change what the layer computes.
-IGNORED_KEYS = {"batch_input_shape", "input_shape", "batch_shape", "sparse", "ragged", "autocast", "seed", "module", "registered_name", "build_config", "compile_config", "quantization_config"}
+IGNORED_KEYS = {
+    "batch_input_shape",
+    "input_shape",
+    "batch_shape",
+    "sparse",
+    "ragged",
+    "autocast",
+    "seed",
+    "module",
+    "registered_name",
+    "build_config",
+    "compile_config",
+    "quantization_config",
+}
 
 
 def _nest(tree: dict, path: list[str], value) -> None:
@@ -49,7 +62,11 @@ def default_weights(keras_layer) -> tuple[dict, dict]:
         if id(v) in seen or "seed_generator" in v.path:
             continue  # Keras keeps RNG state in variables; kerax takes keys.
         seen.add(id(v))
-        _nest(params if v.trainable else state, _relative_path(v, keras_layer), np.asarray(v.numpy()))
+        _nest(
+            params if v.trainable else state,
+            _relative_path(v, keras_layer),
+            np.asarray(v.numpy()),
+        )
     return params, state
 
 
@@ -60,8 +77,17 @@ def layer_weights(keras_layer, kerax_layer, spec=None) -> tuple[dict, dict]:
     structure and shapes, and a mismatch is a clear error.
     """
     hook = getattr(kerax_layer, "keras_weights", None)
-    params, state = hook(keras_layer) if hook is not None else default_weights(keras_layer)
-    params = jax.tree.map(lambda a: np.asarray(a, dtype=np.float32) if np.issubdtype(np.asarray(a).dtype, np.floating) else np.asarray(a), params)
+    params, state = (
+        hook(keras_layer) if hook is not None else default_weights(keras_layer)
+    )
+    params = jax.tree.map(
+        lambda a: (
+            np.asarray(a, dtype=np.float32)
+            if np.issubdtype(np.asarray(a).dtype, np.floating)
+            else np.asarray(a)
+        ),
+        params,
+    )
     if spec is not None:
         want = jax.eval_shape(lambda: kerax_layer.init(jax.random.key(0), *spec))
         check_structure(kerax_layer, (params, state), want)
@@ -71,8 +97,14 @@ def layer_weights(keras_layer, kerax_layer, spec=None) -> tuple[dict, dict]:
 def check_structure(kerax_layer, got, want) -> None:
     names = ("params", "state")
     for name, g, w in zip(names, got, want):
-        g_paths = {jax.tree_util.keystr(p): x.shape for p, x in jax.tree_util.tree_flatten_with_path(g)[0]}
-        w_paths = {jax.tree_util.keystr(p): x.shape for p, x in jax.tree_util.tree_flatten_with_path(w)[0]}
+        g_paths = {
+            jax.tree_util.keystr(p): x.shape
+            for p, x in jax.tree_util.tree_flatten_with_path(g)[0]
+        }
+        w_paths = {
+            jax.tree_util.keystr(p): x.shape
+            for p, x in jax.tree_util.tree_flatten_with_path(w)[0]
+        }
         if set(g_paths) != set(w_paths):
             raise ValueError(
                 f"{kerax_layer.describe()}: Keras weights do not match kerax {name}: "
@@ -80,7 +112,9 @@ def check_structure(kerax_layer, got, want) -> None:
             )
         for p, shape in w_paths.items():
             if tuple(g_paths[p]) != tuple(shape):
-                raise ValueError(f"{kerax_layer.describe()}: Keras weight {name}{p} has shape {g_paths[p]}, kerax expects {shape}.")
+                raise ValueError(
+                    f"{kerax_layer.describe()}: Keras weight {name}{p} has shape {g_paths[p]}, kerax expects {shape}."
+                )
 
 
 def _plain_config(value):
@@ -101,11 +135,21 @@ def layer_from_keras(keras_layer_or_config):
     from kerax.core import serialization
 
     if isinstance(keras_layer_or_config, dict):
-        class_name, config = keras_layer_or_config["class_name"], dict(keras_layer_or_config["config"])
+        class_name, config = (
+            keras_layer_or_config["class_name"],
+            dict(keras_layer_or_config["config"]),
+        )
     else:
-        class_name, config = type(keras_layer_or_config).__name__, dict(keras_layer_or_config.get_config())
+        class_name, config = (
+            type(keras_layer_or_config).__name__,
+            dict(keras_layer_or_config.get_config()),
+        )
     try:
-        cls = _APPLICATION_LAYERS[class_name] if class_name in _APPLICATION_LAYERS else serialization.lookup_class(class_name)
+        cls = (
+            _APPLICATION_LAYERS[class_name]
+            if class_name in _APPLICATION_LAYERS
+            else serialization.lookup_class(class_name)
+        )
     except ValueError:
         raise ValueError(
             f"Keras layer class {class_name!r} has no kerax counterpart yet; kerax cannot import this model."
@@ -126,7 +170,9 @@ def construct_from_keras(cls, config: dict, **overrides):
         if k in fields:
             kwargs[k] = _plain_config(v)
         elif k not in IGNORED_KEYS:
-            raise ValueError(f"Keras {cls.__name__} option {k}={v!r} is not supported by kerax.layers.{cls.__name__}.")
+            raise ValueError(
+                f"Keras {cls.__name__} option {k}={v!r} is not supported by kerax.layers.{cls.__name__}."
+            )
     kwargs.update(overrides)
     if kwargs.get("dtype") == "float32":
         kwargs["dtype"] = None  # Keras's default: follow kerax's global policy.
@@ -162,10 +208,17 @@ def from_keras(keras_model):
     if isinstance(keras_model, (str, bytes)) or hasattr(keras_model, "__fspath__"):
         import keras
 
-        keras_model = keras.saving.load_model(keras_model, compile=False, safe_mode=True)
-    model = model_from_keras_config({"class_name": _class_name(keras_model), "config": keras_model.get_config()})
+        keras_model = keras.saving.load_model(
+            keras_model, compile=False, safe_mode=True
+        )
+    model = model_from_keras_config(
+        {"class_name": _class_name(keras_model), "config": keras_model.get_config()}
+    )
     params, state = model_weights(keras_model, model)
-    if getattr(keras_model, "inputs", None) is not None or _input_spec(model) is not None:
+    if (
+        getattr(keras_model, "inputs", None) is not None
+        or _input_spec(model) is not None
+    ):
         spec = _input_spec(model)
         if spec is not None:
             want = jax.eval_shape(lambda: model.init(jax.random.key(0), spec))
@@ -190,7 +243,9 @@ def model_from_keras_config(entry: dict):
     class_name, config = entry["class_name"], entry["config"]
     if class_name == "Sequential":
         layers = tuple(model_from_keras_config(e) for e in config["layers"])
-        return Sequential(layers, name=config.get("name"), trainable=config.get("trainable", True))
+        return Sequential(
+            layers, name=config.get("name"), trainable=config.get("trainable", True)
+        )
     if class_name in ("Functional", "Model") and "layers" in config:
         return _functional_from_keras(config)
     if str(entry.get("module") or "").startswith("keras.src.ops"):
@@ -198,7 +253,10 @@ def model_from_keras_config(entry: dict):
     if class_name == "InputLayer":
         batch_shape = config.get("batch_shape") or [None, *config.get("shape", [])]
         return InputLayer(
-            shape=tuple(batch_shape[1:]), batch_size=batch_shape[0], input_dtype=config.get("dtype", "float32"), name=config.get("name")
+            shape=tuple(batch_shape[1:]),
+            batch_size=batch_shape[0],
+            input_dtype=config.get("dtype", "float32"),
+            name=config.get("name"),
         )
     return layer_from_keras(entry)
 
@@ -220,7 +278,9 @@ def _functional_from_keras(config: dict):
         out = outputs[(name, node_index)]
         if isinstance(out, Node) and isinstance(out.spec, jax.ShapeDtypeStruct):
             if tensor_index != 0:
-                raise ValueError(f"Keras config refers to output {tensor_index} of single-output layer {name!r}.")
+                raise ValueError(
+                    f"Keras config refers to output {tensor_index} of single-output layer {name!r}."
+                )
             return out
         return out[tensor_index]
 
@@ -243,7 +303,11 @@ def _functional_from_keras(config: dict):
             return [resolve(v) for v in tree]
         return tree
 
-    pending = [(e["name"], i, node) for e in entries for i, node in enumerate(e.get("inbound_nodes", []))]
+    pending = [
+        (e["name"], i, node)
+        for e in entries
+        for i, node in enumerate(e.get("inbound_nodes", []))
+    ]
     while pending:
         progressed = False
         rest = []
@@ -253,7 +317,11 @@ def _functional_from_keras(config: dict):
                 continue
             layer = layers[name]
             args = resolve(node.get("args", []))
-            kwargs = {k: v for k, v in resolve(node.get("kwargs", {})).items() if not (k == "mask" and v is None)}
+            kwargs = {
+                k: v
+                for k, v in resolve(node.get("kwargs", {})).items()
+                if not (k == "mask" and v is None)
+            }
             if kwargs.get("training", True) in (None, False):
                 # Recorded by Keras at build time; kerax takes `training` at apply time.
                 kwargs.pop("training")
@@ -268,19 +336,31 @@ def _functional_from_keras(config: dict):
             progressed = True
         if not progressed:
             names = sorted({n for n, _, _ in rest})
-            raise ValueError(f"Cannot order the Keras graph: layers {names} wait on inputs that are never produced.")
+            raise ValueError(
+                f"Cannot order the Keras graph: layers {names} wait on inputs that are never produced."
+            )
         pending = rest
 
     def refs(tree):
         if isinstance(tree, dict):
             return {k: refs(v) for k, v in tree.items()}
-        if isinstance(tree, (list, tuple)) and len(tree) == 3 and isinstance(tree[0], str) and isinstance(tree[1], int):
+        if (
+            isinstance(tree, (list, tuple))
+            and len(tree) == 3
+            and isinstance(tree[0], str)
+            and isinstance(tree[1], int)
+        ):
             return tensor(tree)
         if isinstance(tree, (list, tuple)):
             return [refs(v) for v in tree]
         raise ValueError(f"Unexpected entry in Keras input/output layers: {tree!r}.")
 
-    return Model(refs(config["input_layers"]), refs(config["output_layers"]), name=config.get("name"), trainable=config.get("trainable", True))
+    return Model(
+        refs(config["input_layers"]),
+        refs(config["output_layers"]),
+        name=config.get("name"),
+        trainable=config.get("trainable", True),
+    )
 
 
 def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
@@ -354,12 +434,22 @@ def _ops_table():
         "Tanh": _unary(jnp.tanh),
         "Sigmoid": _unary(jax.nn.sigmoid),
         "Relu": _unary(jax.nn.relu),
-        "Mean": lambda cfg, x: jnp.mean(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
-        "Sum": lambda cfg, x: jnp.sum(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
-        "Max": lambda cfg, x: jnp.max(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
-        "Min": lambda cfg, x: jnp.min(x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)),
+        "Mean": lambda cfg, x: jnp.mean(
+            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
+        ),
+        "Sum": lambda cfg, x: jnp.sum(
+            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
+        ),
+        "Max": lambda cfg, x: jnp.max(
+            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
+        ),
+        "Min": lambda cfg, x: jnp.min(
+            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
+        ),
         "Reshape": lambda cfg, x: jnp.reshape(x, tuple(cfg["newshape"])),
-        "Transpose": lambda cfg, x: jnp.transpose(x, None if cfg.get("axes") is None else tuple(cfg["axes"])),
+        "Transpose": lambda cfg, x: jnp.transpose(
+            x, None if cfg.get("axes") is None else tuple(cfg["axes"])
+        ),
         "ExpandDims": lambda cfg, x: jnp.expand_dims(x, axis(cfg)),
         "Squeeze": lambda cfg, x: jnp.squeeze(x, axis(cfg)),
         "GetItem": lambda cfg, x, key: x[key],
@@ -384,7 +474,13 @@ def _op_constant(value):
 
 
 def _freeze_cfg(cfg: dict) -> tuple:
-    return tuple(sorted((k, tuple(v) if isinstance(v, list) else v) for k, v in cfg.items() if k != "name"))
+    return tuple(
+        sorted(
+            (k, tuple(v) if isinstance(v, list) else v)
+            for k, v in cfg.items()
+            if k != "name"
+        )
+    )
 
 
 def _run_op(op, cfg, template, xs):
@@ -408,14 +504,21 @@ class _KerasOp:
                 f"Keras functional graph uses the keras.ops operation {class_name!r} "
                 f"({config.get('name')!r}), which kerax.interop cannot translate yet; supported: {sorted(_ops_table())}."
             )
-        self.class_name, self.config, self.layer, self.template = class_name, config, None, None
+        self.class_name, self.config, self.layer, self.template = (
+            class_name,
+            config,
+            None,
+            None,
+        )
 
     def call_on(self, args, kwargs):
         from kerax.core.node import Node
         from kerax.layers import core, merging
 
         if kwargs:
-            raise ValueError(f"keras.ops {self.class_name} {self.config.get('name')!r}: keyword arguments {sorted(kwargs)} are not supported.")
+            raise ValueError(
+                f"keras.ops {self.class_name} {self.config.get('name')!r}: keyword arguments {sorted(kwargs)} are not supported."
+            )
         tensors, template = [], []
         for a in args:
             if isinstance(a, Node):
@@ -436,12 +539,16 @@ class _KerasOp:
             else:
                 import functools
 
-                fn = functools.partial(_run_op, self.class_name, _freeze_cfg(self.config), template)
+                fn = functools.partial(
+                    _run_op, self.class_name, _freeze_cfg(self.config), template
+                )
                 self.layer = core.Lambda(fn, name=name)
             object.__setattr__(self.layer, "_keras_op", True)
             self.template = template
         elif template != self.template:
-            raise ValueError(f"keras.ops {self.class_name} {name!r} is called with different constants at different nodes; kerax cannot share it.")
+            raise ValueError(
+                f"keras.ops {self.class_name} {name!r} is called with different constants at different nodes; kerax cannot share it."
+            )
         if isinstance(self.layer, merging._Merge):
             return self.layer(tensors)
         return self.layer(tensors if len(tensors) != 1 else tensors[0])
@@ -461,7 +568,9 @@ class LayerScale(_Layer):
         del key
         import jax.numpy as jnp
 
-        return {"gamma": jnp.full((self.projection_dim,), self.init_values, jnp.float32)}, {}
+        return {
+            "gamma": jnp.full((self.projection_dim,), self.init_values, jnp.float32)
+        }, {}
 
     def call(self, params, state, x, *, key, training):
         del key, training

@@ -28,14 +28,20 @@ class _Graph:
         input_leaves = jax.tree.leaves(inputs, is_leaf=_is_node)
         for leaf in input_leaves:
             if not isinstance(leaf, Node) or not isinstance(leaf.op, InputLayer):
-                raise TypeError(f"Model '{model_name}': `inputs` must be kerax.Input nodes, got {leaf!r}.")
+                raise TypeError(
+                    f"Model '{model_name}': `inputs` must be kerax.Input nodes, got {leaf!r}."
+                )
         output_leaves = jax.tree.leaves(outputs, is_leaf=_is_node)
         for leaf in output_leaves:
             if not isinstance(leaf, Node):
-                raise TypeError(f"Model '{model_name}': `outputs` must be nodes made from kerax.Input, got {leaf!r}.")
+                raise TypeError(
+                    f"Model '{model_name}': `outputs` must be nodes made from kerax.Input, got {leaf!r}."
+                )
         input_ids = {id(n) for n in input_leaves}
         if len(input_ids) != len(input_leaves):
-            raise ValueError(f"Model '{model_name}': the same Input appears twice in `inputs`.")
+            raise ValueError(
+                f"Model '{model_name}': the same Input appears twice in `inputs`."
+            )
 
         order: list[Node] = []
         done: set[int] = set()
@@ -45,7 +51,9 @@ class _Graph:
             if id(node) in done:
                 return
             if id(node) in active:
-                raise ValueError(f"Model '{model_name}': the graph has a cycle through {node!r}.")
+                raise ValueError(
+                    f"Model '{model_name}': the graph has a cycle through {node!r}."
+                )
             active.add(id(node))
             if node.parent is not None:
                 visit(node.parent)
@@ -117,7 +125,9 @@ class Model(Layer):
         # outputs have the structure the user wrote.
         object.__setattr__(self, "inputs", inputs)
         object.__setattr__(self, "outputs", outputs)
-        object.__setattr__(self, "_graph", _Graph(self.scope_name, self.inputs, self.outputs))
+        object.__setattr__(
+            self, "_graph", _Graph(self.scope_name, self.inputs, self.outputs)
+        )
 
     @property
     def default_name(self) -> str:
@@ -138,13 +148,19 @@ class Model(Layer):
         for layer in self._graph.layers:
             if self._graph.name_of[id(layer)] == name:
                 return layer
-        raise ValueError(f"{self.describe()} has no layer named {name!r}; layers: {[self.layer_name(x) for x in self.layers]}.")
+        raise ValueError(
+            f"{self.describe()} has no layer named {name!r}; layers: {[self.layer_name(x) for x in self.layers]}."
+        )
 
     def layer_name(self, layer: Layer) -> str:
         return self._graph.name_of[id(layer)]
 
     def children(self):
-        return [(self._graph.name_of[id(layer)], layer) for layer in self._graph.layers if not isinstance(layer, InputLayer)]
+        return [
+            (self._graph.name_of[id(layer)], layer)
+            for layer in self._graph.layers
+            if not isinstance(layer, InputLayer)
+        ]
 
     @property
     def input_spec(self):
@@ -163,7 +179,8 @@ class Model(Layer):
         for node, g in zip(expected, got):
             want = node.spec
             ok = len(want.shape) == len(g.shape) and all(
-                is_symbolic(w) or is_symbolic(d) or w == d for w, d in zip(want.shape, g.shape)
+                is_symbolic(w) or is_symbolic(d) or w == d
+                for w, d in zip(want.shape, g.shape)
             )
             if not ok:
                 raise ValueError(
@@ -176,10 +193,18 @@ class Model(Layer):
         g = self._graph
         for node in g.order:
             layer = node.op
-            if layer is None or isinstance(layer, InputLayer) or g.call_index[id(node)] > 0:
+            if (
+                layer is None
+                or isinstance(layer, InputLayer)
+                or g.call_index[id(node)] > 0
+            ):
                 continue
             name = g.name_of[id(layer)]
-            args = jax.tree.map(lambda n: n.spec if isinstance(n, Node) else n, node.args, is_leaf=_is_node)
+            args = jax.tree.map(
+                lambda n: n.spec if isinstance(n, Node) else n,
+                node.args,
+                is_leaf=_is_node,
+            )
             # Params depend on the positional inputs' shapes only (batch excluded).
             p, s = layer.init(naming.child_key(key, name), *args)
             if not is_empty(p):
@@ -192,7 +217,9 @@ class Model(Layer):
         y, state, _ = self._run(params, state, x, key=key, training=training, mask=mask)
         return y, state
 
-    def apply_masked(self, params, state, x, *, key=None, training=False, mask=None, **kwargs):
+    def apply_masked(
+        self, params, state, x, *, key=None, training=False, mask=None, **kwargs
+    ):
         del kwargs
         return self._run(params, state, x, key=key, training=training, mask=mask)
 
@@ -204,7 +231,11 @@ class Model(Layer):
         input_nodes = jax.tree.leaves(self.inputs, is_leaf=_is_node)
         where = f"{self.describe()} inputs"
         xs = flatten_like(self.inputs, x, _is_node, where)
-        masks = [None] * len(xs) if mask is None else flatten_like(self.inputs, mask, _is_node, where)
+        masks = (
+            [None] * len(xs)
+            if mask is None
+            else flatten_like(self.inputs, mask, _is_node, where)
+        )
         values = {id(n): v for n, v in zip(input_nodes, xs)}
         node_masks = {id(n): m for n, m in zip(input_nodes, masks)}
         new_state = dict(state)
@@ -219,15 +250,22 @@ class Model(Layer):
                 (index,) = node.path
                 values[id(node)] = values[id(node.parent)][index]
                 m = node_masks.get(id(node.parent))
-                node_masks[id(node)] = m[index] if isinstance(m, (tuple, list, dict)) else m
+                node_masks[id(node)] = (
+                    m[index] if isinstance(m, (tuple, list, dict)) else m
+                )
                 continue
             layer = node.op
             name = g.name_of[id(layer)]
             args = jax.tree.map(value, node.args, is_leaf=_is_node)
             kwargs = jax.tree.map(value, node.kwargs, is_leaf=_is_node)
-            in_masks = [jax.tree.map(lambda n: node_masks.get(id(n)), a, is_leaf=_is_node) for a in node.args]
+            in_masks = [
+                jax.tree.map(lambda n: node_masks.get(id(n)), a, is_leaf=_is_node)
+                for a in node.args
+            ]
             in_mask = in_masks[0] if len(in_masks) == 1 else tuple(in_masks)
-            if all(m is None for m in jax.tree.leaves(in_mask, is_leaf=lambda v: v is None)):
+            if all(
+                m is None for m in jax.tree.leaves(in_mask, is_leaf=lambda v: v is None)
+            ):
                 in_mask = None
             if "mask" in kwargs:  # An explicit mask wins, as in Keras.
                 in_mask = kwargs.pop("mask")
@@ -245,8 +283,12 @@ class Model(Layer):
             values[id(node)] = y
             node_masks[id(node)] = m
         outputs = jax.tree.map(lambda n: values[id(n)], self.outputs, is_leaf=_is_node)
-        out_masks = jax.tree.map(lambda n: node_masks.get(id(n)), self.outputs, is_leaf=_is_node)
-        if all(m is None for m in jax.tree.leaves(out_masks, is_leaf=lambda v: v is None)):
+        out_masks = jax.tree.map(
+            lambda n: node_masks.get(id(n)), self.outputs, is_leaf=_is_node
+        )
+        if all(
+            m is None for m in jax.tree.leaves(out_masks, is_leaf=lambda v: v is None)
+        ):
             out_masks = None
         return outputs, new_state, out_masks
 
@@ -282,7 +324,13 @@ class Model(Layer):
                 refs[id(node)] = {"__node__": name, "call": 0}
                 continue
             refs[id(node)] = {"__node__": name, "call": g.call_index[id(node)]}
-            nodes.append({"layer": name, "args": encode(list(node.args)), "kwargs": encode(dict(node.kwargs))})
+            nodes.append(
+                {
+                    "layer": name,
+                    "args": encode(list(node.args)),
+                    "kwargs": encode(dict(node.kwargs)),
+                }
+            )
 
         layers = []
         for layer in g.layers:
@@ -322,7 +370,9 @@ class Model(Layer):
                 out = inputs_made[name]
             else:
                 if (name, k) not in calls:
-                    raise ValueError(f"Model config uses call {k} of layer {name!r} before it is made.")
+                    raise ValueError(
+                        f"Model config uses call {k} of layer {name!r} before it is made."
+                    )
                 out = calls[(name, k)]
             for index in ref.get("path", []):
                 out = out[index]
@@ -375,11 +425,27 @@ def flatten_like(structure, tree, is_leaf, where="inputs"):
     if isinstance(structure, dict):
         if not isinstance(tree, dict) or set(tree) != set(structure):
             got = sorted(tree) if isinstance(tree, dict) else type(tree).__name__
-            raise ValueError(f"{where}: expected a dict with keys {sorted(structure)}, got {got}.")
-        return [leaf for k in sorted(structure) for leaf in flatten_like(structure[k], tree[k], is_leaf, f"{where}[{k!r}]")]
+            raise ValueError(
+                f"{where}: expected a dict with keys {sorted(structure)}, got {got}."
+            )
+        return [
+            leaf
+            for k in sorted(structure)
+            for leaf in flatten_like(structure[k], tree[k], is_leaf, f"{where}[{k!r}]")
+        ]
     if isinstance(structure, (list, tuple)):
         if not isinstance(tree, (list, tuple)) or len(tree) != len(structure):
-            got = f"{len(tree)} items" if isinstance(tree, (list, tuple)) else type(tree).__name__
-            raise ValueError(f"{where}: expected a list of {len(structure)} items, got {got}.")
-        return [leaf for i, (s, t) in enumerate(zip(structure, tree)) for leaf in flatten_like(s, t, is_leaf, f"{where}[{i}]")]
+            got = (
+                f"{len(tree)} items"
+                if isinstance(tree, (list, tuple))
+                else type(tree).__name__
+            )
+            raise ValueError(
+                f"{where}: expected a list of {len(structure)} items, got {got}."
+            )
+        return [
+            leaf
+            for i, (s, t) in enumerate(zip(structure, tree))
+            for leaf in flatten_like(s, t, is_leaf, f"{where}[{i}]")
+        ]
     raise TypeError(f"{where}: unsupported structure {type(structure).__name__}.")

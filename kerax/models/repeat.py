@@ -35,9 +35,13 @@ class Repeat(Layer):
     def __post_init__(self):
         super().__post_init__()
         if not isinstance(self.block, Layer):
-            raise TypeError(f"Repeat: `block` must be a kerax layer, got {self.block!r}.")
+            raise TypeError(
+                f"Repeat: `block` must be a kerax layer, got {self.block!r}."
+            )
         if not isinstance(self.times, int) or self.times < 1:
-            raise ValueError(f"Repeat: `times` must be a positive int, got {self.times!r}.")
+            raise ValueError(
+                f"Repeat: `times` must be a positive int, got {self.times!r}."
+            )
 
     def children(self):
         return [(self.block.scope_name, self.block)]
@@ -54,7 +58,9 @@ class Repeat(Layer):
         keys = jax.random.split(key, self.times)
         params, state = jax.vmap(lambda k: self.block.init(k, spec))(keys)
         name = self.block.scope_name
-        return ({name: params} if jax.tree.leaves(params) else {}), ({name: state} if jax.tree.leaves(state) else {})
+        return ({name: params} if jax.tree.leaves(params) else {}), (
+            {name: state} if jax.tree.leaves(state) else {}
+        )
 
     def call(self, params, state, x, *, key, training):
         name = self.block.scope_name

@@ -29,10 +29,15 @@ class Sequential(Layer):
     def __post_init__(self):
         layers = tuple(self.layers or ())
         # `keras.Sequential([keras.Input(...), ...])` idiom.
-        layers = tuple(x.op if isinstance(x, Node) and isinstance(x.op, InputLayer) else x for x in layers)
+        layers = tuple(
+            x.op if isinstance(x, Node) and isinstance(x.op, InputLayer) else x
+            for x in layers
+        )
         for i, layer in enumerate(layers):
             if not isinstance(layer, Layer):
-                raise TypeError(f"Sequential: item {i} is not a kerax layer: {layer!r}.")
+                raise TypeError(
+                    f"Sequential: item {i} is not a kerax layer: {layer!r}."
+                )
             if isinstance(layer, InputLayer) and i > 0:
                 raise ValueError("Sequential: an Input may only come first.")
         object.__setattr__(self, "layers", layers)
@@ -57,7 +62,11 @@ class Sequential(Layer):
         return None
 
     def named_layers(self):
-        return [(n, layer) for n, layer in zip(self._names, self.layers) if not isinstance(layer, InputLayer)]
+        return [
+            (n, layer)
+            for n, layer in zip(self._names, self.layers)
+            if not isinstance(layer, InputLayer)
+        ]
 
     def children(self):
         return self.named_layers()
@@ -66,7 +75,9 @@ class Sequential(Layer):
         for n, layer in zip(self._names, self.layers):
             if n == name:
                 return layer
-        raise ValueError(f"{self.describe()} has no layer named {name!r}; layers: {list(self._names)}.")
+        raise ValueError(
+            f"{self.describe()} has no layer named {name!r}; layers: {list(self._names)}."
+        )
 
     def init(self, key, *specs, **kwargs):
         if not specs:
@@ -95,10 +106,14 @@ class Sequential(Layer):
         return params, state
 
     def call(self, params, state, x, *, key, training, mask=None):
-        y, state, _ = self.apply_masked(params, state, x, key=key, training=training, mask=mask)
+        y, state, _ = self.apply_masked(
+            params, state, x, key=key, training=training, mask=mask
+        )
         return y, state
 
-    def apply_masked(self, params, state, x, *, key=None, training=False, mask=None, **kwargs):
+    def apply_masked(
+        self, params, state, x, *, key=None, training=False, mask=None, **kwargs
+    ):
         del kwargs
         new_state = dict(state)
         for name, layer in self.named_layers():
@@ -122,7 +137,10 @@ class Sequential(Layer):
             "trainable": self.trainable,
             "dtype": serialization.serialize_value(self.dtype),
             "layers": [
-                dict(serialization.serialize(layer), config=dict(layer.get_config(), name=n))
+                dict(
+                    serialization.serialize(layer),
+                    config=dict(layer.get_config(), name=n),
+                )
                 for n, layer in zip(self._names, self.layers)
             ],
         }

@@ -12,7 +12,9 @@ from kerax.core.spec import shape_str, to_spec
 
 def _count(tree) -> tuple[int, int]:
     leaves = jax.tree.leaves(tree)
-    return sum(int(np.prod(x.shape)) for x in leaves), sum(int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in leaves)
+    return sum(int(np.prod(x.shape)) for x in leaves), sum(
+        int(np.prod(x.shape)) * np.dtype(x.dtype).itemsize for x in leaves
+    )
 
 
 def _fmt_bytes(n: int) -> str:
@@ -31,7 +33,9 @@ def _out_shape(spec) -> str:
 
 
 def _table(rows, headers, print_fn, title):
-    widths = [max(len(str(r[i])) for r in [headers, *rows]) + 2 for i in range(len(headers))]
+    widths = [
+        max(len(str(r[i])) for r in [headers, *rows]) + 2 for i in range(len(headers))
+    ]
     line = "─" * (sum(widths) + len(widths) + 1)
     print_fn(title)
     print_fn(line)
@@ -61,7 +65,9 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
     if not specs:
         spec = getattr(model, "input_spec", None)
         if spec is None:
-            raise ValueError(f"{model.describe()}.summary(spec) needs an input spec, e.g. kerax.spec((None, 16)).")
+            raise ValueError(
+                f"{model.describe()}.summary(spec) needs an input spec, e.g. kerax.spec((None, 16))."
+            )
         specs = (spec,)
     specs = to_spec(specs)
     if params is None or state is None:
@@ -77,7 +83,9 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
             count = _count(params.get(name, {}))[0]
             connected = []
             for n in nodes:
-                for dep in jax.tree.leaves((n.args, n.kwargs), is_leaf=lambda v: isinstance(v, Node)):
+                for dep in jax.tree.leaves(
+                    (n.args, n.kwargs), is_leaf=lambda v: isinstance(v, Node)
+                ):
                     if isinstance(dep, Node):
                         base = dep
                         while base.parent is not None:
@@ -86,26 +94,53 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
                         connected.append(f"{g.name_of[id(base.op)]}[{k}][0]")
             if isinstance(layer, InputLayer):
                 connected = ["-"]
-            rows.append((f"{name} ({type(layer).__name__})", out, f"{count:,}", ", ".join(connected) or "-"))
+            rows.append(
+                (
+                    f"{name} ({type(layer).__name__})",
+                    out,
+                    f"{count:,}",
+                    ", ".join(connected) or "-",
+                )
+            )
     else:
         headers = ("Layer (type)", "Output Shape", "Param #")
-        children = model.named_layers() if isinstance(model, Sequential) else model.children()
+        children = (
+            model.named_layers() if isinstance(model, Sequential) else model.children()
+        )
         if children:
             spec = specs[0]
             for name, layer in children:
-                spec = layer.output_spec(spec) if isinstance(model, Sequential) else None
+                spec = (
+                    layer.output_spec(spec) if isinstance(model, Sequential) else None
+                )
                 count = _count(params.get(name, {}))[0]
-                rows.append((f"{name} ({type(layer).__name__})", _out_shape(spec) if spec is not None else "?", f"{count:,}"))
+                rows.append(
+                    (
+                        f"{name} ({type(layer).__name__})",
+                        _out_shape(spec) if spec is not None else "?",
+                        f"{count:,}",
+                    )
+                )
         else:
             out = model.output_spec(*specs)
-            rows.append((f"{model.scope_name} ({type(model).__name__})", _out_shape(out), f"{_count(params)[0]:,}"))
+            rows.append(
+                (
+                    f"{model.scope_name} ({type(model).__name__})",
+                    _out_shape(out),
+                    f"{_count(params)[0]:,}",
+                )
+            )
     _table(rows, headers, emit, f'Model: "{model.scope_name}"')
     mask = model.trainable_mask(params)
-    trainable = jax.tree.leaves(jax.tree.map(lambda p, m: p if m else None, params, mask))
+    trainable = jax.tree.leaves(
+        jax.tree.map(lambda p, m: p if m else None, params, mask)
+    )
     total_n, total_b = _count(params)
     train_n, train_b = _count(trainable)
     state_n, state_b = _count(state)
     emit(f" Total params: {total_n + state_n:,} ({_fmt_bytes(total_b + state_b)})")
     emit(f" Trainable params: {train_n:,} ({_fmt_bytes(train_b)})")
-    emit(f" Non-trainable params: {total_n - train_n + state_n:,} ({_fmt_bytes(total_b - train_b + state_b)})")
+    emit(
+        f" Non-trainable params: {total_n - train_n + state_n:,} ({_fmt_bytes(total_b - train_b + state_b)})"
+    )
     return "\n".join(lines)

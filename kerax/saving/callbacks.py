@@ -42,10 +42,19 @@ class BackupAndRestore(Callback):
       handle_sigterm: on SIGTERM, checkpoint at the next batch end and exit.
     """
 
-    def __init__(self, backup_dir, save_freq="epoch", delete_checkpoint=True, max_to_keep: int = 2, handle_sigterm: bool = True):
+    def __init__(
+        self,
+        backup_dir,
+        save_freq="epoch",
+        delete_checkpoint=True,
+        max_to_keep: int = 2,
+        handle_sigterm: bool = True,
+    ):
         super().__init__()
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
-            raise ValueError(f"BackupAndRestore: save_freq must be 'epoch' or a positive int, got {save_freq!r}.")
+            raise ValueError(
+                f"BackupAndRestore: save_freq must be 'epoch' or a positive int, got {save_freq!r}."
+            )
         self.backup_dir = Path(backup_dir)
         self.save_freq = save_freq
         self.delete_checkpoint = delete_checkpoint
@@ -69,7 +78,10 @@ class BackupAndRestore(Callback):
         _LIVE[self.backup_dir.absolute()] = self.manager
         self._preempted = False
         self._batches_since_save = 0
-        if self.handle_sigterm and threading.current_thread() is threading.main_thread():
+        if (
+            self.handle_sigterm
+            and threading.current_thread() is threading.main_thread()
+        ):
             self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
         if self.manager.latest_step() is None:
             return None
@@ -85,14 +97,19 @@ class BackupAndRestore(Callback):
 
     def on_epoch_begin(self, ts, epoch, logs=None):
         self._epoch = epoch
-        self._done = self.trainer.initial_batch if epoch == self.trainer.initial_epoch else 0
+        self._done = (
+            self.trainer.initial_batch if epoch == self.trainer.initial_epoch else 0
+        )
 
     def on_train_batch_end(self, ts, batch, logs=None):
         self._done = batch + 1
         self._batches_since_save += 1
         if self._preempted:
             self._exit(ts)
-        if isinstance(self.save_freq, int) and self._batches_since_save >= self.save_freq:
+        if (
+            isinstance(self.save_freq, int)
+            and self._batches_since_save >= self.save_freq
+        ):
             self._save(ts, self._epoch, self._done)
             self._batches_since_save = 0
 
@@ -114,7 +131,11 @@ class BackupAndRestore(Callback):
         if self.manager is not None:
             self.manager.close()
             _LIVE.pop(self.backup_dir.absolute(), None)
-        if self.delete_checkpoint and not self._preempted and not self.trainer.stop_training:
+        if (
+            self.delete_checkpoint
+            and not self._preempted
+            and not self.trainer.stop_training
+        ):
             shutil.rmtree(self.backup_dir, ignore_errors=True)
 
     # -------------------------------------------------------------- helpers
@@ -122,10 +143,15 @@ class BackupAndRestore(Callback):
         steps = self.params.get("steps")
         if steps and batch >= steps:  # The epoch is complete: resume at the next.
             epoch, batch = epoch + 1, 0
-        self.manager.save(int(ts.step), ts, position={"epoch": epoch, "batch": batch}, force=True)
+        self.manager.save(
+            int(ts.step), ts, position={"epoch": epoch, "batch": batch}, force=True
+        )
 
     def _restore_handler(self):
-        if self._previous_handler is not None and threading.current_thread() is threading.main_thread():
+        if (
+            self._previous_handler is not None
+            and threading.current_thread() is threading.main_thread()
+        ):
             signal.signal(signal.SIGTERM, self._previous_handler)
             self._previous_handler = None
 
@@ -145,10 +171,22 @@ class ModelCheckpoint(_MonitorCallback):
     never leaves a broken model where a good one was.
     """
 
-    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False, save_weights_only=False, mode="auto", save_freq="epoch", initial_value_threshold=None):
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+    ):
         super().__init__(monitor, mode, baseline=initial_value_threshold)
         if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
-            raise ValueError(f"ModelCheckpoint: save_freq must be 'epoch' or a positive int, got {save_freq!r}.")
+            raise ValueError(
+                f"ModelCheckpoint: save_freq must be 'epoch' or a positive int, got {save_freq!r}."
+            )
         self.filepath = str(filepath)
         self.verbose = verbose
         self.save_best_only = save_best_only
@@ -168,7 +206,12 @@ class ModelCheckpoint(_MonitorCallback):
         if isinstance(self.save_freq, int):
             self._batches += 1
             if self._batches % self.save_freq == 0:
-                self._maybe_save(ts, self._epoch, {k: float(np.asarray(v)) for k, v in (logs or {}).items()}, batch=batch)
+                self._maybe_save(
+                    ts,
+                    self._epoch,
+                    {k: float(np.asarray(v)) for k, v in (logs or {}).items()},
+                    batch=batch,
+                )
 
     def on_epoch_end(self, ts, epoch, logs=None):
         if self.save_freq == "epoch":
@@ -180,7 +223,10 @@ class ModelCheckpoint(_MonitorCallback):
             if value is None:
                 import warnings
 
-                warnings.warn(f"ModelCheckpoint: can save best model only with {self.monitor} available; skipping.", stacklevel=2)
+                warnings.warn(
+                    f"ModelCheckpoint: can save best model only with {self.monitor} available; skipping.",
+                    stacklevel=2,
+                )
                 return
             if not self._is_improvement(float(value), self.best):
                 return
@@ -195,7 +241,12 @@ class ModelCheckpoint(_MonitorCallback):
         from kerax.saving import model_file
 
         if self.save_weights_only:
-            tree = {"params": jax.tree.map(np.asarray, ts.params), "state": jax.tree.map(np.asarray, ts.state)}
-            model_file.atomic_directory_write(path, lambda tmp: model_file.write_weights(tmp / "weights", tree))
+            tree = {
+                "params": jax.tree.map(np.asarray, ts.params),
+                "state": jax.tree.map(np.asarray, ts.state),
+            }
+            model_file.atomic_directory_write(
+                path, lambda tmp: model_file.write_weights(tmp / "weights", tree)
+            )
         else:
             model_file.save_model(path, self.model, ts.params, ts.state)

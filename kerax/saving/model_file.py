@@ -44,13 +44,23 @@ def _sha256(path: Path) -> str:
 
 
 def _checksums(folder: Path) -> dict[str, str]:
-    return {str(p.relative_to(folder)): _sha256(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): _sha256(p)
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 def _spec_to_json(spec):
     from kerax.core.spec import keras_shape
 
-    return jax.tree.map(lambda s: {"shape": list(keras_shape(s.shape)), "dtype": np.dtype(s.dtype).name}, spec)
+    return jax.tree.map(
+        lambda s: {
+            "shape": list(keras_shape(s.shape)),
+            "dtype": np.dtype(s.dtype).name,
+        },
+        spec,
+    )
 
 
 def _spec_from_json(tree):
@@ -59,7 +69,9 @@ def _spec_from_json(tree):
     def is_leaf(x):
         return isinstance(x, dict) and set(x) == {"shape", "dtype"}
 
-    return jax.tree.map(lambda d: spec(tuple(d["shape"]), d["dtype"]), tree, is_leaf=is_leaf)
+    return jax.tree.map(
+        lambda d: spec(tuple(d["shape"]), d["dtype"]), tree, is_leaf=is_leaf
+    )
 
 
 def _default_spec(model):
@@ -158,14 +170,24 @@ def save_model(path, model, params, state=None, *, input_spec=None) -> Path:
 
 
 def _check_tree(what, got, want) -> None:
-    g = {jax.tree_util.keystr(p): tuple(np.shape(x)) for p, x in jax.tree_util.tree_flatten_with_path(got)[0]}
-    w = {jax.tree_util.keystr(p): tuple(x.shape) for p, x in jax.tree_util.tree_flatten_with_path(want)[0]}
+    g = {
+        jax.tree_util.keystr(p): tuple(np.shape(x))
+        for p, x in jax.tree_util.tree_flatten_with_path(got)[0]
+    }
+    w = {
+        jax.tree_util.keystr(p): tuple(x.shape)
+        for p, x in jax.tree_util.tree_flatten_with_path(want)[0]
+    }
     if set(g) != set(w):
-        raise ModelFileError(f"{what} do not match the model: missing {sorted(set(w) - set(g))}, unexpected {sorted(set(g) - set(w))}.")
+        raise ModelFileError(
+            f"{what} do not match the model: missing {sorted(set(w) - set(g))}, unexpected {sorted(set(g) - set(w))}."
+        )
     bad = {k: (g[k], w[k]) for k in w if g[k] != w[k]}
     if bad:
         k, (got_shape, want_shape) = next(iter(bad.items()))
-        raise ModelFileError(f"{what}{k} has shape {got_shape} but the model expects {want_shape}.")
+        raise ModelFileError(
+            f"{what}{k} has shape {got_shape} but the model expects {want_shape}."
+        )
 
 
 def load_model(path):
@@ -179,19 +201,29 @@ def load_model(path):
         config = json.loads((path / "config.json").read_text())
         metadata = json.loads((path / "metadata.json").read_text())
     except FileNotFoundError as e:
-        raise ModelFileError(f"kerax.load_model: {path} is missing {Path(e.filename).name}.") from None
+        raise ModelFileError(
+            f"kerax.load_model: {path} is missing {Path(e.filename).name}."
+        ) from None
     except json.JSONDecodeError as e:
-        raise ModelFileError(f"kerax.load_model: {path} has a corrupted JSON file: {e}.") from None
+        raise ModelFileError(
+            f"kerax.load_model: {path} has a corrupted JSON file: {e}."
+        ) from None
     if metadata.get("format_version") != FORMAT_VERSION:
-        raise ModelFileError(f"kerax.load_model: unsupported format_version {metadata.get('format_version')!r}.")
+        raise ModelFileError(
+            f"kerax.load_model: unsupported format_version {metadata.get('format_version')!r}."
+        )
     weights = path / "weights"
     want = metadata.get("weights_sha256") or {}
     have = _checksums(weights) if weights.is_dir() else {}
     if set(want) - set(have):
-        raise ModelFileError(f"kerax.load_model: weights files missing in {weights}: {sorted(set(want) - set(have))}.")
+        raise ModelFileError(
+            f"kerax.load_model: weights files missing in {weights}: {sorted(set(want) - set(have))}."
+        )
     changed = sorted(k for k in want if have[k] != want[k])
     if changed:
-        raise ModelFileError(f"kerax.load_model: weights files in {weights} are corrupted or were modified: {changed}.")
+        raise ModelFileError(
+            f"kerax.load_model: weights files in {weights} are corrupted or were modified: {changed}."
+        )
 
     model = serialization.from_config(config)
     spec = _spec_from_json(metadata["input_spec"])
@@ -199,7 +231,9 @@ def load_model(path):
     try:
         restored = read_weights(weights, {"params": params, "state": state})
     except Exception as e:  # orbax/tensorstore errors: say which file and why.
-        raise ModelFileError(f"kerax.load_model: cannot read the weights in {weights} for this architecture: {e}") from e
+        raise ModelFileError(
+            f"kerax.load_model: cannot read the weights in {weights} for this architecture: {e}"
+        ) from e
     _check_tree("params", restored["params"], params)
     _check_tree("state", restored["state"], state)
     return model, restored["params"], restored["state"]

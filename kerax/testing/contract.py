@@ -46,10 +46,24 @@ def assert_trees_close(a, b, atol=1e-5, rtol=1e-5, what="values"):
     ta, tb = jax.tree.structure(a), jax.tree.structure(b)
     assert ta == tb, f"{what}: structures differ: {ta} vs {tb}"
     for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_allclose(np.asarray(x, np.float64), np.asarray(y, np.float64), atol=atol, rtol=rtol, err_msg=what)
+        np.testing.assert_allclose(
+            np.asarray(x, np.float64),
+            np.asarray(y, np.float64),
+            atol=atol,
+            rtol=rtol,
+            err_msg=what,
+        )
 
 
-def check_layer(layer, *specs, batch: int = 3, training_changes_state: bool | None = None, grad: bool = True, key=None, **call_kwargs):
+def check_layer(
+    layer,
+    *specs,
+    batch: int = 3,
+    training_changes_state: bool | None = None,
+    grad: bool = True,
+    key=None,
+    **call_kwargs,
+):
     """Runs the layer contract checks; returns `(params, state, inputs, y)`.
 
     Args:
@@ -68,7 +82,9 @@ def check_layer(layer, *specs, batch: int = 3, training_changes_state: bool | No
     # init returns arrays only, under jit too.
     params, state = layer.init(k_init, *specs)
     for leaf in jax.tree.leaves((params, state)):
-        assert isinstance(leaf, jax.Array), f"{layer.describe()}.init returned a non-array leaf: {type(leaf)}"
+        assert isinstance(leaf, jax.Array), (
+            f"{layer.describe()}.init returned a non-array leaf: {type(leaf)}"
+        )
     jit_params, _ = jax.jit(lambda k: layer.init(k, *specs))(k_init)
     assert jax.tree.structure(jit_params) == jax.tree.structure(params)
 
@@ -79,21 +95,35 @@ def check_layer(layer, *specs, batch: int = 3, training_changes_state: bool | No
     declared = layer.output_spec(*specs, **call_kwargs)
     concrete = jax.tree.map(lambda s: _concrete(s, batch), declared)
     got = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), y)
-    assert jax.tree.structure(concrete) == jax.tree.structure(got), f"output structure {got} != declared {declared}"
+    assert jax.tree.structure(concrete) == jax.tree.structure(got), (
+        f"output structure {got} != declared {declared}"
+    )
     for d, g in zip(jax.tree.leaves(concrete), jax.tree.leaves(got)):
-        assert d.shape == g.shape and d.dtype == g.dtype, f"{layer.describe()}: declared {d}, apply returned {g}"
+        assert d.shape == g.shape and d.dtype == g.dtype, (
+            f"{layer.describe()}: declared {d}, apply returned {g}"
+        )
     concrete_specs = jax.tree.map(lambda s: _concrete(s, batch), specs)
-    for d, g in zip(jax.tree.leaves(layer.output_spec(*concrete_specs, **call_kwargs)), jax.tree.leaves(got)):
+    for d, g in zip(
+        jax.tree.leaves(layer.output_spec(*concrete_specs, **call_kwargs)),
+        jax.tree.leaves(got),
+    ):
         assert d.shape == g.shape and d.dtype == g.dtype
 
     # Inference leaves state unchanged.
-    assert_trees_close(new_state, state, atol=0, rtol=0, what="state after an inference call")
+    assert_trees_close(
+        new_state, state, atol=0, rtol=0, what="state after an inference call"
+    )
 
     # Training mode runs (with a key), and state structure is kept.
-    y_train, train_state = layer.apply(params, state, *inputs, key=k_call, training=True, **call_kwargs)
+    y_train, train_state = layer.apply(
+        params, state, *inputs, key=k_call, training=True, **call_kwargs
+    )
     assert jax.tree.structure(train_state) == jax.tree.structure(state)
     if training_changes_state is not None:
-        changed = any(not np.array_equal(a, b) for a, b in zip(jax.tree.leaves(train_state), jax.tree.leaves(state)))
+        changed = any(
+            not np.array_equal(a, b)
+            for a, b in zip(jax.tree.leaves(train_state), jax.tree.leaves(state))
+        )
         assert changed == training_changes_state, f"training changed state: {changed}"
 
     # jit gives the same result, and does not retrace on a repeated call.
@@ -114,17 +144,25 @@ def check_layer(layer, *specs, batch: int = 3, training_changes_state: bool | No
 
         def loss(p, x):
             out, _ = layer.apply(p, state, *x, key=k_call, training=True, **call_kwargs)
-            return sum(jnp.sum(jnp.asarray(o, jnp.float32) ** 2) for o in jax.tree.leaves(out) if jnp.issubdtype(o.dtype, jnp.floating))
+            return sum(
+                jnp.sum(jnp.asarray(o, jnp.float32) ** 2)
+                for o in jax.tree.leaves(out)
+                if jnp.issubdtype(o.dtype, jnp.floating)
+            )
 
         g = jax.grad(loss)(params, inputs)
         for leaf in jax.tree.leaves(g):
-            assert bool(jnp.all(jnp.isfinite(leaf))), f"{layer.describe()}: non-finite gradient"
+            assert bool(jnp.all(jnp.isfinite(leaf))), (
+                f"{layer.describe()}: non-finite gradient"
+            )
 
     # vmap over stacked params (an ensemble of 2).
     if jax.tree.leaves(params):
         keys = jax.random.split(k_init, 2)
         stacked_p, stacked_s = jax.vmap(lambda k: layer.init(k, *specs))(keys)
-        ys, _ = jax.vmap(lambda p, s: layer.apply(p, s, *inputs, **call_kwargs))(stacked_p, stacked_s)
+        ys, _ = jax.vmap(lambda p, s: layer.apply(p, s, *inputs, **call_kwargs))(
+            stacked_p, stacked_s
+        )
         for leaf, ref in zip(jax.tree.leaves(ys), jax.tree.leaves(y)):
             assert leaf.shape == (2, *ref.shape)
 
@@ -137,7 +175,19 @@ def check_layer(layer, *specs, batch: int = 3, training_changes_state: bool | No
     return params, state, inputs, y
 
 
-def keras_parity(kerax_layer, keras_layer, inputs, *, params=None, state=None, atol=1e-5, rtol=1e-5, training_modes=(False,), keras_kwargs=None, kerax_kwargs=None):
+def keras_parity(
+    kerax_layer,
+    keras_layer,
+    inputs,
+    *,
+    params=None,
+    state=None,
+    atol=1e-5,
+    rtol=1e-5,
+    training_modes=(False,),
+    keras_kwargs=None,
+    kerax_kwargs=None,
+):
     """Imports the Keras layer's weights into kerax and compares outputs.
 
     The Keras layer must be built (call it once on `inputs`). Weights are
@@ -154,8 +204,20 @@ def keras_parity(kerax_layer, keras_layer, inputs, *, params=None, state=None, a
     results = []
     for training in training_modes:
         want = keras_layer(*xs, training=training, **keras_kwargs)
-        got, _ = kerax_layer.apply(params, state, *[jax.tree.map(jnp.asarray, x) for x in xs], training=training, **kerax_kwargs)
+        got, _ = kerax_layer.apply(
+            params,
+            state,
+            *[jax.tree.map(jnp.asarray, x) for x in xs],
+            training=training,
+            **kerax_kwargs,
+        )
         want = jax.tree.map(np.asarray, want)
-        assert_trees_close(got, want, atol=atol, rtol=rtol, what=f"{kerax_layer.describe()} vs Keras (training={training})")
+        assert_trees_close(
+            got,
+            want,
+            atol=atol,
+            rtol=rtol,
+            what=f"{kerax_layer.describe()} vs Keras (training={training})",
+        )
         results.append(got)
     return params, state

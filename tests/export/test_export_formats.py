@@ -17,13 +17,25 @@ tf = pytest.importorskip("tensorflow", reason="needs the export extra")
 
 
 def mlp():
-    return kerax.Sequential([kerax.Input((6,)), layers.Dense(8, activation="relu"), layers.Dense(3, activation="softmax")])
+    return kerax.Sequential(
+        [
+            kerax.Input((6,)),
+            layers.Dense(8, activation="relu"),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
 
 
 def two_in_two_out():
     a, b = kerax.Input((6,), name="features"), kerax.Input((4,), name="extra")
     h = layers.Dense(8, activation="tanh")(a)
-    return kerax.Model({"features": a, "extra": b}, {"probs": layers.Dense(3, activation="softmax")(h), "value": layers.Dense(1)(b)})
+    return kerax.Model(
+        {"features": a, "extra": b},
+        {
+            "probs": layers.Dense(3, activation="softmax")(h),
+            "value": layers.Dense(1)(b),
+        },
+    )
 
 
 @pytest.fixture(scope="module")
@@ -36,8 +48,14 @@ def multi():
 def test_saved_model_variable_batch_multi_io(tmp_path, multi):
     model, params, state = multi
     report = kerax.export.saved_model(model, params, state, tmp_path / "sm")
-    assert report.max_abs_diff <= 1e-5 and (tmp_path / "sm" / "1" / "saved_model.pb").exists()
-    assert report.input_names == ("extra", "features") and set(report.output_names) == {"probs", "value"}
+    assert (
+        report.max_abs_diff <= 1e-5
+        and (tmp_path / "sm" / "1" / "saved_model.pb").exists()
+    )
+    assert report.input_names == ("extra", "features") and set(report.output_names) == {
+        "probs",
+        "value",
+    }
     sig = tf.saved_model.load(str(tmp_path / "sm" / "1")).signatures["serving_default"]
     x = {"features": np.ones((5, 6), np.float32), "extra": np.ones((5, 4), np.float32)}
     got = sig(**{k: tf.constant(v) for k, v in x.items()})
@@ -66,7 +84,9 @@ def test_saved_model_reloads_without_jax(tmp_path):
         assert "jax" not in sys.modules
         """
     )
-    subprocess.run([sys.executable, "-c", script], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [sys.executable, "-c", script], check=True, capture_output=True, timeout=300
+    )
     want, _ = model.apply(params, state, x)
     np.testing.assert_allclose(np.load(tmp_path / "y.npy"), want, atol=1e-6)
 
@@ -74,28 +94,51 @@ def test_saved_model_reloads_without_jax(tmp_path):
 @pytest.mark.parametrize("quantization", [None, "float16", "dynamic_range"])
 def test_tflite(tmp_path, multi, quantization):
     model, params, state = multi
-    report = kerax.export.tflite(model, params, state, tmp_path / "m.tflite", quantization=quantization, batch_size=2)
+    report = kerax.export.tflite(
+        model,
+        params,
+        state,
+        tmp_path / "m.tflite",
+        quantization=quantization,
+        batch_size=2,
+    )
     assert report.max_abs_diff <= report.tolerance
     if quantization is None:
         assert report.max_abs_diff <= 1e-5
-    assert "FULLY_CONNECTED" in report.ops and (tmp_path / "m.tflite").stat().st_size == report.size_bytes
+    assert (
+        "FULLY_CONNECTED" in report.ops
+        and (tmp_path / "m.tflite").stat().st_size == report.size_bytes
+    )
     x = {"features": np.ones((2, 6), np.float32), "extra": np.zeros((2, 4), np.float32)}
     got = kerax.export.run_tflite((tmp_path / "m.tflite").read_bytes(), x)
     want, _ = model.apply(params, state, x)
-    np.testing.assert_allclose(got["value"], want["value"], atol=report.tolerance * max(1, float(np.abs(want["value"]).max())))
+    np.testing.assert_allclose(
+        got["value"],
+        want["value"],
+        atol=report.tolerance * max(1, float(np.abs(want["value"]).max())),
+    )
 
 
 def test_tflite_full_int8(tmp_path):
     model = mlp()
     params, state = model.init(jax.random.key(2))
     data = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
-    report = kerax.export.tflite(model, params, state, tmp_path / "q.tflite", quantization="int8", representative_data=data)
+    report = kerax.export.tflite(
+        model,
+        params,
+        state,
+        tmp_path / "q.tflite",
+        quantization="int8",
+        representative_data=data,
+    )
     assert report.max_abs_diff <= 0.15
 
 
 def test_stablehlo_runs_with_jax_only(tmp_path, multi):
     model, params, state = multi
-    report = kerax.export.stablehlo(model, params, state, tmp_path / "shlo", platforms=("cpu", "cuda"))
+    report = kerax.export.stablehlo(
+        model, params, state, tmp_path / "shlo", platforms=("cpu", "cuda")
+    )
     assert report.max_abs_diff == 0.0
     run = kerax.export.load_stablehlo(tmp_path / "shlo")
     x = {"features": np.ones((9, 6), np.float32), "extra": np.ones((9, 4), np.float32)}
@@ -125,7 +168,9 @@ def test_export_from_saved_model_directory(tmp_path):
     model = mlp()
     params, state = model.init(jax.random.key(0))
     kerax.save_model(tmp_path / "model", model, params, state)
-    reports = kerax.export.export(tmp_path / "model", tmp_path / "out", formats=("stablehlo",))
+    reports = kerax.export.export(
+        tmp_path / "model", tmp_path / "out", formats=("stablehlo",)
+    )
     assert reports[0].path == tmp_path / "out" / "stablehlo"
 
 
@@ -137,4 +182,6 @@ def test_bad_options():
     with pytest.raises(ValueError, match="representative_data"):
         kerax.export.tflite(model, params, state, "x.tflite", quantization="int8")
     with pytest.raises(ValueError, match="unknown formats"):
-        kerax.export.export(model, "out", formats=("coreml",), params=params, state=state)
+        kerax.export.export(
+            model, "out", formats=("coreml",), params=params, state=state
+        )

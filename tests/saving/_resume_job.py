@@ -42,19 +42,35 @@ def main():
     ap.add_argument("--term-at", type=int, default=-1)
     args = ap.parse_args()
     x, y = kerax.datasets.synthetic.classification(n=200, features=8, classes=3, seed=1)
-    model = kerax.Sequential([
-        kerax.Input((8,)),
-        layers.Dense(16, activation="relu"),
-        layers.BatchNormalization(),
-        layers.Dropout(0.3),
-        layers.Dense(3, activation="softmax"),
-    ])
-    trainer = kerax.Trainer(model, optimizer="adam", loss="sparse_categorical_crossentropy", metrics=["accuracy"], seed=3)
+    model = kerax.Sequential(
+        [
+            kerax.Input((8,)),
+            layers.Dense(16, activation="relu"),
+            layers.BatchNormalization(),
+            layers.Dropout(0.3),
+            layers.Dense(3, activation="softmax"),
+        ]
+    )
+    trainer = kerax.Trainer(
+        model,
+        optimizer="adam",
+        loss="sparse_categorical_crossentropy",
+        metrics=["accuracy"],
+        seed=3,
+    )
     ts = trainer.init()
-    callbacks = [kerax.callbacks.BackupAndRestore(os.path.join(args.out, "backup"), save_freq=2), Crash(args.kill_at, args.term_at)]
-    ts, _ = trainer.fit(ts, x, y, epochs=3, batch_size=32, shuffle=True, verbose=0, callbacks=callbacks)
+    callbacks = [
+        kerax.callbacks.BackupAndRestore(os.path.join(args.out, "backup"), save_freq=2),
+        Crash(args.kill_at, args.term_at),
+    ]
+    ts, _ = trainer.fit(
+        ts, x, y, epochs=3, batch_size=32, shuffle=True, verbose=0, callbacks=callbacks
+    )
     leaves = jax.tree_util.tree_flatten_with_path(ts.params)[0]
-    np.savez(os.path.join(args.out, "final.npz"), **{jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves})
+    np.savez(
+        os.path.join(args.out, "final.npz"),
+        **{jax.tree_util.keystr(p): np.asarray(v) for p, v in leaves},
+    )
     print("done", int(ts.step))
     sys.exit(0)
 

@@ -28,12 +28,18 @@ def make_ts(rows=8):
 def test_round_trip_with_keys_and_position(tmp_path):
     ts = make_ts()
     with CheckpointManager(tmp_path) as m:
-        m.save(10, ts._replace(step=jnp.array(10)), position={"epoch": 3, "step_in_epoch": 4, "seed": 1})
+        m.save(
+            10,
+            ts._replace(step=jnp.array(10)),
+            position={"epoch": 3, "step_in_epoch": 4, "seed": 1},
+        )
         m.wait_until_finished()
         restored, pos = m.restore(target=ts)
     assert pos == {"epoch": 3, "step_in_epoch": 4, "seed": 1}
     assert int(restored.step) == 10 and isinstance(restored, TS)
-    np.testing.assert_array_equal(jax.random.key_data(restored.base_key), jax.random.key_data(ts.base_key))
+    np.testing.assert_array_equal(
+        jax.random.key_data(restored.base_key), jax.random.key_data(ts.base_key)
+    )
     jax.tree.map(np.testing.assert_array_equal, restored.params, ts.params)
 
 
@@ -50,7 +56,9 @@ def test_max_to_keep_and_interval(tmp_path):
 def test_keep_best_by_metric(tmp_path):
     ts = make_ts()
     losses = {1: 0.9, 2: 0.3, 3: 0.5, 4: 0.7}
-    with CheckpointManager(tmp_path, max_to_keep=2, monitor="val_loss", mode="min") as m:
+    with CheckpointManager(
+        tmp_path, max_to_keep=2, monitor="val_loss", mode="min"
+    ) as m:
         for step, loss in losses.items():
             m.save(step, ts, metrics={"val_loss": loss})
         m.wait_until_finished()
@@ -65,13 +73,28 @@ def test_restore_onto_other_device_counts(tmp_path):
     assert len(devices) >= 8
     ts = make_ts(rows=8)
     mesh8 = Mesh(np.array(devices[:8]), ("data",))
-    sharded = jax.tree.map(lambda a: jax.device_put(a, NamedSharding(mesh8, P("data") if a.ndim and a.shape[0] == 8 else P())), ts.params)
+    sharded = jax.tree.map(
+        lambda a: jax.device_put(
+            a, NamedSharding(mesh8, P("data") if a.ndim and a.shape[0] == 8 else P())
+        ),
+        ts.params,
+    )
     ts8 = ts._replace(params=sharded)
     with CheckpointManager(tmp_path) as m:
         m.save(1, ts8)
         m.wait_until_finished()
         mesh4 = Mesh(np.array(devices[:4]), ("data",))
-        target4 = ts._replace(params=jax.tree.map(lambda a: jax.device_put(a, NamedSharding(mesh4, P("data") if a.ndim and a.shape[0] == 8 else P())), ts.params))
+        target4 = ts._replace(
+            params=jax.tree.map(
+                lambda a: jax.device_put(
+                    a,
+                    NamedSharding(
+                        mesh4, P("data") if a.ndim and a.shape[0] == 8 else P()
+                    ),
+                ),
+                ts.params,
+            )
+        )
         r4, _ = m.restore(target=target4)
         assert r4.params["w"].sharding.mesh.devices.size == 4
         assert len(r4.params["w"].addressable_shards) == 4
@@ -100,7 +123,10 @@ def test_checkpoint_from_another_model_is_an_error(tmp_path):
     with CheckpointManager(tmp_path) as m:
         m.save(1, make_ts(rows=8))
         m.wait_until_finished()
-        with pytest.raises(ValueError, match=r"params/w has shape \(8, 2\), the target expects \(4, 2\)"):
+        with pytest.raises(
+            ValueError,
+            match=r"params/w has shape \(8, 2\), the target expects \(4, 2\)",
+        ):
             m.restore(target=make_ts(rows=4))
         other = TS({"w": jnp.ones((8, 2))}, (), jnp.array(0), jax.random.key(0))
         with pytest.raises(ValueError, match="from another model"):

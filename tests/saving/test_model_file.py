@@ -29,7 +29,9 @@ kerax.register(Counter)
 
 
 def make():
-    return kerax.Sequential([kerax.Input((4,)), layers.Dense(3, name="d"), Counter(name="c")])
+    return kerax.Sequential(
+        [kerax.Input((4,)), layers.Dense(3, name="d"), Counter(name="c")]
+    )
 
 
 def test_round_trip_params_and_state(tmp_path):
@@ -41,9 +43,14 @@ def test_round_trip_params_and_state(tmp_path):
     jax.tree.map(np.testing.assert_array_equal, params, p2)
     assert float(s2["c"]["seen"]) == 5.0
     x = jnp.arange(8.0).reshape(2, 4)
-    np.testing.assert_array_equal(model2.apply(p2, s2, x)[0], model.apply(params, state, x)[0])
+    np.testing.assert_array_equal(
+        model2.apply(p2, s2, x)[0], model.apply(params, state, x)[0]
+    )
     meta = json.loads((tmp_path / "m" / "metadata.json").read_text())
-    assert meta["input_spec"] == {"shape": [None, 4], "dtype": "float32"} and meta["kerax_version"]
+    assert (
+        meta["input_spec"] == {"shape": [None, 4], "dtype": "float32"}
+        and meta["kerax_version"]
+    )
 
 
 def test_failed_save_keeps_the_good_directory(tmp_path, monkeypatch):
@@ -62,7 +69,9 @@ def test_failed_save_keeps_the_good_directory(tmp_path, monkeypatch):
     monkeypatch.undo()
     _, p2, _ = kerax.load_model(tmp_path / "m")
     jax.tree.map(np.testing.assert_array_equal, params, p2)
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["m"]  # No temporary leftovers.
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "m"
+    ]  # No temporary leftovers.
 
 
 def test_mismatched_params_are_refused_before_writing(tmp_path):
@@ -82,7 +91,10 @@ def saved(tmp_path):
 
 
 def test_truncated_weights_file(saved):
-    victim = max((p for p in (saved / "weights").rglob("*") if p.is_file()), key=lambda p: p.stat().st_size)
+    victim = max(
+        (p for p in (saved / "weights").rglob("*") if p.is_file()),
+        key=lambda p: p.stat().st_size,
+    )
     victim.write_bytes(victim.read_bytes()[: victim.stat().st_size // 2])
     with pytest.raises(ModelFileError, match="corrupted or were modified"):
         kerax.load_model(saved)
@@ -121,7 +133,9 @@ def test_weights_from_another_model(saved, tmp_path):
     shutil.rmtree(saved / "weights")
     shutil.copytree(tmp_path / "other" / "weights", saved / "weights")
     meta = json.loads((saved / "metadata.json").read_text())
-    meta["weights_sha256"] = json.loads((tmp_path / "other" / "metadata.json").read_text())["weights_sha256"]
+    meta["weights_sha256"] = json.loads(
+        (tmp_path / "other" / "metadata.json").read_text()
+    )["weights_sha256"]
     (saved / "metadata.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="cannot read the weights|do not match"):
         kerax.load_model(saved)
@@ -129,7 +143,10 @@ def test_weights_from_another_model(saved, tmp_path):
 
 def test_config_cannot_run_code(saved):
     cfg = json.loads((saved / "config.json").read_text())
-    cfg["config"]["layers"][1]["config"]["activation"] = {"module": "registered", "name": "os.system"}
+    cfg["config"]["layers"][1]["config"]["activation"] = {
+        "module": "registered",
+        "name": "os.system",
+    }
     (saved / "config.json").write_text(json.dumps(cfg))
     with pytest.raises(ValueError, match="not registered"):
         kerax.load_model(saved)

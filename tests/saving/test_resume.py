@@ -17,9 +17,17 @@ pytestmark = pytest.mark.slow
 
 def run(out, *args, check=True):
     env = dict(os.environ, KERAS_BACKEND="jax", JAX_PLATFORMS="cpu")
-    proc = subprocess.run([sys.executable, str(JOB), str(out), *args], capture_output=True, text=True, timeout=600, env=env)
+    proc = subprocess.run(
+        [sys.executable, str(JOB), str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        env=env,
+    )
     if check and proc.returncode != 0:
-        raise AssertionError(f"job failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}")
+        raise AssertionError(
+            f"job failed ({proc.returncode}):\n{proc.stdout}\n{proc.stderr[-3000:]}"
+        )
     return proc
 
 
@@ -35,7 +43,9 @@ def reference(tmp_path_factory):
     return final(out)
 
 
-@pytest.mark.parametrize("kill_at", [5, 8])  # 7 batches per epoch: mid-epoch and just after a boundary.
+@pytest.mark.parametrize(
+    "kill_at", [5, 8]
+)  # 7 batches per epoch: mid-epoch and just after a boundary.
 def test_sigkill_then_resume_is_bit_identical(tmp_path, reference, kill_at):
     proc = run(tmp_path, "--kill-at", str(kill_at), check=False)
     assert proc.returncode == -signal.SIGKILL
