@@ -65,5 +65,11 @@ def test_getting_started_trains_saves_and_exports(tmp_path, monkeypatch):
     ns, printed = run(source + functional, tmp_path, monkeypatch)
     assert eval(printed.strip().splitlines()[-1])["accuracy"] > 0.9
     assert (tmp_path / "digits.tflite").stat().st_size > 0
-    assert kerax.load_model(tmp_path / "models" / "digits") is not None
+    # The saved model is the trained one: same config, and it classifies the
+    # test digits (the functional block after it trains a fresh `ts`).
+    loaded, params, state = kerax.load_model(tmp_path / "models" / "digits")
+    assert loaded.get_config() == ns["model"].get_config()
+    x_test = ns["x_test"][:64]
+    want, _ = loaded.apply(params, state, x_test)
+    assert float(jnp.mean(jnp.argmax(want, -1) == ns["y_test"][:64])) > 0.9
     assert int(ns["ts"].step) > 0

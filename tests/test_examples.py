@@ -55,7 +55,8 @@ EXAMPLES = {
         [
             "gated_dense (GatedDense)",
             "test accuracy:",
-            "max |difference| after loading: 0.0",
+            "params identical after loading: True",
+            "outputs match after loading: True",
         ],
         ["runs/custom_layer/model/config.json"],
     ),
