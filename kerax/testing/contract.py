@@ -1,33 +1,55 @@
-"""The per-layer contract check used by every layer test.
+"""`check_layer`: the per-layer contract check every layer test runs.
 
-`check_layer(layer, spec)` verifies what DESIGN.md section 1 promises:
-the declared output spec equals what `apply` really returns (with a symbolic
-batch too), init returns arrays only, state is unchanged in inference,
-`jit`, `grad` and `vmap` over stacked params work, and repeated calls do not
-retrace. `keras_parity` compares a kerax layer with a Keras layer given the
-same weights.
+It verifies what the layer contract promises: the declared output spec
+equals what `apply` really returns (with a symbolic batch too), `init`
+returns arrays only (under jit too), state is unchanged in inference,
+`apply` gives the same result with and without jit (`chex.variants`), a
+repeated jitted call does not retrace, gradients are finite, `vmap` over
+stacked params works, and the config round-trips.
 """
 
 from __future__ import annotations
 
+import unittest
+
+import chex
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.core.spec import is_symbolic, to_spec
+from kerax.core import serialization
+from kerax.core.spec import _SYMBOL_NAMES, is_symbolic, to_spec
+
+__all__ = ["assert_trees_close", "check_layer", "random_inputs"]
+
+
+def assert_trees_close(a, b, atol=1e-5, rtol=1e-5, what: str = "values") -> None:
+    """Same tree structure and leaves equal within `atol`/`rtol` (exactly, when both are 0).
+
+    Example:
+        >>> assert_trees_close({"y": jnp.ones(2)}, {"y": np.ones(2)}, what="y")
+    """
+    if atol == 0 and rtol == 0:
+        chex.assert_trees_all_equal(a, b, custom_message=what)
+    else:
+        chex.assert_trees_all_close(a, b, atol=atol, rtol=rtol, custom_message=what)
 
 
 def _concrete(spec, batch: int):
-    """Every kerax symbol (`batch`, `d1`, ...) set to `batch`; expressions evaluated."""
-    from kerax.core.spec import _SYMBOL_NAMES
-
+    """`spec` with every kerax symbol (`batch`, `d1`, ...) set to `batch`."""
     env = dict.fromkeys(_SYMBOL_NAMES, batch)
     shape = tuple(int(d._evaluate(env)) if is_symbolic(d) else d for d in spec.shape)
     return jax.ShapeDtypeStruct(shape, spec.dtype)
 
 
 def random_inputs(specs, key, batch: int = 2, int_high: int = 5):
-    """Random arrays for a pytree of specs (symbolic dims become `batch`)."""
+    """Random arrays for a pytree of specs (symbolic dimensions become `batch`).
+
+    Example:
+        >>> x = random_inputs(kerax.spec((None, 3)), jax.random.key(0), batch=4)
+        >>> x.shape
+        (4, 3)
+    """
     leaves, treedef = jax.tree.flatten(specs)
     keys = jax.random.split(key, max(len(leaves), 1))
     out = []
@@ -42,17 +64,21 @@ def random_inputs(specs, key, batch: int = 2, int_high: int = 5):
     return jax.tree.unflatten(treedef, out)
 
 
-def assert_trees_close(a, b, atol=1e-5, rtol=1e-5, what="values"):
-    ta, tb = jax.tree.structure(a), jax.tree.structure(b)
-    assert ta == tb, f"{what}: structures differ: {ta} vs {tb}"
-    for x, y in zip(jax.tree.leaves(a), jax.tree.leaves(b)):
-        np.testing.assert_allclose(
-            np.asarray(x, np.float64),
-            np.asarray(y, np.float64),
-            atol=atol,
-            rtol=rtol,
-            err_msg=what,
-        )
+def _apply_variants(layer, params, state, inputs, call_kwargs) -> dict:
+    """`layer.apply` under chex's with-jit and without-jit variants, by variant name."""
+    outputs = {}
+
+    class ApplyVariants(chex.TestCase):
+        @chex.variants(with_jit=True, without_jit=True)
+        def test_apply(self):
+            apply = self.variant(lambda p, s, *x: layer.apply(p, s, *x, **call_kwargs))
+            outputs[str(self.variant.type)] = apply(params, state, *inputs)
+
+    result = unittest.TestResult()
+    unittest.defaultTestLoader.loadTestsFromTestCase(ApplyVariants).run(result)
+    for test, trace in result.errors + result.failures:
+        raise AssertionError(f"{layer.describe()}: apply failed in {test}:\n{trace}")
+    return outputs
 
 
 def check_layer(
@@ -67,13 +93,19 @@ def check_layer(
     """Runs the layer contract checks; returns `(params, state, inputs, y)`.
 
     Args:
-      layer: the layer under test.
-      *specs: input specs (a `None`/symbolic batch is encouraged).
-      batch: the concrete batch size used for real inputs.
-      training_changes_state: if given, asserts whether a training call
-        changes `state` (True for BatchNormalization, False for most layers).
-      grad: also check finite gradients w.r.t. params and float inputs.
-      **call_kwargs: extra keyword arguments for `apply`.
+        layer: The layer under test.
+        *specs: Input specs (a `None`/symbolic batch is encouraged).
+        batch: The concrete batch size used for real inputs.
+        training_changes_state: If given, asserts whether a training call
+            changes `state` (True for BatchNormalization, False for most layers).
+        grad: Also check finite gradients w.r.t. params and float inputs.
+        key: The PRNG key for init, inputs and training calls (default `key(0)`).
+        **call_kwargs: Extra keyword arguments for `apply`.
+
+    Example:
+        >>> params, state, x, y = check_layer(kerax.layers.Dense(2), kerax.spec((None, 3)))
+        >>> y.shape
+        (3, 2)
     """
     key = jax.random.key(0) if key is None else key
     k_init, k_x, k_call = jax.random.split(key, 3)
@@ -85,29 +117,31 @@ def check_layer(
         assert isinstance(leaf, jax.Array), (
             f"{layer.describe()}.init returned a non-array leaf: {type(leaf)}"
         )
-    jit_params, _ = jax.jit(lambda k: layer.init(k, *specs))(k_init)
-    assert jax.tree.structure(jit_params) == jax.tree.structure(params)
+    jit_params, jit_state = jax.jit(lambda k: layer.init(k, *specs))(k_init)
+    chex.assert_trees_all_equal_structs((jit_params, jit_state), (params, state))
 
     inputs = random_inputs(specs, k_x, batch)
-    y, new_state = layer.apply(params, state, *inputs, **call_kwargs)
+    variants = _apply_variants(layer, params, state, inputs, call_kwargs)
+    y, new_state = variants["_without_jit"]
+    y_jit, state_jit = variants["_with_jit"]
+    assert_trees_close(y_jit, y, what=f"{layer.describe()}: apply with jit vs without")
+    assert_trees_close(
+        state_jit, new_state, what=f"{layer.describe()}: state with jit vs without"
+    )
 
     # Declared spec == real output, for the symbolic spec and the concrete one.
     declared = layer.output_spec(*specs, **call_kwargs)
     concrete = jax.tree.map(lambda s: _concrete(s, batch), declared)
     got = jax.tree.map(lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype), y)
-    assert jax.tree.structure(concrete) == jax.tree.structure(got), (
-        f"output structure {got} != declared {declared}"
-    )
-    for d, g in zip(jax.tree.leaves(concrete), jax.tree.leaves(got)):
-        assert d.shape == g.shape and d.dtype == g.dtype, (
-            f"{layer.describe()}: declared {d}, apply returned {g}"
-        )
     concrete_specs = jax.tree.map(lambda s: _concrete(s, batch), specs)
-    for d, g in zip(
-        jax.tree.leaves(layer.output_spec(*concrete_specs, **call_kwargs)),
-        jax.tree.leaves(got),
-    ):
-        assert d.shape == g.shape and d.dtype == g.dtype
+    for want in (concrete, layer.output_spec(*concrete_specs, **call_kwargs)):
+        assert jax.tree.structure(want) == jax.tree.structure(got), (
+            f"{layer.describe()}: output structure {got} != declared {want}"
+        )
+        for d, g in zip(jax.tree.leaves(want), jax.tree.leaves(got)):
+            assert d.shape == g.shape and d.dtype == g.dtype, (
+                f"{layer.describe()}: declared {d}, apply returned {g}"
+            )
 
     # Inference leaves state unchanged.
     assert_trees_close(
@@ -115,29 +149,30 @@ def check_layer(
     )
 
     # Training mode runs (with a key), and state structure is kept.
-    y_train, train_state = layer.apply(
+    _, train_state = layer.apply(
         params, state, *inputs, key=k_call, training=True, **call_kwargs
     )
-    assert jax.tree.structure(train_state) == jax.tree.structure(state)
+    chex.assert_trees_all_equal_structs(train_state, state)
     if training_changes_state is not None:
         changed = any(
             not np.array_equal(a, b)
             for a, b in zip(jax.tree.leaves(train_state), jax.tree.leaves(state))
         )
-        assert changed == training_changes_state, f"training changed state: {changed}"
+        assert changed == training_changes_state, (
+            f"{layer.describe()}: a training call changed state: {changed}, expected {training_changes_state}"
+        )
 
-    # jit gives the same result, and does not retrace on a repeated call.
+    # A repeated jitted call does not retrace.
     traces = []
 
-    def fwd(p, s, *x):
+    def forward(p, s, *x):
         traces.append(1)
         return layer.apply(p, s, *x, **call_kwargs)
 
-    jitted = jax.jit(fwd)
-    y_jit, _ = jitted(params, state, *inputs)
+    jitted = jax.jit(forward)
+    jitted(params, state, *inputs)
     jitted(params, state, *inputs)
     assert len(traces) == 1, f"{layer.describe()} retraced on a repeated call"
-    assert_trees_close(y_jit, y, atol=1e-5, rtol=1e-5, what="jit vs eager")
 
     # grad: finite gradients w.r.t. params (and float inputs).
     if grad and jax.tree.leaves(params):
@@ -150,11 +185,7 @@ def check_layer(
                 if jnp.issubdtype(o.dtype, jnp.floating)
             )
 
-        g = jax.grad(loss)(params, inputs)
-        for leaf in jax.tree.leaves(g):
-            assert bool(jnp.all(jnp.isfinite(leaf))), (
-                f"{layer.describe()}: non-finite gradient"
-            )
+        chex.assert_tree_all_finite(jax.grad(loss)(params, inputs))
 
     # vmap over stacked params (an ensemble of 2).
     if jax.tree.leaves(params):
@@ -164,60 +195,12 @@ def check_layer(
             stacked_p, stacked_s
         )
         for leaf, ref in zip(jax.tree.leaves(ys), jax.tree.leaves(y)):
-            assert leaf.shape == (2, *ref.shape)
+            assert leaf.shape == (2, *ref.shape), (
+                f"{layer.describe()}: vmap over 2 stacked params gave {leaf.shape}, expected {(2, *ref.shape)}"
+            )
 
-    # Config round trip.
-    from kerax.core import serialization
-
+    # Config round trip: the rebuilt layer computes the same function.
     rebuilt = serialization.from_config(serialization.to_json(layer))
     y_rebuilt, _ = rebuilt.apply(params, state, *inputs, **call_kwargs)
     assert_trees_close(y_rebuilt, y, atol=0, rtol=0, what="config round trip")
     return params, state, inputs, y
-
-
-def keras_parity(
-    kerax_layer,
-    keras_layer,
-    inputs,
-    *,
-    params=None,
-    state=None,
-    atol=1e-5,
-    rtol=1e-5,
-    training_modes=(False,),
-    keras_kwargs=None,
-    kerax_kwargs=None,
-):
-    """Imports the Keras layer's weights into kerax and compares outputs.
-
-    The Keras layer must be built (call it once on `inputs`). Weights are
-    matched by variable name through `kerax.interop.keras_weights_to_kerax`
-    unless `params`/`state` are given.
-    """
-    from kerax.interop.keras import layer_weights
-
-    keras_kwargs = keras_kwargs or {}
-    kerax_kwargs = kerax_kwargs or {}
-    if params is None:
-        params, state = layer_weights(keras_layer, kerax_layer)
-    xs = inputs if isinstance(inputs, tuple) else (inputs,)
-    results = []
-    for training in training_modes:
-        want = keras_layer(*xs, training=training, **keras_kwargs)
-        got, _ = kerax_layer.apply(
-            params,
-            state,
-            *[jax.tree.map(jnp.asarray, x) for x in xs],
-            training=training,
-            **kerax_kwargs,
-        )
-        want = jax.tree.map(np.asarray, want)
-        assert_trees_close(
-            got,
-            want,
-            atol=atol,
-            rtol=rtol,
-            what=f"{kerax_layer.describe()} vs Keras (training={training})",
-        )
-        results.append(got)
-    return params, state
