@@ -1,4 +1,4 @@
-"""Fashion-MNIST from the Keras cache folder `fashion-mnist/` (no download)."""
+"""Fashion-MNIST: 70,000 28x28 grayscale images of 10 kinds of clothing."""
 
 from __future__ import annotations
 
@@ -6,31 +6,50 @@ import gzip
 
 import numpy as np
 
-from kerax.datasets._cache import keras_datasets_dir, require
+from kerax.datasets._fetch import KERAS_ORIGIN, fetch
 
-_FILES = (
-    "train-labels-idx1-ubyte.gz",
-    "train-images-idx3-ubyte.gz",
-    "t10k-labels-idx1-ubyte.gz",
-    "t10k-images-idx3-ubyte.gz",
-)
-_ORIGIN = "https://storage.googleapis.com/tensorflow/tf-keras-datasets/"
+# Keras publishes no hashes for these four files (its loader passes none).
+_FILES = {
+    "train-labels-idx1-ubyte.gz": None,
+    "train-images-idx3-ubyte.gz": None,
+    "t10k-labels-idx1-ubyte.gz": None,
+    "t10k-images-idx3-ubyte.gz": None,
+}
 
 
-def load_data():
-    """`(x_train, y_train), (x_test, y_test)`, uint8 images (N, 28, 28), like Keras."""
-    folder = keras_datasets_dir() / "fashion-mnist"
-    paths = [require(folder / f, "fashion_mnist", _ORIGIN + f) for f in _FILES]
-    with gzip.open(paths[0], "rb") as f:
-        y_train = np.frombuffer(f.read(), np.uint8, offset=8)
-    with gzip.open(paths[1], "rb") as f:
-        x_train = np.frombuffer(f.read(), np.uint8, offset=16).reshape(
-            len(y_train), 28, 28
+def _read(path, offset):
+    with gzip.open(path, "rb") as f:
+        return np.frombuffer(f.read(), np.uint8, offset=offset)
+
+
+def load_data(*, base_url: str | None = None):
+    """Loads Fashion-MNIST, downloading it once into the kerax cache.
+
+    Keras gives no hashes for these files, so they are checked only for
+    completeness (the length the server announces).
+
+    Args:
+        base_url: a mirror folder to download from (default:
+            `$KERAX_DATASETS_BASE_URL`, else Keras's origin).
+
+    Returns:
+        `(x_train, y_train), (x_test, y_test)`: uint8 images `(60000, 28, 28)`
+        and `(10000, 28, 28)`, uint8 labels, as Keras returns them.
+
+    Example:
+        >>> (x_train, y_train), _ = kerax.datasets.fashion_mnist.load_data()  # doctest: +SKIP
+    """
+    paths = [
+        fetch(
+            name,
+            KERAS_ORIGIN + name,
+            digest,
+            base_url=base_url,
+            cache_subdir="datasets/fashion-mnist",
         )
-    with gzip.open(paths[2], "rb") as f:
-        y_test = np.frombuffer(f.read(), np.uint8, offset=8)
-    with gzip.open(paths[3], "rb") as f:
-        x_test = np.frombuffer(f.read(), np.uint8, offset=16).reshape(
-            len(y_test), 28, 28
-        )
+        for name, digest in _FILES.items()
+    ]
+    y_train, y_test = _read(paths[0], 8), _read(paths[2], 8)
+    x_train = _read(paths[1], 16).reshape(len(y_train), 28, 28)
+    x_test = _read(paths[3], 16).reshape(len(y_test), 28, 28)
     return (x_train, y_train), (x_test, y_test)

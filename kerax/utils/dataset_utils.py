@@ -1,0 +1,447 @@
+"""Shared machinery of the `*_dataset_from_*` functions: indexing folders,
+splitting, labels, and `FileDataset`, the grain pipeline they all return.
+
+A `FileDataset` is what Keras's functions return as a `tf.data.Dataset`:
+iterate it for `(x, y)` batches of NumPy arrays (`x` alone without labels),
+read `class_names` and `file_paths` from it, pass it straight to
+`Trainer.fit` / `evaluate` / `predict`. `len(ds)` is the number of batches
+in an epoch; each pass is one epoch, reshuffled from `(seed, epoch)` when
+`shuffle=True`.
+
+Underneath is one grain `MapDataset` whose element `g` is batch
+`g % len(ds)` of epoch `g // len(ds)`: batches are built whole (decoded,
+resized, stacked) by grain, in `num_workers` worker processes
+(`mp_prefetch`) or in grain's prefetch threads. One grain iterator lives
+across epochs, so worker processes start once per dataset, not per epoch.
+In a multi-process run every process reads only its own slice of the files
+(`kerax.distribute.process_slice`), so each sees equally many batches.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import sys
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import jax
+import numpy as np
+
+from kerax.distribute.data import process_slice
+
+__all__ = [
+    "FileDataset",
+    "check_validation_split_arg",
+    "get_training_or_validation_split",
+    "index_directory",
+]
+
+
+# ---------------------------------------------------------------- indexing
+
+
+def _iter_valid_files(directory, follow_links, formats):
+    walk = os.walk(directory, followlinks=follow_links)
+    for root, _, files in sorted(walk, key=lambda x: x[0]):
+        for fname in sorted(files):
+            if fname.lower().endswith(formats):
+                yield root, fname
+
+
+def index_directory(
+    directory,
+    labels,
+    formats,
+    class_names=None,
+    shuffle=True,
+    seed=None,
+    follow_links=False,
+    verbose=True,
+):
+    """Lists the files in `directory` with their labels, as Keras does.
+
+    Same walk, same sort, same shuffle (`np.random.RandomState(seed)`) as
+    `keras.utils`'s `index_directory`, so a seed selects the same files in
+    the same order, and a validation split holds the same files.
+
+    Args:
+        directory: the folder.
+        labels: `"inferred"` (one subfolder per class), None, or a list of
+            integer labels in the sorted order of the files.
+        formats: allowed file extensions (lower case, with the dot).
+        class_names: with `"inferred"`: the subfolders to use, in order.
+        shuffle: shuffle globally (else sorted order).
+        seed: the shuffling seed.
+        follow_links: descend into symlinked folders.
+        verbose: print how many files and classes were found.
+
+    Returns:
+        `(file_paths, labels, class_names)`; labels is an int32 array, the
+        given list, or None.
+
+    Example:
+        >>> import os, tempfile
+        >>> root = tempfile.mkdtemp()
+        >>> for c in ("cat", "dog"):
+        ...     os.makedirs(os.path.join(root, c))
+        ...     open(os.path.join(root, c, "1.txt"), "w").close()
+        >>> paths, labels, names = kerax.utils.dataset_utils.index_directory(
+        ...     root, "inferred", (".txt",), shuffle=False, verbose=False)
+        >>> names, labels.tolist()
+        (['cat', 'dog'], [0, 1])
+    """
+    directory = os.fspath(directory)
+    if not os.path.isdir(directory):
+        raise ValueError(
+            f"`directory` {directory!r} is not a folder (or does not exist)."
+        )
+    if labels == "inferred":
+        subdirs = [
+            d
+            for d in sorted(os.listdir(directory))
+            if os.path.isdir(os.path.join(directory, d)) and not d.startswith(".")
+        ]
+        if class_names is not None:
+            if not set(class_names).issubset(set(subdirs)):
+                raise ValueError(
+                    "The `class_names` passed did not match the names of the "
+                    f"subdirectories of the target directory. Expected: {subdirs} "
+                    f"(or a subset of it), but received: class_names={class_names}"
+                )
+            subdirs = list(class_names)
+    else:
+        if class_names is not None:
+            if labels is None:
+                raise ValueError(
+                    "When `labels=None` (no labels), argument `class_names` "
+                    "cannot be specified."
+                )
+            raise ValueError(
+                "When argument `labels` is specified, argument `class_names` "
+                "cannot be specified (the `class_names` will be the sorted list "
+                "of labels)."
+            )
+        subdirs = [""]
+    class_names = list(subdirs)
+    filenames, per_class = [], []
+    for index, subdir in enumerate(subdirs):
+        dirpath = os.path.join(directory, subdir)
+        dirname = os.path.basename(dirpath)
+        found = [
+            os.path.join(dirname, os.path.relpath(os.path.join(root, f), dirpath))
+            for root, f in _iter_valid_files(dirpath, follow_links, formats)
+        ]
+        filenames += found
+        per_class.append(np.full(len(found), index, np.int32))
+    if labels == "inferred":
+        labels = np.concatenate(per_class) if per_class else np.zeros(0, np.int32)
+    elif labels is None:
+        class_names = None
+    else:
+        if len(labels) != len(filenames):
+            raise ValueError(
+                "Expected the lengths of `labels` to match the number of files in "
+                f"the target directory. len(labels) is {len(labels)} while we "
+                f"found {len(filenames)} files in directory {directory}."
+            )
+        class_names = [str(label) for label in sorted(set(labels))]
+    if verbose:
+        if labels is None:
+            print(f"Found {len(filenames)} files.")
+        else:
+            print(
+                f"Found {len(filenames)} files belonging to {len(class_names)} classes."
+            )
+    file_paths = [os.path.join(directory, f) for f in filenames]
+    if shuffle:
+        if seed is None:
+            seed = np.random.randint(1e6)
+        np.random.RandomState(seed).shuffle(file_paths)
+        if labels is not None:
+            labels = np.array(labels) if not isinstance(labels, np.ndarray) else labels
+            np.random.RandomState(seed).shuffle(labels)
+    return file_paths, labels, class_names
+
+
+def check_validation_split_arg(validation_split, subset, shuffle, seed):
+    """Keras's checks of `validation_split` / `subset` / `seed`."""
+    if validation_split and not 0 < validation_split < 1:
+        raise ValueError(
+            f"`validation_split` must be between 0 and 1, received: {validation_split}"
+        )
+    if (validation_split or subset) and not (validation_split and subset):
+        raise ValueError(
+            "If `subset` is set, `validation_split` must be set, and inversely."
+        )
+    if subset not in ("training", "validation", "both", None):
+        raise ValueError(
+            f'`subset` must be either "training", "validation" or "both", received: {subset}'
+        )
+    if validation_split and shuffle and seed is None:
+        raise ValueError(
+            "If using `validation_split` and shuffling the data, you must provide "
+            "a `seed` argument, to make sure that there is no overlap between the "
+            "training and validation subset."
+        )
+
+
+def get_training_or_validation_split(samples, labels, validation_split, subset):
+    """The LAST `validation_split` of the (shuffled) samples is validation (Keras)."""
+    if not validation_split:
+        return samples, labels
+    num_val = int(validation_split * len(samples))
+    if subset == "training":
+        print(f"Using {len(samples) - num_val} files for training.")
+        samples = samples[: len(samples) - num_val]
+        labels = None if labels is None else labels[: len(labels) - num_val]
+    elif subset == "validation":
+        print(f"Using {num_val} files for validation.")
+        samples = samples[len(samples) - num_val :]
+        labels = None if labels is None else labels[len(labels) - num_val :]
+    else:
+        raise ValueError(
+            f'`subset` must be either "training" or "validation", received: {subset}'
+        )
+    return samples, labels
+
+
+def encode_labels(labels, label_mode, num_classes) -> np.ndarray | None:
+    """int32 `(n,)`, float32 one-hot `(n, classes)` or float32 `(n, 1)` (Keras's dtypes)."""
+    if label_mode is None or labels is None:
+        return None
+    labels = np.asarray(labels)
+    if label_mode == "int":
+        return labels.astype(np.int32)
+    if label_mode == "binary":
+        return labels.astype(np.float32)[:, None]
+    if label_mode == "categorical":
+        return np.eye(num_classes, dtype=np.float32)[labels.astype(np.int64)]
+    raise ValueError(
+        '`label_mode` must be one of "int", "categorical", "binary" or None; '
+        f"received: label_mode={label_mode!r}"
+    )
+
+
+# ------------------------------------------------------------- FileDataset
+
+
+def _stack(values):
+    if isinstance(values[0], str):
+        return np.array(values, dtype=object)
+    return np.stack(values)
+
+
+class _Batches:
+    """Element `g` of the pipeline: batch `g % n_batches` of epoch `g // n_batches`.
+
+    A plain picklable object (grain sends it to its worker processes); the
+    epoch's permutation is drawn from `(seed, epoch)` and cached per worker.
+    """
+
+    def __init__(self, sample, n, batch_size, shuffle, seed, transforms=()):
+        self.sample, self.n = sample, n
+        self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
+        self.transforms = tuple(transforms)
+        per = batch_size or 1
+        self.n_batches = max(1, math.ceil(n / per)) if n else 0
+        self._orders: dict = {}
+
+    def order(self, epoch):
+        if not self.shuffle:
+            return None
+        if epoch not in self._orders:
+            if len(self._orders) > 2:
+                self._orders.clear()
+            rng = np.random.default_rng([self.seed & 0xFFFFFFFF, epoch])
+            self._orders[epoch] = rng.permutation(self.n)
+        return self._orders[epoch]
+
+    def indices(self, g):
+        epoch, b = divmod(int(g), self.n_batches)
+        per = self.batch_size or 1
+        order = self.order(epoch)
+        stop = min((b + 1) * per, self.n)
+        idx = range(b * per, stop) if order is None else order[b * per : stop]
+        return [int(i) for i in idx]
+
+    def __call__(self, g):
+        samples = [self.sample(i) for i in self.indices(g)]
+        if self.batch_size is None:
+            out = samples[0]
+        elif isinstance(samples[0], tuple):
+            out = tuple(_stack(list(parts)) for parts in zip(*samples))
+        else:
+            out = _stack(samples)
+        for fn in self.transforms:
+            out = fn(*out) if isinstance(out, tuple) else fn(out)
+        return out
+
+
+def _allow_grain_workers():
+    # grain 0.2.18 reads an absl flag in mp_prefetch and fails when the
+    # program never parsed absl flags (google/grain#1355, fixed upstream
+    # after 0.2.18); marking them parsed keeps every flag at its default.
+    from absl import flags
+
+    if not flags.FLAGS.is_parsed():
+        flags.FLAGS.mark_as_parsed()
+
+
+def default_num_workers() -> int:
+    """Worker processes for decoding: half the CPUs (the rest train), at most 8.
+
+    With 2 or fewer CPUs, decoding runs in grain's threads in-process.
+    """
+    cpus = os.cpu_count() or 1
+    return 0 if cpus <= 2 else min(8, cpus // 2)
+
+
+class FileDataset:
+    """Batches of `(x, y)` NumPy arrays from files, epoch after epoch (grain).
+
+    What `image_dataset_from_directory` and its siblings return; Keras
+    returns a `tf.data.Dataset` with the same attributes. Iterate it, pass it
+    to `Trainer.fit(ts, ds, validation_data=val_ds)`, or take grain's own
+    dataset with `as_grain_dataset()`.
+
+    Attributes:
+        class_names: the class names, in label order (None without labels).
+        file_paths: the files this process reads, in the unshuffled order of
+            its samples.
+        batch_size: samples per batch (None: unbatched samples).
+        num_workers: grain worker processes decoding batches (0: threads).
+    """
+
+    def __init__(
+        self,
+        sample: Callable[[int], Any],
+        num_samples: int,
+        *,
+        batch_size: int | None,
+        shuffle: bool,
+        seed: int,
+        class_names: Sequence[str] | None = None,
+        file_paths: Sequence[str] | None = None,
+        num_workers: int = 0,
+        transforms: Sequence[Callable] = (),
+    ):
+        if batch_size is not None and int(batch_size) <= 0:
+            raise ValueError(
+                f"`batch_size` must be a positive integer or None; got {batch_size}."
+            )
+        if num_workers < 0:
+            raise ValueError(f"`num_workers` must be >= 0; got {num_workers}.")
+        self._batches = _Batches(
+            sample, num_samples, batch_size, shuffle, int(seed), transforms
+        )
+        self.class_names = None if class_names is None else list(class_names)
+        self.file_paths = None if file_paths is None else list(file_paths)
+        self.batch_size = batch_size
+        self.num_workers = int(num_workers)
+        self._iterator = None
+        self._next_element = 0
+
+    def __len__(self) -> int:
+        return self._batches.n_batches
+
+    @property
+    def num_samples(self) -> int:
+        return self._batches.n
+
+    def __repr__(self) -> str:
+        return (
+            f"FileDataset(batches={len(self)}, samples={self.num_samples}, "
+            f"batch_size={self.batch_size}, class_names={self.class_names}, "
+            f"num_workers={self.num_workers})"
+        )
+
+    def as_grain_dataset(self, epochs: int | None = None):
+        """The grain `MapDataset` of batches (all epochs, or `epochs` of them)."""
+        import grain
+
+        stop = sys.maxsize if epochs is None else epochs * len(self)
+        return grain.MapDataset.range(stop).map(self._batches)
+
+    def _start(self, first_element: int):
+        import grain
+
+        ds = grain.MapDataset.range(first_element, sys.maxsize).map(self._batches)
+        ds = ds.to_iter_dataset(
+            grain.ReadOptions(
+                num_threads=2 if self.num_workers else 4, prefetch_buffer_size=4
+            )
+        )
+        if self.num_workers:
+            _allow_grain_workers()
+            ds = ds.mp_prefetch(
+                grain.MultiprocessingOptions(
+                    num_workers=self.num_workers, per_worker_buffer_size=2
+                )
+            )
+        self._iterator = iter(ds)
+        self._next_element = first_element
+
+    def __iter__(self):
+        n = len(self)
+        if n == 0:
+            return
+        if self._iterator is None or self._next_element % n:
+            # A fresh start, or the last pass stopped mid-epoch: begin the
+            # next whole epoch.
+            self.close()
+            self._start(-(-self._next_element // n) * n)
+        for _ in range(n):
+            batch = next(self._iterator)
+            self._next_element += 1
+            yield batch
+
+    def take(self, count: int) -> list:
+        """The first `count` batches of the next epoch, as a list (Keras's `ds.take`)."""
+        out = []
+        for batch in self:
+            if len(out) == count:
+                break
+            out.append(batch)
+        return out
+
+    def map(self, fn: Callable) -> FileDataset:
+        """A dataset whose batches are `fn(x, y)` (or `fn(x)`), computed where batches are made.
+
+        With `num_workers > 0`, `fn` runs in the worker processes and must be
+        picklable (a module-level function, not a lambda).
+
+        Example:
+            >>> ds = kerax.utils.timeseries_dataset_from_array(
+            ...     np.arange(10.0), None, sequence_length=3, batch_size=4)
+            >>> [b.shape for b in ds.map(lambda x: x[:, :2])]
+            [(4, 2), (4, 2)]
+        """
+        clone = object.__new__(FileDataset)
+        clone.__dict__.update(self.__dict__)
+        b = self._batches
+        clone._batches = _Batches(
+            b.sample, b.n, b.batch_size, b.shuffle, b.seed, b.transforms + (fn,)
+        )
+        clone._iterator, clone._next_element = None, 0
+        return clone
+
+    def close(self) -> None:
+        """Stops the worker processes (also done when the dataset is collected)."""
+        iterator, self._iterator = self._iterator, None
+        if iterator is not None and hasattr(iterator, "close"):
+            iterator.close()
+
+    def __del__(self):
+        try:
+            self.close()
+        except Exception:  # noqa: BLE001 - interpreter shutdown.
+            pass
+
+
+def shard_for_process(items: list, *more: list):
+    """This process's slice of `items` (and of parallel lists), for multi-host input."""
+    if jax.process_count() == 1:
+        return (items, *more)
+    sl = process_slice(len(items))
+    return (items[sl], *(m[sl] if m is not None else None for m in more))
