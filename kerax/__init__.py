@@ -22,6 +22,7 @@ from kerax import (
     regularizers,
     saving,
     training,
+    utils,
 )
 from kerax.core import (
     DTypePolicy,
@@ -39,7 +40,13 @@ from kerax.core import (
     to_json,
 )
 from kerax.models import Model, Sequential
-from kerax.saving import load_model, save_model
+from kerax.saving import (
+    load_model,
+    load_trainer,
+    load_weights,
+    save_model,
+    save_weights,
+)
 from kerax.training import Trainer, TrainState
 
 __version__ = "0.1.0"
@@ -52,6 +59,7 @@ __all__ = [
     "metrics",
     "optimizers",
     "training",
+    "utils",
     "DTypePolicy",
     "Input",
     "Layer",
@@ -72,9 +80,12 @@ __all__ = [
     "interop",
     "layers",
     "load_model",
+    "load_trainer",
+    "load_weights",
     "register",
     "regularizers",
     "save_model",
+    "save_weights",
     "saving",
     "serialize",
     "set_dtype_policy",

@@ -192,7 +192,8 @@ def from_keras(keras_model):
     """A Keras 3 model as kerax `(model, params, state)` with identical outputs.
 
     Takes a live Keras model (Sequential, functional, nested models, shared
-    layers) or a path to a `.keras` file (loaded with Keras's safe mode).
+    layers) or a path to a `.keras` file (read without Keras: see
+    `kerax.saving.keras_archive`).
     The architecture comes from the Keras config; weights come by variable
     path, so `"/".join(path)` of every kerax param is the Keras `variable.path`.
 
@@ -206,11 +207,14 @@ def from_keras(keras_model):
         True
     """
     if isinstance(keras_model, (str, bytes)) or hasattr(keras_model, "__fspath__"):
-        import keras
+        # A file is read by kerax's own allowlisted reader, never by Keras's
+        # loader (which imports modules named in the file). Function-local:
+        # kerax.saving imports this module's converters.
+        from kerax.saving.keras_archive import load_keras
 
-        keras_model = keras.saving.load_model(
-            keras_model, compile=False, safe_mode=True
-        )
+        path = keras_model.decode() if isinstance(keras_model, bytes) else keras_model
+        model, params, state, _ = load_keras(path)
+        return model, params, state
     model = model_from_keras_config(
         {"class_name": _class_name(keras_model), "config": keras_model.get_config()}
     )

@@ -14,18 +14,6 @@ from kerax.interop import layer_from_keras, layer_weights
 from kerax.testing import check_layer, keras_parity
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(0)
-
-
-def randn(*shape):
-    return RNG.standard_normal(shape).astype(np.float32)
-
-
-def parity(keras_layer, x, training_modes=(False, True), **kw):
-    """Builds the Keras layer on `x`, imports it with `layer_from_keras`, compares outputs."""
-    keras_layer(x)
-    kx = layer_from_keras(keras_layer)
-    return kx, keras_parity(kx, keras_layer, x, training_modes=training_modes, **kw)
 
 
 # ----------------------------------------------------------------- Dense
@@ -48,36 +36,38 @@ def test_dense_contract_rank3_and_lora():
 @pytest.mark.parametrize(
     "activation,use_bias", [("linear", True), ("relu", False), ("sigmoid", True)]
 )
-def test_dense_keras_parity(activation, use_bias):
+def test_dense_keras_parity(activation, use_bias, rng):
     kl = keras.layers.Dense(
         5, activation=activation, use_bias=use_bias, bias_initializer="random_normal"
     )
-    kx, _ = parity(kl, randn(3, 4))
+    kx, _, _ = keras_parity(kl, rng.standard_normal((3, 4), np.float32))
     assert kx.units == 5 and kx.use_bias == use_bias
 
 
-def test_dense_keras_parity_rank3():
-    parity(keras.layers.Dense(2), randn(2, 3, 4))
+def test_dense_keras_parity_rank3(rng):
+    keras_parity(keras.layers.Dense(2), rng.standard_normal((2, 3, 4), np.float32))
 
 
-def test_dense_lora_matches_keras_and_freezes_kernel():
+def test_dense_lora_matches_keras_and_freezes_kernel(rng):
     kl = keras.layers.Dense(4, lora_rank=2, lora_alpha=3.0, kernel_regularizer="l2")
-    x = randn(3, 5)
+    x = rng.standard_normal((3, 5), np.float32)
     kl(x)
-    kl.lora_kernel_b.assign(randn(2, 4))  # Non-zero so the LoRA delta is tested.
+    kl.lora_kernel_b.assign(
+        rng.standard_normal((2, 4), np.float32)
+    )  # Non-zero so the LoRA delta is tested.
     kx = layer_from_keras(kl)
     params, state = layer_weights(kl, kx, spec=(kerax.spec((None, 5)),))
     assert set(params) == {"bias", "lora_kernel_a", "lora_kernel_b"} and set(state) == {
         "kernel"
     }
-    keras_parity(kx, kl, x, params=params, state=state, training_modes=(False, True))
+    keras_parity(kl, x, layer=kx, params=params, state=state)
     keras_total = sum(float(v) for v in kl.losses)
     np.testing.assert_allclose(kx.regularization_loss(params), keras_total, rtol=1e-5)
     with pytest.raises(
         ValueError, match="Lora is incompatible with kernel constraints"
     ):
         layers.Dense(2, lora_rank=1, kernel_constraint="non_neg")
-    with pytest.raises(ValueError, match="lora_rank"):
+    with pytest.raises(ValueError, match="argument `lora_rank`"):
         layers.Dense(2, lora_rank=0)
 
 
@@ -89,10 +79,33 @@ def test_dense_errors():
         match=r"Dense 'head' expected inputs with last dimension 4, got \(2, 5\)",
     ):
         d.apply(p, s, jnp.ones((2, 5)))
-    with pytest.raises(ValueError, match="units"):
+    with pytest.raises(ValueError, match="Dense 'dense': argument `units`"):
         layers.Dense(0)
-    with pytest.raises(ValueError, match="units"):
+    with pytest.raises(ValueError, match="argument `units`"):
         layers.Dense(2.5)
+    with pytest.raises(TypeError, match="units"):  # Required, as in Keras.
+        layers.Dense()
+    with pytest.raises(ValueError, match="argument `activation`: Unknown activation"):
+        layers.Dense(2, activation="relu7")
+    with pytest.raises(ValueError, match="argument `kernel_initializer`"):
+        layers.Dense(2, kernel_initializer="no_such_initializer")
+
+
+def test_dense_fields_resolve_once_and_declare_their_params():
+    layer = layers.Dense(
+        2,
+        kernel_initializer="he_normal",
+        kernel_regularizer="l2",
+        bias_constraint="non_neg",
+        activity_regularizer="l1",
+    )
+    assert isinstance(layer.kernel_initializer, kerax.initializers.HeNormal)
+    assert layer.activation is None  # Kept as given: configs save the name.
+    params = {"kernel": jnp.ones((3, 2)), "bias": -jnp.ones((2,))}
+    np.testing.assert_allclose(layer.regularization_loss(params), 0.01 * 6, rtol=1e-6)
+    np.testing.assert_array_equal(layer.constrain(params)["bias"], [0.0, 0.0])
+    rebuilt = kerax.from_config(kerax.to_json(layer))
+    assert rebuilt == layer
 
 
 # ----------------------------------------------------------- EinsumDense
@@ -113,7 +126,7 @@ EINSUM_CASES = [
     "equation,output_shape,bias_axes,in_shape,kernel_shape,bias_shape", EINSUM_CASES
 )
 def test_einsum_dense_shapes_contract_and_parity(
-    equation, output_shape, bias_axes, in_shape, kernel_shape, bias_shape
+    equation, output_shape, bias_axes, in_shape, kernel_shape, bias_shape, rng
 ):
     layer = layers.EinsumDense(
         equation, output_shape, bias_axes=bias_axes, activation="relu"
@@ -128,8 +141,8 @@ def test_einsum_dense_shapes_contract_and_parity(
         activation="relu",
         bias_initializer="random_normal",
     )
-    x = randn(2, *in_shape[1:])
-    kx, (p, _) = parity(kl, x)
+    x = rng.standard_normal((2, *in_shape[1:]), np.float32)
+    kx, p, _ = keras_parity(kl, x)
     assert p["kernel"].shape == kernel_shape
 
 
@@ -142,17 +155,17 @@ def test_einsum_dense_initializer_uses_equation_fans():
     assert k.max() <= limit and k.max() > 0.9 * limit
 
 
-def test_einsum_dense_lora_parity():
+def test_einsum_dense_lora_parity(rng):
     kl = keras.layers.EinsumDense(
         "abc,cde->abde", (None, 2, 4), bias_axes="e", lora_rank=2
     )
-    x = randn(2, 3, 6)
+    x = rng.standard_normal((2, 3, 6), np.float32)
     kl(x)
-    kl.lora_kernel_b.assign(randn(2, 4))
+    kl.lora_kernel_b.assign(rng.standard_normal((2, 4), np.float32))
     kx = layer_from_keras(kl)
     params, state = layer_weights(kl, kx, spec=(kerax.spec((None, 3, 6)),))
     assert set(state) == {"kernel"} and params["lora_kernel_a"].shape == (6, 2, 2)
-    keras_parity(kx, kl, x, params=params, state=state, training_modes=(False, True))
+    keras_parity(kl, x, layer=kx, params=params, state=state)
 
 
 def test_einsum_dense_errors():
@@ -193,7 +206,7 @@ def test_embedding_contract(layer, shape):
 def test_embedding_keras_parity_and_mask(mask_zero):
     kl = keras.layers.Embedding(10, 4, mask_zero=mask_zero)
     x = np.array([[0, 3, 9, 1], [2, 0, 0, 5]], np.int32)
-    kx, (p, s) = parity(kl, x)
+    kx, p, s = keras_parity(kl, x)
     assert kx.mask_zero == mask_zero
     want = kl.compute_mask(x)
     got = kx.compute_mask(jnp.asarray(x))
@@ -208,24 +221,29 @@ def test_embedding_keras_parity_and_mask(mask_zero):
     assert layers.Embedding(10, 4, input_length=5).output_dim == 4
 
 
-def test_embedding_lora_parity():
+def test_embedding_lora_parity(rng):
     kl = keras.layers.Embedding(6, 4, lora_rank=2, lora_alpha=4)
     x = np.array([[1, 2, 5]], np.int32)
     kl(x)
-    kl.lora_embeddings_b.assign(randn(2, 4))
+    kl.lora_embeddings_b.assign(rng.standard_normal((2, 4), np.float32))
     kx = layer_from_keras(kl)
     params, state = layer_weights(kl, kx, spec=(kerax.spec((None, 3), "int32"),))
     assert set(params) == {"lora_embeddings_a", "lora_embeddings_b"} and set(state) == {
         "embeddings"
     }
-    keras_parity(kx, kl, x, params=params, state=state, training_modes=(False, True))
+    keras_parity(kl, x, layer=kx, params=params, state=state)
 
 
 def test_embedding_errors():
-    with pytest.raises(ValueError, match="`input_dim` must be a positive integer"):
+    with pytest.raises(
+        ValueError,
+        match="Embedding 'embedding': argument `input_dim`: expected a positive integer, got 0",
+    ):
         layers.Embedding(0, 3)
-    with pytest.raises(ValueError, match="`output_dim` must be a positive integer"):
+    with pytest.raises(ValueError, match="argument `output_dim`"):
         layers.Embedding(3, True)
+    with pytest.raises(TypeError, match="output_dim"):
+        layers.Embedding(3)
 
 
 def test_embedding_mask_flows_through_sequential():
@@ -248,7 +266,7 @@ def test_embedding_mask_flows_through_sequential():
     assert mask is None
 
 
-def test_embedding_and_masking_export_with_symbolic_batch():
+def test_embedding_and_masking_export_with_symbolic_batch(rng):
     emb = layers.Embedding(5, 3)
     p, s = emb.init(KEY, kerax.spec((None, 4), "int32"))
     exported = jax.export.export(jax.jit(lambda v: emb.apply(p, s, v)[0]))(
@@ -260,14 +278,14 @@ def test_embedding_and_masking_export_with_symbolic_batch():
     exported = jax.export.export(jax.jit(lambda v: masking.apply({}, {}, v)[0]))(
         kerax.spec((None, 4, 2))
     )
-    x = jnp.asarray(randn(2, 4, 2)).at[0, 1].set(0.0)
+    x = jnp.asarray(rng.standard_normal((2, 4, 2), np.float32)).at[0, 1].set(0.0)
     np.testing.assert_array_equal(exported.call(x), masking.apply({}, {}, x)[0])
 
 
 # --------------------------------------------------------------- Identity
-def test_identity():
+def test_identity(rng):
     check_layer(layers.Identity(), kerax.spec((None, 3, 2)))
-    parity(keras.layers.Identity(), randn(2, 3))
+    keras_parity(keras.layers.Identity(), rng.standard_normal((2, 3), np.float32))
     m = jnp.array([[True, False]])
     assert layers.Identity().compute_mask(jnp.ones((1, 2, 3)), mask=m) is m
 
@@ -300,11 +318,11 @@ def test_lambda_contract(arguments):
     check_layer(layers.Lambda(_split_halves), kerax.spec((None, 4)))
 
 
-def test_lambda_keras_parity_with_registered_function():
+def test_lambda_keras_parity_with_registered_function(rng):
     kl = keras.layers.Lambda(
         scaled_square, output_shape=(3,), arguments={"factor": 2.5}
     )
-    kx, _ = parity(kl, randn(2, 3))
+    kx, _, _ = keras_parity(kl, rng.standard_normal((2, 3), np.float32))
     assert kx.function is scaled_square and dict(kx.arguments) == {"factor": 2.5}
     config = kerax.serialize(kx)["config"]
     assert config["function"] == {"module": "registered", "name": "scaled_square"}
@@ -350,9 +368,9 @@ def test_lambda_serialization_needs_registration():
 
 
 def test_lambda_errors():
-    with pytest.raises(ValueError, match="`function` is required"):
+    with pytest.raises(TypeError, match="function"):
         layers.Lambda()
-    with pytest.raises(ValueError, match="`arguments` must be a dict"):
+    with pytest.raises(ValueError, match="argument `arguments`: expected a dict"):
         layers.Lambda(scaled_square, arguments=[1, 2])
     with pytest.raises(ValueError, match="output_shape"):
         layers.Lambda(scaled_square, output_shape=(4,)).output_spec(
@@ -364,13 +382,13 @@ def test_lambda_errors():
 
 # ---------------------------------------------------------------- Masking
 @pytest.mark.parametrize("mask_value", [0.0, -1.0])
-def test_masking_contract_and_parity(mask_value):
+def test_masking_contract_and_parity(mask_value, rng):
     check_layer(layers.Masking(mask_value), kerax.spec((None, 4, 3)))
-    x = randn(2, 4, 3)
+    x = rng.standard_normal((2, 4, 3), np.float32)
     x[0, 1] = mask_value
     x[1, 3] = mask_value
     kl = keras.layers.Masking(mask_value)
-    kx, _ = parity(kl, x)
+    kx, _, _ = keras_parity(kl, x)
     np.testing.assert_array_equal(
         kx.compute_mask(jnp.asarray(x)), np.asarray(kl.compute_mask(x))
     )

@@ -1,0 +1,197 @@
+"""Training state in a model file: what `load_trainer` needs to continue training.
+
+Keras's `.keras` file carries the model's `compile_config` (optimizer, loss,
+metrics) and the optimizer's variables, so `keras.saving.load_model` gives a
+model that continues training. kerax saves the same in both of its formats:
+
+- `compile_config` in Keras's shape (`{"optimizer": {...}, "loss": ...,
+  "metrics": ...}`), so Keras compiles the model from a kerax `.keras` file;
+- the `TrainState` beyond the weights (optimizer state, step, base key, loss
+  scale) as arrays, in the `.keras` file's HDF5 under `kerax_training/vars`
+  (Keras ignores the group) or in the directory's `training/` folder.
+
+Metric states are not saved: `fit` resets them at the start of every epoch,
+as Keras does, so a run saved at the end of an epoch and continued with
+`fit(..., initial_epoch=...)` equals the uninterrupted run bit for bit.
+"""
+
+from __future__ import annotations
+
+import jax
+import numpy as np
+
+from kerax.saving.errors import ModelFileError
+
+# Trainer arguments that round-trip through the file (JSON values only).
+_TRAINER_FIELDS = ("seed", "steps_per_execution")
+
+
+def _json_argument(name, value):
+    """A loss/metrics argument as JSON: Keras names (strings), lists/dicts of them, None."""
+    if value is None or isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_argument(name, v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_argument(name, v) for k, v in value.items()}
+    raise ModelFileError(
+        f"kerax.save_model: the Trainer's `{name}` holds {value!r}, which a model file "
+        "cannot name; use Keras names (strings such as 'mse', 'accuracy') to save training state."
+    )
+
+
+def _leaves(train_state):
+    """The TrainState's arrays besides params, state and metric states, in a fixed order."""
+    rest = train_state._replace(params=None, state=None, metric_states=None)
+    return jax.tree.leaves(rest)
+
+
+def describe(trainer, train_state) -> dict:
+    """`{"compile_config", "json", "arrays"}` for `trainer` and `train_state`."""
+    from kerax import optimizers
+
+    opt = getattr(trainer, "optimizer", None) or getattr(trainer, "tx", None)
+    if not isinstance(opt, optimizers.KerasOptimizer):
+        raise ModelFileError(
+            "kerax.save_model: the Trainer's optimizer is a plain optax transformation, "
+            "which a model file cannot name. Build the Trainer with a Keras optimizer "
+            "(optimizer='adam' or kerax.optimizers.Adam(...)) to save training state."
+        )
+    loss, loss_weights, metrics, weighted_metrics = trainer._compile_args
+    compile_config = {
+        "optimizer": optimizers.serialize(opt),
+        "loss": _json_argument("loss", loss),
+        "loss_weights": _json_argument("loss_weights", loss_weights),
+        "metrics": _json_argument("metrics", metrics),
+        "weighted_metrics": _json_argument("weighted_metrics", weighted_metrics),
+        "run_eagerly": False,
+        "steps_per_execution": 1
+        if trainer.steps_per_execution == "auto"
+        else trainer.steps_per_execution,
+        "jit_compile": True,
+    }
+    leaves = [np.asarray(x) for x in _leaves(train_state)]
+    return {
+        "compile_config": compile_config,
+        "json": {
+            "compile_config": compile_config,
+            "trainer": {k: getattr(trainer, k) for k in _TRAINER_FIELDS},
+            "num_arrays": len(leaves),
+        },
+        "arrays": {str(i): x for i, x in enumerate(leaves)},
+    }
+
+
+def make_trainer(model, info: dict, where: str):
+    """A Trainer from a saved `compile_config` (Keras's shape)."""
+    from kerax import optimizers
+    from kerax.training import Trainer
+
+    cc = info.get("compile_config")
+    if not isinstance(cc, dict) or not isinstance(cc.get("optimizer"), dict):
+        raise ModelFileError(
+            f"{where}: the file has no compile_config with an optimizer, so it holds no training state."
+        )
+    try:
+        optimizer = optimizers.deserialize(cc["optimizer"])
+    except (ValueError, TypeError) as e:
+        raise ModelFileError(
+            f"{where}: compile_config.optimizer is malformed: {e}"
+        ) from None
+    trainer_args = info.get("trainer") or {}
+    spe = trainer_args.get("steps_per_execution", cc.get("steps_per_execution", "auto"))
+    return Trainer(
+        model,
+        optimizer=optimizer,
+        loss=cc.get("loss"),
+        metrics=cc.get("metrics"),
+        loss_weights=cc.get("loss_weights"),
+        weighted_metrics=cc.get("weighted_metrics"),
+        seed=int(trainer_args.get("seed", 0)),
+        steps_per_execution=spe,
+    )
+
+
+def restore(trainer, params, state, arrays: list, where: str, spec=None):
+    """A TrainState from `trainer.init`'s structure filled with the saved arrays."""
+    ts = trainer.init(spec=spec)
+    template = ts._replace(params=None, state=None, metric_states=None)
+    want, treedef = jax.tree.flatten(template)
+    if len(want) != len(arrays):
+        raise ModelFileError(
+            f"{where}: the saved training state has {len(arrays)} arrays, but this "
+            f"optimizer's state has {len(want)}; the file is corrupted."
+        )
+    filled = []
+    for i, (w, a) in enumerate(zip(want, arrays)):
+        if tuple(np.shape(a)) != tuple(np.shape(w)) or np.dtype(a.dtype) != np.dtype(
+            w.dtype
+        ):
+            raise ModelFileError(
+                f"{where}: training-state array {i} is {a.dtype}{tuple(np.shape(a))}, the "
+                f"optimizer expects {np.dtype(w.dtype)}{tuple(np.shape(w))}; the file is corrupted."
+            )
+        filled.append(jax.numpy.asarray(a))
+    rest = jax.tree.unflatten(treedef, filled)
+    return rest._replace(params=params, state=state, metric_states=ts.metric_states)
+
+
+def read_directory(folder, info: dict, where: str) -> dict:
+    """The saved training arrays of a model directory (checksums already verified)."""
+    from kerax.saving.model_file import read_weights
+
+    n = info.get("num_arrays") if isinstance(info, dict) else None
+    if not isinstance(n, int) or n < 0:
+        raise ModelFileError(
+            f"{where}: metadata.json training.num_arrays is missing or malformed."
+        )
+    import orbax.checkpoint as ocp
+
+    with ocp.StandardCheckpointer() as ckptr:
+        meta = ckptr.metadata(folder.absolute()).item_metadata.tree
+    if sorted(meta, key=int) != [str(i) for i in range(n)]:
+        raise ModelFileError(
+            f"{where}: training/ does not hold the {n} arrays metadata.json lists."
+        )
+    abstract = {
+        k: jax.ShapeDtypeStruct(tuple(v.shape), v.dtype) for k, v in meta.items()
+    }
+    arrays = read_weights(folder, abstract)
+    return {**info, "arrays": [np.asarray(arrays[str(i)]) for i in range(n)]}
+
+
+def load_trainer(path, *, custom_objects=None):
+    """Loads `(trainer, train_state)` from a model file saved with `train_state=`.
+
+    The Keras counterpart is `keras.saving.load_model(path)` of a compiled
+    model: the architecture, weights, optimizer, loss, metrics and optimizer
+    state, ready for `trainer.fit(ts, ..., initial_epoch=...)`.
+
+    Example:
+        >>> import os, tempfile
+        >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(1)])
+        >>> trainer = kerax.Trainer(model, optimizer="adam", loss="mse")
+        >>> x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+        >>> ts, _ = trainer.fit(trainer.init(), x, y, epochs=1, verbose=0)
+        >>> path = os.path.join(tempfile.mkdtemp(), "run.keras")
+        >>> _ = kerax.save_model(path, model, ts.params, ts.state, train_state=ts, trainer=trainer)
+        >>> trainer2, ts2 = kerax.load_trainer(path)
+        >>> int(ts2.step)
+        1
+    """
+    from kerax.saving.model_file import load_model_file
+
+    where = f"kerax.load_trainer({str(path)!r})"
+    model, params, state, training = load_model_file(
+        path, custom_objects=custom_objects
+    )
+    if training is None:
+        raise ModelFileError(
+            f"{where}: the file holds no training state; save it with "
+            "kerax.save_model(path, model, params, state, train_state=ts, trainer=trainer)."
+        )
+    trainer = make_trainer(model, training, where)
+    ts = restore(
+        trainer, params, state, training["arrays"], where, spec=training.get("spec")
+    )
+    return trainer, ts
