@@ -19,8 +19,8 @@ from jax import lax
 
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, shape_str
-from kerax.layers._conv_base import (
-    spatial_axes,
+from kerax.layers.convolutional._ops import spatial_axes
+from kerax.layers.convolutional.base_conv import (
     standardize_data_format,
     standardize_padding,
     standardize_tuple,

@@ -11,7 +11,7 @@ import pytest
 import kerax
 from kerax import layers
 from kerax.interop import layer_from_keras
-from kerax.layers._preprocessing_image import _nearest_axis
+from kerax.layers.preprocessing._image_ops import _nearest_axis
 from kerax.testing import check_layer as _check_layer
 from kerax.testing import keras_parity
 

@@ -13,18 +13,22 @@ argument: `mha.apply(params, state, query, value, key_input)`. In a
 functional model pass it positionally too (`mha(query, value, key_tensor)`):
 params are built from the positional inputs' shapes.
 
-The code lives in private modules: `_attention_ops` (einsum equations,
-masks, masked softmax, the fused attention call, dropout), `_attention_multihead`
-(the shared projected-attention base and MultiHeadAttention),
-`_attention_grouped` (GroupedQueryAttention) and `_attention_score`
-(Attention, AdditiveAttention).
+One module per layer, named as Keras names its files:
+`multi_head_attention` (with the projected-attention base that
+GroupedQueryAttention shares), `grouped_query_attention`, `attention` (with
+the score-attention base) and `additive_attention`; `_ops` holds the einsum
+equations, masks, masked softmax, the fused attention call and dropout.
 """
 
 from __future__ import annotations
 
-from kerax.layers._attention_grouped import GroupedQueryAttention, GroupQueryAttention
-from kerax.layers._attention_multihead import MultiHeadAttention
-from kerax.layers._attention_score import AdditiveAttention, Attention
+from kerax.layers.attention.additive_attention import AdditiveAttention
+from kerax.layers.attention.attention import Attention
+from kerax.layers.attention.grouped_query_attention import (
+    GroupedQueryAttention,
+    GroupQueryAttention,
+)
+from kerax.layers.attention.multi_head_attention import MultiHeadAttention
 
 __all__ = [
     "AdditiveAttention",

@@ -6,19 +6,15 @@ masking, softmax, dropout and output; they differ only in how they score.
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax
 import jax.numpy as jnp
 
-from kerax import initializers
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
-from kerax.layers._attention_ops import (
+from kerax.layers.attention._ops import (
     _causal_mask,
     _check_rate_and_seed,
     _dropout,
-    _lead_ones,
 )
 
 
@@ -179,39 +175,3 @@ class Attention(_ScoreAttention):
                 jnp.tanh(params["scale"] * (qe + ke)), axis=-1
             )
         return params["concat_score_weight"] * jnp.sum(jnp.tanh(qe + ke), axis=-1)
-
-
-class AdditiveAttention(_ScoreAttention):
-    """Additive (Bahdanau-style) attention, as `keras.layers.AdditiveAttention`.
-
-    Scores are `sum(scale * tanh(query + key), axis=-1)` with a learned
-    `scale` of shape `(dim,)` when `use_scale` (the default). Inputs and
-    masks as in `Attention`.
-
-    Example:
-        >>> att = kerax.layers.AdditiveAttention()
-        >>> specs = [kerax.spec((None, 4, 8)), kerax.spec((None, 6, 8))]
-        >>> params, state = att.init(jax.random.key(0), specs)
-    """
-
-    use_scale: bool = True
-    dropout: float = 0.0
-    seed: int | None = dataclasses.field(default=None, kw_only=True)
-
-    def __post_init__(self):
-        super().__post_init__()
-        self._check_dropout()
-
-    def build(self, key, inputs):
-        q = inputs[0]
-        params = {}
-        if self.use_scale:
-            params["scale"] = initializers.get("glorot_uniform")(
-                key, (q.shape[-1],), jnp.float32
-            )
-        return params, {}
-
-    def _scores(self, params, q, k):
-        t = jnp.tanh(jnp.expand_dims(q, -2) + jnp.expand_dims(k, -3))
-        scale = _lead_ones(params["scale"], t.ndim) if self.use_scale else 1.0
-        return jnp.sum(scale * t, axis=-1)

@@ -8,8 +8,7 @@ from typing import Any
 import jax.numpy as jnp
 
 from kerax.core.spec import shape_str
-from kerax.layers._attention_multihead import _ProjectedAttention
-from kerax.layers._attention_ops import (
+from kerax.layers.attention._ops import (
     _causal_mask,
     _dropout,
     _expand_mask,
@@ -17,6 +16,7 @@ from kerax.layers._attention_ops import (
     _masked_softmax,
     _Proj,
 )
+from kerax.layers.attention.multi_head_attention import _ProjectedAttention
 from kerax.layers.core import add_activity_loss
 
 

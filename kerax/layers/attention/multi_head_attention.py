@@ -16,7 +16,7 @@ import jax.numpy as jnp
 from kerax import activations
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
-from kerax.layers._attention_ops import (
+from kerax.layers.attention._ops import (
     _attention_equations,
     _causal_mask,
     _check_rate_and_seed,

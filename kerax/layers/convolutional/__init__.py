@@ -10,25 +10,19 @@ Kernels keep Keras's layouts, so Keras weights import unchanged:
 - `SeparableConv{N}D`: `depthwise_kernel` as DepthwiseConv's kernel and
   `pointwise_kernel` `(*(1,) * N, in_channels * depth_multiplier, filters)`.
 
-The code lives in private modules: `_conv_base` (argument handling, the
-`lax` call, the shared base class), `_conv_standard` (Conv, ConvTranspose)
-and `_conv_depthwise` (DepthwiseConv, SeparableConv).
+One module per layer group, named as Keras names its files: `conv`,
+`conv_transpose`, `depthwise_conv`, `separable_conv`; `base_conv` holds the
+base class they share and `_ops` the `lax` calls with Keras layouts.
 """
 
-from kerax.layers._conv_depthwise import (
-    DepthwiseConv1D,
-    DepthwiseConv2D,
-    SeparableConv1D,
-    SeparableConv2D,
-)
-from kerax.layers._conv_standard import (
-    Conv1D,
+from kerax.layers.convolutional.conv import Conv1D, Conv2D, Conv3D
+from kerax.layers.convolutional.conv_transpose import (
     Conv1DTranspose,
-    Conv2D,
     Conv2DTranspose,
-    Conv3D,
     Conv3DTranspose,
 )
+from kerax.layers.convolutional.depthwise_conv import DepthwiseConv1D, DepthwiseConv2D
+from kerax.layers.convolutional.separable_conv import SeparableConv1D, SeparableConv2D
 
 # Keras aliases.
 Convolution1D = Conv1D

@@ -65,17 +65,14 @@ tuple with one entry per cell. The built-in cells also accept `states=None`
 (zero states) when called on their own.
 """
 
-from kerax.layers._rnn_base import RNN, StackedRNNCells
-from kerax.layers._rnn_cells import (
-    GRU,
-    LSTM,
-    GRUCell,
-    LSTMCell,
-    SimpleRNN,
-    SimpleRNNCell,
-)
-from kerax.layers._rnn_conv import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
-from kerax.layers._rnn_wrappers import Bidirectional, TimeDistributed
+from kerax.layers.recurrent.bidirectional import Bidirectional
+from kerax.layers.recurrent.conv_lstm import ConvLSTM1D, ConvLSTM2D, ConvLSTM3D
+from kerax.layers.recurrent.gru import GRU, GRUCell
+from kerax.layers.recurrent.lstm import LSTM, LSTMCell
+from kerax.layers.recurrent.rnn import RNN
+from kerax.layers.recurrent.simple_rnn import SimpleRNN, SimpleRNNCell
+from kerax.layers.recurrent.stacked_rnn_cells import StackedRNNCells
+from kerax.layers.recurrent.time_distributed import TimeDistributed
 
 __all__ = [
     "RNN",

@@ -149,3 +149,65 @@ def gate_matmul(x, kernel, mask, gates):
         [jnp.matmul(x * broadcast_lead(m, x.ndim), k) for m, k in zip(mask, kernels)],
         axis=-1,
     )
+
+
+def _check_units(layer) -> None:
+    if (
+        not isinstance(layer.units, int)
+        or isinstance(layer.units, bool)
+        or layer.units <= 0
+    ):
+        raise ValueError(
+            f"{layer.describe()}: `units` must be a positive int, got {layer.units!r}."
+        )
+
+
+class _DenseCell(FusedCell):
+    """Shared parts of the three dense cells: params, projection, checks."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        _check_units(self)
+        self._clamp_dropout()
+
+    @property
+    def output_size(self) -> int:
+        return self.units
+
+    def check_input(self, spec):
+        self.expect_ndim(spec, min_ndim=2)
+
+    def _bias(self, key):
+        shape = (self.gates * self.units,)
+        return self.bias_initializer(key, shape, jnp.float32)
+
+    def build(self, key, spec):
+        k_kernel, k_rec, k_bias = jax.random.split(key, 3)
+        units = self.gates * self.units
+        params = {
+            "kernel": self.kernel_initializer(
+                k_kernel, (spec.shape[-1], units), jnp.float32
+            ),
+            "recurrent_kernel": self.recurrent_initializer(
+                k_rec, (self.units, units), jnp.float32
+            ),
+        }
+        if self.use_bias:
+            params["bias"] = self._bias(k_bias)
+        return params, {}
+
+    def _input_bias(self, params):
+        return params["bias"]
+
+    def project_inputs(self, params, x, masks):
+        z = gate_matmul(x, params["kernel"], masks["input"], self.gates)
+        if self.use_bias:
+            z = z + broadcast_lead(self._input_bias(params), z.ndim)
+        return z
+
+    def axes(self):
+        return {
+            "kernel": ("embed", "mlp"),
+            "recurrent_kernel": (None, "mlp"),
+            "bias": ("mlp",),
+        }

@@ -8,8 +8,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
-from kerax.layers._rnn_cells import CellRNN
-from kerax.layers._rnn_fused import FusedCell, broadcast_lead, lstm_update
+from kerax.layers.recurrent._fused_cell import FusedCell, broadcast_lead, lstm_update
+from kerax.layers.recurrent.rnn import CellRNN
 
 _SPATIAL = "DHW"
 

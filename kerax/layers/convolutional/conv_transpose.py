@@ -1,0 +1,184 @@
+"""Conv1DTranspose, Conv2DTranspose and Conv3DTranspose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import jax
+import jax.numpy as jnp
+from jax import lax
+
+from kerax.layers.convolutional._ops import conv_nd, conv_transpose_padding
+from kerax.layers.convolutional.base_conv import (
+    _BaseConv,
+    spatial_axes,
+    standardize_tuple,
+)
+
+
+# ---------------------------------------------------- transposed convolution
+def _crop_or_extend(y, axes, have, want):
+    """Turns a conv output made with padding `have` into one made with `want`.
+
+    Less padding is a crop. More padding on the high side only adds windows
+    that see no input: zeros (the bias comes after).
+    """
+    start, limit, extend = [0] * y.ndim, list(y.shape), [(0, 0, 0)] * y.ndim
+    for ax, (h_lo, h_hi), (w_lo, w_hi) in zip(axes, have, want):
+        start[ax] = h_lo - w_lo
+        limit[ax] = y.shape[ax] - max(h_hi - w_hi, 0)
+        extend[ax] = (0, max(w_hi - h_hi, 0), 0)
+    if start != [0] * y.ndim or limit != list(y.shape):
+        y = lax.slice(y, start, limit)
+    if any(e != (0, 0, 0) for e in extend):
+        y = lax.pad(y, jnp.zeros((), y.dtype), extend)
+    return y
+
+
+class _BaseConvTranspose(_BaseConv):
+    """Code of the transposed convolutions (fields are declared per class)."""
+
+    def __post_init__(self):
+        super().__post_init__()
+        if self.output_padding is not None:
+            op = standardize_tuple(
+                self, self.output_padding, self.rank, "output_padding", allow_zero=True
+            )
+            object.__setattr__(self, "output_padding", op)
+            for i, (p, s) in enumerate(zip(op, self.strides)):
+                if p >= s:
+                    raise ValueError(
+                        f"{self.describe()}: `output_padding` must be smaller than `strides` in every dimension; "
+                        f"at dimension {i} got output_padding={op} and strides={self.strides}."
+                    )
+
+    def build(self, key, spec):
+        k_kernel, k_bias = jax.random.split(key)
+        shape = (*self.kernel_size, self.filters, self.in_channels(spec))
+        params = {"kernel": self.kernel_initializer(k_kernel, shape, jnp.float32)}
+        if self.use_bias:
+            params["bias"] = self.bias_initializer(k_bias, (self.filters,), jnp.float32)
+        return params, {}
+
+    def call(self, params, state, x, *, key, training):
+        del key, training
+        output_padding = self.output_padding or (None,) * self.rank
+        pads = [
+            conv_transpose_padding(k, s, d, self.padding, p)
+            for k, s, d, p in zip(
+                self.kernel_size, self.strides, self.dilation_rate, output_padding
+            )
+        ]
+        # A transposed convolution is the convolution of the stride-dilated
+        # input with the spatially flipped kernel (as `lax.conv_transpose`
+        # with `transpose_kernel=True`, which Keras uses). It runs with the
+        # "full" padding (TF's VALID transposed conv), then crops or
+        # zero-extends to Keras's padding: the TFLite converter mislowers
+        # some asymmetric paddings (e.g. Keras's "same" with an odd kernel
+        # and an even stride), and the outputs are equal.
+        kernel = jnp.flip(params["kernel"], axis=tuple(range(self.rank)))
+        full = [
+            ((k - 1) * d, (k - 1) * d)
+            for k, d in zip(self.kernel_size, self.dilation_rate)
+        ]
+        y = conv_nd(
+            x,
+            kernel,
+            strides=(1,) * self.rank,
+            padding=full,
+            dilation_rate=self.dilation_rate,
+            data_format=self.data_format,
+            lhs_dilation=self.strides,
+        )
+        y = _crop_or_extend(y, spatial_axes(self.rank, self.data_format), full, pads)
+        return self.finish(params, y), state
+
+    def axes(self):
+        return {
+            "kernel": (None,) * self.rank + ("conv_out", "conv_in"),
+            "bias": ("conv_out",),
+        }
+
+
+class _ConvTranspose(_BaseConvTranspose):
+    """Fields of `Conv1DTranspose` and `Conv2DTranspose`, in Keras's order."""
+
+    filters: int
+    kernel_size: Any
+    strides: Any = 1
+    padding: str = "valid"
+    output_padding: Any = None
+    data_format: str | None = None
+    dilation_rate: Any = 1
+    activation: Any = None
+    use_bias: bool = True
+    kernel_initializer: Any = "glorot_uniform"
+    bias_initializer: Any = "zeros"
+    kernel_regularizer: Any = None
+    bias_regularizer: Any = None
+    activity_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """1D transposed convolution, like `keras.layers.Conv1DTranspose`.
+
+    Example:
+        >>> conv = kerax.layers.Conv1DTranspose(4, 3, strides=2, padding="same")
+        >>> params, state = conv.init(jax.random.key(0), kerax.spec((None, 8, 3)))
+        >>> conv.apply(params, state, jnp.ones((2, 8, 3)))[0].shape
+        (2, 16, 4)
+    """
+
+    rank = 1
+
+
+class Conv2DTranspose(_ConvTranspose):
+    """2D transposed convolution, like `keras.layers.Conv2DTranspose`.
+
+    The kernel is `(kh, kw, filters, in_channels)`, as in Keras.
+
+    Example:
+        >>> conv = kerax.layers.Conv2DTranspose(4, 3, strides=2)
+        >>> params, state = conv.init(jax.random.key(0), kerax.spec((None, 8, 8, 3)))
+        >>> params["kernel"].shape
+        (3, 3, 4, 3)
+        >>> conv.apply(params, state, jnp.ones((2, 8, 8, 3)))[0].shape
+        (2, 17, 17, 4)
+    """
+
+    rank = 2
+
+
+class Conv3DTranspose(_BaseConvTranspose):
+    """3D transposed convolution, like `keras.layers.Conv3DTranspose`.
+
+    Keras puts `data_format` before `output_padding` here (unlike 1D/2D);
+    the positional order follows it.
+
+    Example:
+        >>> conv = kerax.layers.Conv3DTranspose(2, 2, strides=2)
+        >>> params, state = conv.init(jax.random.key(0), kerax.spec((None, 4, 4, 4, 3)))
+        >>> conv.apply(params, state, jnp.ones((1, 4, 4, 4, 3)))[0].shape
+        (1, 8, 8, 8, 2)
+    """
+
+    rank = 3
+
+    filters: int
+    kernel_size: Any
+    strides: Any = 1
+    padding: str = "valid"
+    data_format: str | None = None
+    output_padding: Any = None
+    dilation_rate: Any = 1
+    activation: Any = None
+    use_bias: bool = True
+    kernel_initializer: Any = "glorot_uniform"
+    bias_initializer: Any = "zeros"
+    kernel_regularizer: Any = None
+    bias_regularizer: Any = None
+    activity_regularizer: Any = None
+    kernel_constraint: Any = None
+    bias_constraint: Any = None
