@@ -4,6 +4,7 @@ Each family lives in its own module, named like Keras's (`file_utils`,
 `image_dataset_utils`, ...); this package re-exports the public names.
 """
 
+from kerax.utils.audio_dataset_utils import audio_dataset_from_directory
 from kerax.utils.dataset_utils import FileDataset
 from kerax.utils.file_utils import (
     extract_archive,
@@ -13,13 +14,29 @@ from kerax.utils.file_utils import (
     validate_file,
 )
 from kerax.utils.image_dataset_utils import image_dataset_from_directory
+from kerax.utils.model_visualization import plot_model
+from kerax.utils.numerical_utils import normalize, to_categorical
+from kerax.utils.py_dataset import PyDataset
+from kerax.utils.rng_utils import set_random_seed
+from kerax.utils.sequence_utils import pad_sequences
+from kerax.utils.text_dataset_utils import text_dataset_from_directory
+from kerax.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__: list[str] = [
     "FileDataset",
+    "audio_dataset_from_directory",
     "image_dataset_from_directory",
+    "text_dataset_from_directory",
+    "timeseries_dataset_from_array",
     "extract_archive",
     "get_file",
     "hash_file",
     "kerax_home",
     "validate_file",
+    "PyDataset",
+    "normalize",
+    "pad_sequences",
+    "plot_model",
+    "set_random_seed",
+    "to_categorical",
 ]

@@ -239,8 +239,11 @@ class _Batches:
     epoch's permutation is drawn from `(seed, epoch)` and cached per worker.
     """
 
-    def __init__(self, sample, n, batch_size, shuffle, seed, transforms=()):
+    def __init__(
+        self, sample, n, batch_size, shuffle, seed, transforms=(), collate=None
+    ):
         self.sample, self.n = sample, n
+        self.collate = collate or _stack
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
         self.transforms = tuple(transforms)
         per = batch_size or 1
@@ -270,9 +273,11 @@ class _Batches:
         if self.batch_size is None:
             out = samples[0]
         elif isinstance(samples[0], tuple):
-            out = tuple(_stack(list(parts)) for parts in zip(*samples))
+            # `collate` batches the inputs (padding, for audio); labels stack.
+            xs, *rest = zip(*samples)
+            out = (self.collate(list(xs)), *(_stack(list(r)) for r in rest))
         else:
-            out = _stack(samples)
+            out = self.collate(samples)
         for fn in self.transforms:
             out = fn(*out) if isinstance(out, tuple) else fn(out)
         return out
@@ -325,6 +330,7 @@ class FileDataset:
         file_paths: Sequence[str] | None = None,
         num_workers: int = 0,
         transforms: Sequence[Callable] = (),
+        collate: Callable | None = None,
     ):
         if batch_size is not None and int(batch_size) <= 0:
             raise ValueError(
@@ -333,7 +339,7 @@ class FileDataset:
         if num_workers < 0:
             raise ValueError(f"`num_workers` must be >= 0; got {num_workers}.")
         self._batches = _Batches(
-            sample, num_samples, batch_size, shuffle, int(seed), transforms
+            sample, num_samples, batch_size, shuffle, int(seed), transforms, collate
         )
         self.class_names = None if class_names is None else list(class_names)
         self.file_paths = None if file_paths is None else list(file_paths)
@@ -421,7 +427,13 @@ class FileDataset:
         clone.__dict__.update(self.__dict__)
         b = self._batches
         clone._batches = _Batches(
-            b.sample, b.n, b.batch_size, b.shuffle, b.seed, b.transforms + (fn,)
+            b.sample,
+            b.n,
+            b.batch_size,
+            b.shuffle,
+            b.seed,
+            b.transforms + (fn,),
+            b.collate,
         )
         clone._iterator, clone._next_element = None, 0
         return clone
@@ -445,3 +457,109 @@ def shard_for_process(items: list, *more: list):
         return (items, *more)
     sl = process_slice(len(items))
     return (items[sl], *(m[sl] if m is not None else None for m in more))
+
+
+def check_labels_args(labels, label_mode, class_names, what: str):
+    """Keras's checks of `labels` / `label_mode` / `class_names`; returns both, None-normalized."""
+    if labels not in ("inferred", None):
+        if not isinstance(labels, (list, tuple)):
+            raise ValueError(
+                "`labels` argument should be a list/tuple of integer labels, of the "
+                f"same size as the number of {what} files in the target directory. "
+                "If you wish to infer the labels from the subdirectory names in the "
+                'target directory, pass `labels="inferred"`. If you wish to get a '
+                f"dataset that only contains {what} samples (no labels), pass "
+                f"`labels=None`. Received: labels={labels}"
+            )
+        if class_names:
+            raise ValueError(
+                'You can only pass `class_names` if `labels="inferred"`. Received: '
+                f"labels={labels}, and class_names={class_names}"
+            )
+    if label_mode not in {"int", "categorical", "binary", None}:
+        raise ValueError(
+            '`label_mode` argument must be one of "int", "categorical", "binary", '
+            f"or None. Received: label_mode={label_mode}"
+        )
+    if labels is None or label_mode is None:
+        return None, None
+    return labels, label_mode
+
+
+def directory_dataset(
+    directory,
+    *,
+    labels,
+    label_mode,
+    class_names,
+    formats,
+    what,
+    make_sample,
+    batch_size,
+    shuffle,
+    seed,
+    validation_split,
+    subset,
+    follow_links,
+    verbose,
+    num_workers,
+    transforms=(),
+    collate=None,
+):
+    """The common body of the `*_dataset_from_directory` functions.
+
+    `make_sample(paths, encoded_labels)` returns the picklable per-sample
+    loader. Returns one `FileDataset`, or `(train, validation)` for
+    `subset="both"` (validation unshuffled, as Keras).
+    """
+    check_validation_split_arg(validation_split, subset, shuffle, seed)
+    if seed is None:
+        seed = np.random.randint(1e6)
+    paths, labels, class_names = index_directory(
+        directory,
+        labels,
+        formats=formats,
+        class_names=class_names,
+        shuffle=shuffle,
+        seed=seed,
+        follow_links=follow_links,
+        verbose=verbose,
+    )
+    if label_mode == "binary" and len(class_names) != 2:
+        raise ValueError(
+            'When passing `label_mode="binary"`, there must be exactly 2 '
+            f"class_names. Received: class_names={class_names}"
+        )
+    if num_workers is None:
+        num_workers = default_num_workers()
+
+    def make(subset_name, shuffle_subset):
+        sub_paths, sub_labels = get_training_or_validation_split(
+            paths, labels, validation_split, subset_name
+        )
+        if not len(sub_paths):
+            kind = f"{subset_name} " if subset_name else ""
+            raise ValueError(
+                f"No {kind}{what} files found in directory {directory}. Allowed "
+                f"formats: {formats}"
+            )
+        sub_paths, sub_labels = shard_for_process(list(sub_paths), sub_labels)
+        encoded = encode_labels(
+            sub_labels, label_mode, len(class_names) if class_names else 0
+        )
+        return FileDataset(
+            make_sample(sub_paths, encoded),
+            len(sub_paths),
+            batch_size=batch_size,
+            shuffle=shuffle_subset,
+            seed=seed,
+            class_names=class_names,
+            file_paths=sub_paths,
+            num_workers=num_workers,
+            transforms=transforms,
+            collate=collate,
+        )
+
+    if subset == "both":
+        return make("training", shuffle), make("validation", False)
+    return make(subset, shuffle)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 
 from kerax.utils import dataset_utils
-from kerax.utils.dataset_utils import FileDataset
 from kerax.utils.image_utils import (
     INTERPOLATIONS,
     load_image,
@@ -126,28 +125,9 @@ def image_dataset_from_directory(
         >>> x.shape, x.dtype, y.dtype
         ((4, 8, 8, 3), dtype('float32'), dtype('int32'))
     """
-    if labels not in ("inferred", None):
-        if not isinstance(labels, (list, tuple)):
-            raise ValueError(
-                "`labels` argument should be a list/tuple of integer labels, of the "
-                "same size as the number of image files in the target directory. If "
-                "you wish to infer the labels from the subdirectory names in the "
-                'target directory, pass `labels="inferred"`. If you wish to get a '
-                "dataset that only contains images (no labels), pass `labels=None`. "
-                f"Received: labels={labels}"
-            )
-        if class_names:
-            raise ValueError(
-                'You can only pass `class_names` if `labels="inferred"`. Received: '
-                f"labels={labels}, and class_names={class_names}"
-            )
-    if label_mode not in {"int", "categorical", "binary", None}:
-        raise ValueError(
-            '`label_mode` argument must be one of "int", "categorical", "binary", '
-            f"or None. Received: label_mode={label_mode}"
-        )
-    if labels is None or label_mode is None:
-        labels = label_mode = None
+    labels, label_mode = dataset_utils.check_labels_args(
+        labels, label_mode, class_names, "image"
+    )
     channels = {"rgb": 3, "rgba": 4, "grayscale": 1}.get(color_mode)
     if channels is None:
         raise ValueError(
@@ -177,46 +157,10 @@ def image_dataset_from_directory(
             '`data_format` must be "channels_last", "channels_first" or None; '
             f"received: data_format={data_format!r}"
         )
-    dataset_utils.check_validation_split_arg(validation_split, subset, shuffle, seed)
-    if seed is None:
-        seed = np.random.randint(1e6)
-    paths, labels, class_names = dataset_utils.index_directory(
-        directory,
-        labels,
-        formats=ALLOWLIST_FORMATS,
-        class_names=class_names,
-        shuffle=shuffle,
-        seed=seed,
-        follow_links=follow_links,
-        verbose=verbose,
-    )
-    if label_mode == "binary" and len(class_names) != 2:
-        raise ValueError(
-            'When passing `label_mode="binary"`, there must be exactly 2 '
-            f"class_names. Received: class_names={class_names}"
-        )
-    if num_workers is None:
-        num_workers = dataset_utils.default_num_workers()
-    transforms = (_channels_first,) if data_format == "channels_first" else ()
 
-    def make(subset_name, shuffle_subset):
-        sub_paths, sub_labels = dataset_utils.get_training_or_validation_split(
-            paths, labels, validation_split, subset_name
-        )
-        if not sub_paths:
-            what = f"{subset_name} " if subset_name else ""
-            raise ValueError(
-                f"No {what}images found in directory {directory}. Allowed formats: "
-                f"{ALLOWLIST_FORMATS}"
-            )
-        sub_paths, sub_labels = dataset_utils.shard_for_process(
-            list(sub_paths), sub_labels
-        )
-        encoded = dataset_utils.encode_labels(
-            sub_labels, label_mode, len(class_names) if class_names else 0
-        )
-        sample = _ImageSample(
-            sub_paths,
+    def make_sample(paths, encoded):
+        return _ImageSample(
+            paths,
             encoded,
             image_size,
             channels,
@@ -224,21 +168,25 @@ def image_dataset_from_directory(
             crop_to_aspect_ratio,
             pad_to_aspect_ratio,
         )
-        return FileDataset(
-            sample,
-            len(sub_paths),
-            batch_size=batch_size,
-            shuffle=shuffle_subset,
-            seed=seed,
-            class_names=class_names,
-            file_paths=sub_paths,
-            num_workers=num_workers,
-            transforms=transforms,
-        )
 
-    if subset == "both":
-        return make("training", shuffle), make("validation", False)
-    return make(subset, shuffle)
+    return dataset_utils.directory_dataset(
+        directory,
+        labels=labels,
+        label_mode=label_mode,
+        class_names=class_names,
+        formats=ALLOWLIST_FORMATS,
+        what="image",
+        make_sample=make_sample,
+        batch_size=batch_size,
+        shuffle=shuffle,
+        seed=seed,
+        validation_split=validation_split,
+        subset=subset,
+        follow_links=follow_links,
+        verbose=verbose,
+        num_workers=num_workers,
+        transforms=(_channels_first,) if data_format == "channels_first" else (),
+    )
 
 
 def _channels_first(x, y=None):

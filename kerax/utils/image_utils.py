@@ -67,8 +67,8 @@ def load_image(path, num_channels: int = 3) -> np.ndarray:
         >>> path = os.path.join(tempfile.mkdtemp(), "a.png")
         >>> Image.new("RGB", (3, 2), (10, 20, 30)).save(path)
         >>> kerax.utils.image_utils.load_image(path, 1)[..., 0]
-        array([[17, 17, 17],
-               [17, 17, 17]], dtype=uint8)
+        array([[18, 18, 18],
+               [18, 18, 18]], dtype=uint8)
     """
     from PIL import Image  # Pillow: a dependency of matplotlib and of kerax.
 
@@ -258,7 +258,9 @@ def resize_image(
 ) -> np.ndarray:
     """Resizes `(height, width, channels)` to `size` as `tf.image.resize` does.
 
-    Returns float32, like TensorFlow (also when the size does not change).
+    Returns float32 like TensorFlow (also when the size does not change),
+    except `"nearest"`, which keeps the input's dtype (TensorFlow's rule, so
+    Keras's datasets give uint8 images with it).
 
     Example:
         >>> x = np.arange(4, dtype=np.float32).reshape(2, 2, 1)
@@ -269,7 +271,9 @@ def resize_image(
         raise ValueError(
             f"`interpolation` must be one of {INTERPOLATIONS}; got {interpolation!r}."
         )
-    x = np.asarray(image, np.float32)
+    x = np.asarray(image)
+    if interpolation != "nearest":
+        x = x.astype(np.float32)
     height, width = int(size[0]), int(size[1])
     if x.shape[0] != height or interpolation not in ("bilinear", "nearest"):
         x = _resize_axis(x, height, 0, interpolation)
@@ -310,6 +314,6 @@ def resize_with_pad(
     ph = max(0, int(np.floor((f32(th) - rh_f) / f32(2))))
     pw = max(0, int(np.floor((f32(tw) - rw_f) / f32(2))))
     resized = resize_image(image, (rh, rw), interpolation)
-    out = np.zeros((th, tw, image.shape[2]), np.float32)
+    out = np.zeros((th, tw, image.shape[2]), resized.dtype)
     out[ph : ph + rh, pw : pw + rw] = resized
     return out
