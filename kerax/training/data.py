@@ -34,6 +34,8 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from kerax.utils.py_dataset import PyDataset
+
 __all__ = [
     "Chunk",
     "ArrayAdapter",
@@ -508,6 +510,9 @@ def get_adapter(
             seed=seed,
             class_weight=class_weight,
         )
+    if isinstance(x, PyDataset):
+        # Keras's PyDataset: epoch hooks and `workers` threads around each pass.
+        x = x.epoch_iterable()
     if y is not None or sample_weight is not None:
         raise ValueError(
             "`y` and `sample_weight` can only be given with array inputs x; a dataset or generator yields "

@@ -1,0 +1,33 @@
+"""Keras's `keras.ops` for kerax: the same names, arguments and semantics.
+
+Keras's ops are already pure on its JAX backend, so kerax's are thin layers
+over `jax.numpy`, `jax.nn` and `jax.lax`: what Keras code gets from them is
+its vocabulary (`ops.clip(x, x_min, x_max)`, `ops.top_k`, `ops.segment_sum`,
+`ops.while_loop`, ...). Like `keras.ops`, everything is importable from
+`kerax.ops` directly, and by family from `ops.numpy`, `ops.nn`, `ops.image`,
+`ops.linalg`, `ops.math` and `ops.core`.
+
+Keras's sparse and ragged tensors do not exist here: the ops that take
+`sparse=True` raise an error that says so.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from kerax import ops
+    >>> x = ops.softmax(jnp.array([[1.0, 2.0, 3.0]]))
+    >>> ops.argmax(x, axis=-1)
+    Array([2], dtype=int32)
+    >>> float(ops.sum(x))
+    1.0
+"""
+
+from kerax.ops import core, image, linalg, math, nn, numpy  # noqa: F401
+from kerax.ops.core import *  # noqa: F403
+from kerax.ops.linalg import *  # noqa: F403
+from kerax.ops.math import *  # noqa: F403
+from kerax.ops.nn import *  # noqa: F403
+from kerax.ops.numpy import *  # noqa: F403
+
+__all__ = sorted(
+    {*core.__all__, *linalg.__all__, *math.__all__, *nn.__all__, *numpy.__all__}
+    | {"core", "image", "linalg", "math", "nn", "numpy"}
+)

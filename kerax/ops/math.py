@@ -1,0 +1,165 @@
+"""Keras's math ops (`keras.ops.math`): segments, top-k, FFTs, special functions.
+
+Example:
+    >>> import jax.numpy as jnp
+    >>> from kerax import ops
+    >>> ops.segment_sum(jnp.array([1.0, 2.0, 3.0]), jnp.array([0, 0, 1]), num_segments=2)
+    Array([3., 3.], dtype=float32)
+    >>> values, indices = ops.top_k(jnp.array([1.0, 3.0, 2.0]), k=2)
+    >>> indices
+    Array([1, 2], dtype=int32)
+"""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+
+
+def _num_segments(num_segments, op: str) -> int:
+    if num_segments is None:
+        raise ValueError(
+            f"{op}: pass `num_segments` (the output length must be static "
+            "under jit), e.g. num_segments=int(segment_ids.max()) + 1."
+        )
+    return num_segments
+
+
+def segment_sum(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    n = _num_segments(num_segments, "segment_sum")
+    return jax.ops.segment_sum(data, segment_ids, n, indices_are_sorted=sorted)
+
+
+def segment_max(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    n = _num_segments(num_segments, "segment_max")
+    return jax.ops.segment_max(data, segment_ids, n, indices_are_sorted=sorted)
+
+
+def segment_min(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    n = _num_segments(num_segments, "segment_min")
+    return jax.ops.segment_min(data, segment_ids, n, indices_are_sorted=sorted)
+
+
+def segment_prod(data, segment_ids, num_segments=None, sorted=False):  # noqa: A002
+    n = _num_segments(num_segments, "segment_prod")
+    return jax.ops.segment_prod(data, segment_ids, n, indices_are_sorted=sorted)
+
+
+def top_k(x, k, sorted=True):  # noqa: A002 - Keras's name.
+    """The `k` largest values along the last axis and their indices (always
+    sorted: Keras allows that for sorted=False too)."""
+    del sorted  # jax.lax.top_k always sorts, which sorted=False permits.
+    return jax.lax.top_k(x, k)
+
+
+def in_top_k(targets, predictions, k):
+    """Whether each target's prediction is among the `k` largest (NaN: never)."""
+    at_label = jnp.take_along_axis(predictions, jnp.expand_dims(targets, -1), axis=-1)
+    at_label = jnp.where(jnp.isnan(at_label), -jnp.inf, at_label)
+    return 1 + jnp.sum(predictions > at_label, axis=-1) <= k
+
+
+def logsumexp(x, axis=None, keepdims=False):
+    return jax.scipy.special.logsumexp(x, axis=axis, keepdims=keepdims)
+
+
+def rsqrt(x):
+    return jax.lax.rsqrt(x)
+
+
+def erf(x):
+    return jax.lax.erf(jnp.asarray(x, jnp.result_type(x, float)))
+
+
+def erfc(x):
+    return jax.lax.erfc(jnp.asarray(x, jnp.result_type(x, float)))
+
+
+def jvp(fun, primals, tangents, has_aux=False):
+    """Forward-mode derivative: `(fun(*primals), J @ tangents)` (and aux)."""
+    return jax.jvp(fun, primals, tangents, has_aux=has_aux)
+
+
+def erfinv(x):
+    return jax.scipy.special.erfinv(x)
+
+
+def logdet(x):
+    """`log(det(x))` through `slogdet` (stable for large determinants)."""
+    return jnp.linalg.slogdet(x)[1]
+
+
+def extract_sequences(x, sequence_length, sequence_stride):
+    """Frames of `sequence_length` every `sequence_stride` along the last axis."""
+    *batch, length = x.shape
+    flat = jnp.reshape(x, (math.prod(batch), length, 1))
+    frames = jax.lax.conv_general_dilated_patches(
+        flat,
+        (sequence_length,),
+        (sequence_stride,),
+        "VALID",
+        dimension_numbers=("NTC", "OIT", "NTC"),
+    )
+    return jnp.reshape(frames, (*batch, *frames.shape[-2:]))
+
+
+def _complex(x):
+    if not isinstance(x, tuple | list) or len(x) != 2:
+        raise ValueError(
+            "FFT ops take a tuple (real, imag) of two arrays, as Keras; "
+            f"got {type(x).__name__}."
+        )
+    real, imag = jnp.asarray(x[0]), jnp.asarray(x[1])
+    if real.shape != imag.shape:
+        raise ValueError(
+            f"FFT: real and imaginary parts differ in shape: {real.shape} vs {imag.shape}."
+        )
+    return jax.lax.complex(real, imag)
+
+
+def fft(x):
+    out = jnp.fft.fft(_complex(x))
+    return jnp.real(out), jnp.imag(out)
+
+
+def fft2(x):
+    out = jnp.fft.fft2(_complex(x))
+    return jnp.real(out), jnp.imag(out)
+
+
+def ifft2(x):
+    out = jnp.fft.ifft2(_complex(x))
+    return jnp.real(out), jnp.imag(out)
+
+
+def rfft(x, fft_length=None):
+    out = jnp.fft.rfft(x, n=fft_length, axis=-1, norm="backward")
+    return jnp.real(out), jnp.imag(out)
+
+
+def irfft(x, fft_length=None):
+    return jnp.fft.irfft(_complex(x), n=fft_length, axis=-1, norm="backward")
+
+
+def view_as_complex(x):
+    """A `(..., 2)` real array as complex numbers."""
+    x = jnp.asarray(x)
+    if x.shape[-1] != 2:
+        raise ValueError(f"view_as_complex: the last axis must be 2; got {x.shape}.")
+    return jax.lax.complex(x[..., 0], x[..., 1])
+
+
+def view_as_real(x):
+    """Complex numbers as a `(..., 2)` real array."""
+    return jnp.stack([jnp.real(x), jnp.imag(x)], axis=-1)
+
+
+__all__ = sorted(
+    name
+    for name, value in list(globals().items())
+    if not name.startswith("_")
+    and callable(value)
+    and name not in ("annotations", "jax", "jnp", "math")
+)
