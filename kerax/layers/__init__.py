@@ -1,7 +1,28 @@
-"""Layers with Keras class names and arguments, one module per Keras family."""
+"""Layers with Keras class names and arguments, one public module per Keras family.
 
-from kerax.core.node import InputLayer
-from kerax.layers.activation import *  # noqa: F403
+`kerax.layers.<family>` lists a family's layers (`core`, `convolutional`,
+`pooling`, `normalization`, `attention`, `recurrent`, `reshaping`,
+`merging`, `regularization`, `activations`, `preprocessing`); every name is
+also here, as `keras.layers` has them.
+"""
+
+from kerax.core import registry
+from kerax.core.layer import Layer
+from kerax.core.node import Input, InputLayer
+from kerax.layers import (
+    activations,
+    attention,
+    convolutional,
+    core,
+    merging,
+    normalization,
+    pooling,
+    preprocessing,
+    recurrent,
+    regularization,
+    reshaping,
+)
+from kerax.layers.activations import *  # noqa: F403
 from kerax.layers.attention import *  # noqa: F403
 from kerax.layers.convolutional import *  # noqa: F403
 from kerax.layers.core import *  # noqa: F403
@@ -14,34 +35,32 @@ from kerax.layers.regularization import *  # noqa: F403
 from kerax.layers.reshaping import *  # noqa: F403
 from kerax.models.repeat import Repeat
 
-__all__ = ["InputLayer", "Repeat"]  # Extended below with every family's names.
+__all__ = [
+    "Input",
+    "InputLayer",
+    "Layer",
+    "Repeat",
+    *activations.__all__,
+    *attention.__all__,
+    *convolutional.__all__,
+    *core.__all__,
+    *merging.__all__,
+    *normalization.__all__,
+    *pooling.__all__,
+    *preprocessing.__all__,
+    *recurrent.__all__,
+    *regularization.__all__,
+    *reshaping.__all__,
+]
 
-from kerax.layers import (  # noqa: E402
-    activation,
-    attention,
-    convolutional,
-    core,
-    merging,
-    normalization,
-    pooling,
-    preprocessing,
-    recurrent,
-    regularization,
-    reshaping,
+# Configs name layers by these public classes (a private base such as
+# `_Merge` is never loadable). Not here: the lowercase merge functions and
+# `Input` (not layers), `Layer` (abstract) and `Repeat` (added by models).
+registry.add_all(
+    "layers",
+    {
+        name: obj
+        for name in __all__
+        if isinstance(obj := globals()[name], type) and name not in ("Layer", "Repeat")
+    },
 )
-
-for _m in (
-    activation,
-    attention,
-    convolutional,
-    core,
-    merging,
-    normalization,
-    pooling,
-    preprocessing,
-    recurrent,
-    regularization,
-    reshaping,
-):
-    __all__ += list(_m.__all__)
-del _m

@@ -61,6 +61,13 @@ def optional_positive_int(value) -> int | None:
     return None if value is None else positive_int(value)
 
 
+def integer(value) -> int:
+    """An int, not a bool (a single `axis`, ...)."""
+    if not is_int(value):
+        raise ValueError(f"expected an integer, got {value!r}.")
+    return operator.index(value)
+
+
 def optional_int(value) -> int | None:
     """None or an int (`seed`, ...)."""
     if value is not None and not is_int(value):
@@ -69,12 +76,9 @@ def optional_int(value) -> int | None:
 
 
 def number(value) -> float | int:
-    """A real number (not a bool)."""
+    """A real number, not a bool (`mask_value`, `negative_slope`, ...)."""
     if isinstance(value, bool) or not isinstance(value, int | float):
-        try:
-            return float(value)
-        except (TypeError, ValueError):
-            raise ValueError(f"expected a number, got {value!r}.") from None
+        raise ValueError(f"expected a number, got {value!r}.")
     return value
 
 

@@ -2,22 +2,52 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
 from kerax import activations
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, shape_str
+from kerax.layers import _args
+from kerax.layers._args import (
+    ActivationArg,
+    Axis,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    constraint_field,
+    initializer_field,
+    regularizer_field,
+)
 
 
-def _number(value) -> bool:
-    return isinstance(value, int | float) and not isinstance(value, bool)
+def _non_negative(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise ValueError(f"cannot be None or a negative value. Received: {value!r}")
+    return value
+
+
+def _optional_non_negative(value) -> float | None:
+    return None if value is None else _non_negative(value)
+
+
+def _shared_axes(value) -> tuple[int, ...] | None:
+    if value is None:
+        return None
+    shared = _args.axis(value)
+    shared = (shared,) if isinstance(shared, int) else shared
+    if any(a < 1 for a in shared):
+        raise ValueError(f"expected ints >= 1 (axis 0 is the batch), got {value!r}.")
+    return shared
 
 
 class Activation(Layer):
-    """Applies an activation function by Keras name or callable.
+    """Applies an activation function to an output.
+
+    Args:
+        activation: Activation function. It could be a callable, or the
+            name of an activation from the `kerax.activations` namespace.
 
     Example:
         >>> layer = kerax.layers.Activation("relu")
@@ -25,13 +55,9 @@ class Activation(Layer):
         Array([[0., 2.]], dtype=float32)
     """
 
-    activation: Any = None
+    activation: ActivationArg = field(converter=_args.activation)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        activations.get(self.activation)  # Fail at construction on unknown names.
 
     def call(self, params, state, x, *, key, training):
         del params, key, training
@@ -44,36 +70,25 @@ class ReLU(Layer):
     `f(x) = max_value` for `x >= max_value`, `x` for `threshold <= x < max_value`,
     `negative_slope * (x - threshold)` otherwise.
 
+    Args:
+        max_value: Float >= 0. Maximum activation value. `None` means
+            unlimited. Defaults to `None`.
+        negative_slope: Float >= 0. Negative slope coefficient. Defaults to
+            `0.0`.
+        threshold: Float >= 0. Threshold value for thresholded activation.
+            Defaults to `0.0`.
+
     Example:
         >>> layer = kerax.layers.ReLU(max_value=6.0)
         >>> layer.apply({}, {}, jnp.array([[-1.0, 8.0]]))[0]
         Array([[0., 6.]], dtype=float32)
     """
 
-    max_value: float | None = None
-    negative_slope: float = 0.0
-    threshold: float = 0.0
+    max_value: float | None = field(None, converter=_optional_non_negative)
+    negative_slope: float = field(0.0, converter=_non_negative)
+    threshold: float = field(0.0, converter=_non_negative)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.max_value is not None and (
-            not _number(self.max_value) or self.max_value < 0.0
-        ):
-            raise ValueError(
-                f"{self.describe()}: max_value of a ReLU layer cannot be a negative value. Received: max_value={self.max_value}"
-            )
-        if not _number(self.negative_slope) or self.negative_slope < 0.0:
-            raise ValueError(
-                f"{self.describe()}: negative_slope of a ReLU layer cannot be None or a negative value. "
-                f"Received: negative_slope={self.negative_slope}"
-            )
-        if not _number(self.threshold) or self.threshold < 0.0:
-            raise ValueError(
-                f"{self.describe()}: threshold of a ReLU layer cannot be None or a negative value. "
-                f"Received: threshold={self.threshold}"
-            )
 
     def call(self, params, state, x, *, key, training):
         del params, key, training
@@ -87,24 +102,22 @@ class ReLU(Layer):
 
 
 class LeakyReLU(Layer):
-    """`x` for `x >= 0`, `negative_slope * x` otherwise (Keras default slope 0.3).
+    """Leaky version of a Rectified Linear Unit activation layer.
+
+    `x` for `x >= 0`, `negative_slope * x` otherwise.
+
+    Args:
+        negative_slope: Float >= 0.0. Negative slope coefficient. Defaults
+            to `0.3`.
 
     Example:
         >>> kerax.layers.LeakyReLU().apply({}, {}, jnp.array([[-1.0, 2.0]]))[0]
         Array([[-0.3,  2. ]], dtype=float32)
     """
 
-    negative_slope: float = 0.3
+    negative_slope: float = field(0.3, converter=_non_negative)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not _number(self.negative_slope) or self.negative_slope < 0:
-            raise ValueError(
-                f"{self.describe()}: The negative_slope value of a Leaky ReLU layer cannot be None or negative "
-                f"value. Expected a float. Received: negative_slope={self.negative_slope}"
-            )
 
     def call(self, params, state, x, *, key, training):
         del params, key, training
@@ -117,6 +130,17 @@ class PReLU(Layer):
     `alpha` has the input's non-batch shape, with size 1 along `shared_axes`
     (1-based, the batch being axis 0, as in Keras).
 
+    Args:
+        alpha_initializer: Initializer function for the weights.
+        alpha_regularizer: Regularizer for the weights.
+        alpha_constraint: Constraint for the weights.
+        shared_axes: The axes along which to share learnable parameters for
+            the activation function. For example, if the incoming feature
+            maps are from a 2D convolution with output shape `(batch,
+            height, width, channels)`, and you wish to share parameters
+            across space so that each filter only has one set of
+            parameters, set `shared_axes=[1, 2]`.
+
     Example:
         >>> layer = kerax.layers.PReLU(shared_axes=(1, 2))
         >>> params, state = layer.init(jax.random.key(0), kerax.spec((None, 8, 8, 3)))
@@ -124,26 +148,12 @@ class PReLU(Layer):
         (1, 1, 3)
     """
 
-    alpha_initializer: Any = "Zeros"
-    alpha_regularizer: Any = None
-    alpha_constraint: Any = None
-    shared_axes: Any = None
+    alpha_initializer: InitializerArg = initializer_field("Zeros")
+    alpha_regularizer: RegularizerArg = regularizer_field("alpha")
+    alpha_constraint: ConstraintArg = constraint_field("alpha")
+    shared_axes: tuple[int, ...] | None = field(None, converter=_shared_axes)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        shared = self.shared_axes
-        if shared is not None:
-            shared = (shared,) if isinstance(shared, int) else tuple(shared)
-            if not all(
-                isinstance(a, int) and not isinstance(a, bool) and a >= 1
-                for a in shared
-            ):
-                raise ValueError(
-                    f"{self.describe()}: `shared_axes` must be ints >= 1 (axis 0 is the batch), got {self.shared_axes!r}."
-                )
-        object.__setattr__(self, "shared_axes", shared)
 
     def _param_shape(self, shape):
         param_shape = list(shape[1:])
@@ -195,23 +205,21 @@ class PReLU(Layer):
 
 
 class ELU(Layer):
-    """Exponential linear unit: `x` if `x > 0` else `alpha * (exp(x) - 1)`.
+    """Applies an Exponential Linear Unit function to an output.
+
+    `x` if `x > 0` else `alpha * (exp(x) - 1)`.
+
+    Args:
+        alpha: float, slope of negative section. Defaults to `1.0`.
 
     Example:
         >>> kerax.layers.ELU(alpha=1.0).apply({}, {}, jnp.array([[0.0, 2.0]]))[0]
         Array([[0., 2.]], dtype=float32)
     """
 
-    alpha: float = 1.0
+    alpha: float = field(1.0, converter=_args.number)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not _number(self.alpha):
-            raise ValueError(
-                f"{self.describe()}: `alpha` must be a number, got {self.alpha!r}."
-            )
 
     def call(self, params, state, x, *, key, training):
         del params, key, training
@@ -230,6 +238,10 @@ class Softmax(Layer):
     (-1e9, -3e4 in float16) before the softmax and the output is set to 0,
     exactly as Keras does. `mask` must broadcast to the input.
 
+    Args:
+        axis: Integer, or tuple of integers, axis along which the softmax
+            normalization is applied.
+
     Example:
         >>> layer = kerax.layers.Softmax()
         >>> x = jnp.array([[1.0, 1.0, 5.0]])
@@ -237,19 +249,9 @@ class Softmax(Layer):
         Array([[0.5, 0.5, 0. ]], dtype=float32)
     """
 
-    axis: Any = -1
+    axis: Axis = field(-1, converter=_args.axis)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
-        if not axes or not all(
-            isinstance(a, int) and not isinstance(a, bool) for a in axes
-        ):
-            raise ValueError(
-                f"{self.describe()}: `axis` must be an int or a tuple of ints, got {self.axis!r}."
-            )
 
     def check_input(self, spec):
         axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)

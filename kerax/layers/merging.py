@@ -12,17 +12,13 @@ layer and call it on nodes, like `keras.layers.add`.
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
 from jax import lax
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, keras_shape, shape_str
-
-
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+from kerax.layers._args import integer, is_int
 
 
 def _shapes(xs) -> str:
@@ -169,6 +165,9 @@ def _masked_op(op, xs, masks):
 class Add(_Merge):
     """Sums a list of inputs (broadcasting like Keras).
 
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
+
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
         >>> y = kerax.layers.Add()([a, b])
@@ -185,6 +184,9 @@ class Add(_Merge):
 class Subtract(_Merge):
     """`a - b` for exactly two inputs `[a, b]`.
 
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
+
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
         >>> y = kerax.layers.Subtract()([a, b])
@@ -199,6 +201,9 @@ class Subtract(_Merge):
 
 class Multiply(_Merge):
     """Elementwise product of a list of inputs; masked entries count as 1 (as in Keras).
+
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
 
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
@@ -227,6 +232,9 @@ class Multiply(_Merge):
 class Average(_Merge):
     """Elementwise mean of a list of inputs.
 
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
+
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
         >>> y = kerax.layers.Average()([a, b])
@@ -243,6 +251,9 @@ class Average(_Merge):
 class Maximum(_Merge):
     """Elementwise maximum of a list of inputs (masked entries are ignored, as in Keras).
 
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
+
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
         >>> y = kerax.layers.Maximum()([a, b])
@@ -254,6 +265,9 @@ class Maximum(_Merge):
 
 class Minimum(_Merge):
     """Elementwise minimum of a list of inputs (masked entries are ignored, as in Keras).
+
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
 
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
@@ -267,22 +281,18 @@ class Minimum(_Merge):
 class Concatenate(_Merge):
     """Concatenates a list of inputs along `axis`; all other dimensions must match.
 
+    Args:
+        axis: Axis along which to concatenate.
+
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((6,))
         >>> kerax.layers.Concatenate()([a, b]).shape
         (batch, 10)
     """
 
-    axis: int = -1
+    axis: int = field(-1, converter=integer)
 
     _aligns_ranks = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not _is_int(self.axis):
-            raise ValueError(
-                f"{self.describe()}: `axis` must be an int, got {self.axis!r}."
-            )
 
     def _check_shapes(self, xs):
         ranks = {len(x.shape) for x in xs}
@@ -333,6 +343,25 @@ def _l2_normalize(x, axis):
     return x * jnp.minimum(inv_norm, jnp.asarray(1e7, x.dtype))
 
 
+def _dot_axes(value) -> int | tuple[int, int]:
+    """Keras's checks of `Dot(axes)`: an int, or a list of two ints."""
+    if is_int(value):
+        return int(value)
+    if not isinstance(value, tuple | list):
+        raise TypeError(
+            f"Invalid type for argument `axes`: it should be a list or an int. Received: axes={value!r}"
+        )
+    if len(value) != 2:
+        raise ValueError(
+            f"Invalid format for argument `axes`: it should contain two elements. Received: axes={value}"
+        )
+    if not all(is_int(a) for a in value):
+        raise ValueError(
+            f"Invalid format for argument `axes`: list elements should be integers. Received: axes={value}"
+        )
+    return tuple(int(a) for a in value)
+
+
 class Dot(_Merge):
     """Batched dot product of two inputs along `axes` (an int or one axis per input).
 
@@ -341,37 +370,32 @@ class Dot(_Merge):
     `normalize=True` the inputs are L2-normalized along the axes first
     (cosine similarity).
 
+    Args:
+        axes: Integer or tuple of integers, axis or axes along which to take
+            the dot product. If a tuple, should be two integers
+            corresponding to the desired axis from the first input and the
+            desired axis from the second input, respectively. Note that the
+            size of the two selected axes must match, and that axis `0` (the
+            batch axis) cannot be included.
+        normalize: Whether to L2-normalize samples along the dot product
+            axis before taking the dot product. If set to `True`, then the
+            output of the dot product is the cosine proximity between the
+            two samples.
+
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
         >>> kerax.layers.Dot(axes=1)([a, b]).shape
         (batch, 1)
     """
 
-    axes: Any = None
+    axes: int | tuple[int, int] = field(converter=_dot_axes)
     normalize: bool = False
 
     _arity = 2
     _aligns_ranks = False
 
-    def __post_init__(self):
-        super().__post_init__()
-        axes = self.axes
-        if not _is_int(axes):
-            if not isinstance(axes, tuple):
-                raise TypeError(
-                    f"{self.describe()}: Invalid type for argument `axes`: it should be a list or an int. Received: axes={axes!r}"
-                )
-            if len(axes) != 2:
-                raise ValueError(
-                    f"{self.describe()}: Invalid format for argument `axes`: it should contain two elements. Received: axes={axes}"
-                )
-            if not all(_is_int(a) for a in axes):
-                raise ValueError(
-                    f"{self.describe()}: Invalid format for argument `axes`: list elements should be integers. Received: axes={axes}"
-                )
-
     def _axes(self, xs):
-        if _is_int(self.axes):
+        if is_int(self.axes):
             return (
                 [self.axes % len(x.shape) for x in xs]
                 if self.axes < 0

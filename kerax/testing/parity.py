@@ -21,6 +21,7 @@ def keras_parity(
     params=None,
     state=None,
     training_modes=(False, True),
+    mask=None,
     atol: float = 1e-5,
     rtol: float = 1e-5,
     call_kwargs=None,
@@ -45,6 +46,10 @@ def keras_parity(
         params: kerax params to use instead of the Keras layer's weights.
         state: kerax state to use instead of the Keras layer's weights.
         training_modes: The `training` values to compare in.
+        mask: The mask of the first input (a list of masks for a list of
+            inputs), or None. It rides on the Keras inputs as in a Keras
+            graph and is passed as `mask=` to kerax; the output masks are
+            compared too.
         atol: Absolute tolerance.
         rtol: Relative tolerance.
         call_kwargs: Keyword arguments for both calls (e.g. `mask=`).
@@ -73,6 +78,10 @@ def keras_parity(
             keras_kwargs=keras_kwargs,
             kerax_kwargs=kerax_kwargs,
         )
+    # Keras is an optional extra: only parity tests need it. Its masks have no
+    # public accessor; a Keras graph keeps them as `_keras_mask` on tensors.
+    from keras.src.backend.common.masking import get_keras_mask
+
     keras_call = {**(call_kwargs or {}), **(keras_kwargs or {})}
     kerax_call = {**(call_kwargs or {}), **(kerax_kwargs or {})}
     if not keras_layer.built:
@@ -85,24 +94,50 @@ def keras_parity(
     params = {} if params is None else params
     state = {} if state is None else state
     xs = [jax.tree.map(jnp.asarray, x) for x in inputs]
+    keras_inputs = inputs if mask is None else _with_keras_masks(inputs, mask)
     for training in training_modes:
-        want = keras_layer(*inputs, training=training, **keras_call)
-        got, _ = layer.apply(
+        want = keras_layer(*keras_inputs, training=training, **keras_call)
+        what = f"{layer.describe()} vs Keras (training={training})"
+        got, _, got_mask = layer.apply_masked(
             params,
             state,
             *xs,
             key=jax.random.key(0) if training else None,
             training=training,
+            mask=mask,
             **kerax_call,
         )
         assert_trees_close(
-            got,
-            jax.tree.map(np.asarray, want),
-            atol=atol,
-            rtol=rtol,
-            what=f"{layer.describe()} vs Keras (training={training})",
+            got, jax.tree.map(np.asarray, want), atol=atol, rtol=rtol, what=what
         )
+        if mask is not None:
+            want_mask = get_keras_mask(want)
+            if want_mask is None or got_mask is None:
+                assert got_mask is None and want_mask is None, (
+                    f"{what}: output mask {got_mask} vs Keras's {want_mask}"
+                )
+            else:
+                assert_trees_close(
+                    got_mask, np.asarray(want_mask), atol=0, rtol=0, what=what + " mask"
+                )
     return layer, params, state
+
+
+def _with_keras_masks(inputs, mask):
+    """The inputs as backend tensors carrying `mask` as `_keras_mask` (a Keras graph's way)."""
+    from keras.src.backend.common.masking import set_keras_mask
+
+    first = inputs[0]
+    if isinstance(first, list | tuple):
+        tensors = [jnp.asarray(x) for x in first]
+        masks = list(mask)
+    else:
+        tensors, masks = [jnp.asarray(first)], [mask]
+    for x, m in zip(tensors, masks):
+        if m is not None:
+            set_keras_mask(x, jnp.asarray(m))
+    first = tensors if isinstance(first, list | tuple) else tensors[0]
+    return (first, *inputs[1:])
 
 
 def _positional_form(

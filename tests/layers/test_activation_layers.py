@@ -14,18 +14,6 @@ from kerax.interop import layer_from_keras
 from kerax.testing import check_layer, keras_parity
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(1)
-
-
-def randn(*shape):
-    return (2 * RNG.standard_normal(shape)).astype(np.float32)
-
-
-def parity(keras_layer, x, **kw):
-    keras_layer(x, **kw.get("keras_kwargs", {}))
-    kx = layer_from_keras(keras_layer)
-    keras_parity(kx, keras_layer, x, training_modes=(False, True), **kw)
-    return kx
 
 
 @pytest.mark.parametrize(
@@ -49,10 +37,10 @@ def parity(keras_layer, x, **kw):
     ],
     ids=lambda v: type(v).__name__,
 )
-def test_stateless_activation_contract_and_parity(layer, keras_layer):
+def test_stateless_activation_contract_and_parity(layer, keras_layer, rng):
     check_layer(layer, kerax.spec((None, 3, 4)))
-    x = randn(2, 3, 4)
-    kx = parity(keras_layer, x)
+    x = 2 * rng.standard_normal((2, 3, 4), np.float32)
+    kx, _, _ = keras_parity(keras_layer, x)
     assert kx == dataclasses.replace(
         layer, name=kx.name
     )  # The config translated field for field.
@@ -67,7 +55,7 @@ def test_stateless_activation_contract_and_parity(layer, keras_layer):
         (1, (None, None, 4)),
     ],
 )
-def test_prelu_contract_and_parity(shared_axes, shape):
+def test_prelu_contract_and_parity(shared_axes, shape, rng):
     layer = layers.PReLU(alpha_initializer="random_uniform", shared_axes=shared_axes)
     params, _, _, _ = check_layer(layer, kerax.spec(shape))
     expect = [
@@ -75,9 +63,11 @@ def test_prelu_contract_and_parity(shared_axes, shape):
         for i, d in enumerate(shape[1:])
     ]
     assert params["alpha"].shape == tuple(expect)
-    x = randn(2, *[3 if d is None else d for d in shape[1:]])
+    x = 2 * rng.standard_normal(
+        (2, *[3 if d is None else d for d in shape[1:]]), np.float32
+    )
     kl = keras.layers.PReLU(alpha_initializer="random_uniform", shared_axes=shared_axes)
-    kx = parity(kl, x)
+    kx, _, _ = keras_parity(kl, x)
     assert kx.shared_axes == (
         None if shared_axes is None else tuple(np.atleast_1d(shared_axes).tolist())
     )
@@ -99,9 +89,9 @@ def test_prelu_regularizer_and_errors():
         layers.PReLU(shared_axes=0)
 
 
-def test_softmax_mask_matches_keras():
-    x = randn(2, 3, 4)
-    mask = RNG.random((2, 3, 4)) > 0.3
+def test_softmax_mask_matches_keras(rng):
+    x = 2 * rng.standard_normal((2, 3, 4), np.float32)
+    mask = rng.random((2, 3, 4)) > 0.3
     kl = keras.layers.Softmax()
     kx = layer_from_keras(kl)
     for m in (mask, mask[:, :, :1], mask[0, 0], mask.astype(np.float32)):
@@ -131,11 +121,19 @@ def test_softmax_mask_errors():
 
 
 def test_activation_layer_errors():
-    with pytest.raises(ValueError, match="Unknown activation"):
+    with pytest.raises(
+        ValueError,
+        match="Activation 'activation': argument `activation`: Unknown activation 'nope'",
+    ):
         layers.Activation("nope")
+    with pytest.raises(TypeError, match="activation"):  # Required, as in Keras.
+        layers.Activation()
     with pytest.raises(ValueError, match="max_value"):
         layers.ReLU(max_value=-1.0)
-    with pytest.raises(ValueError, match="negative_slope"):
+    with pytest.raises(
+        ValueError,
+        match="ReLU 're_lu': argument `negative_slope`: cannot be None or a negative",
+    ):
         layers.ReLU(negative_slope=-0.1)
     with pytest.raises(ValueError, match="threshold"):
         layers.ReLU(threshold=None)

@@ -7,46 +7,12 @@ import jax.numpy as jnp
 import keras
 import numpy as np
 import pytest
-from keras.src.backend.common.masking import get_keras_mask, set_keras_mask
 
 import kerax
 from kerax import layers
-from kerax.interop import layer_from_keras
-from kerax.testing import assert_trees_close, check_layer
+from kerax.testing import assert_trees_close, check_layer, keras_parity
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(4)
-
-
-def randn(*shape):
-    return RNG.standard_normal(shape).astype(np.float32)
-
-
-def merge_parity(keras_layer, xs, masks=None, training_modes=(False, True)):
-    """`keras_parity` for list inputs: kerax's helper turns a list into one stacked array.
-
-    Masks ride on the Keras inputs (`_keras_mask`, as in a Keras graph) and are passed
-    as `mask=[...]` to kerax; values and output masks must match.
-    """
-    keras_xs = [jnp.asarray(x) for x in xs]
-    for x, m in zip(keras_xs, masks or [None] * len(xs)):
-        if m is not None:
-            set_keras_mask(x, jnp.asarray(m))
-    kx = layer_from_keras(keras_layer)
-    for training in training_modes:
-        want = keras_layer(keras_xs, training=training)
-        got, _, got_mask = kx.apply_masked(
-            {}, {}, [jnp.asarray(x) for x in xs], training=training, mask=masks
-        )
-        assert_trees_close(got, np.asarray(want), what=f"{kx.describe()} vs Keras")
-        want_mask = get_keras_mask(want)
-        if want_mask is None:
-            assert got_mask is None
-        else:
-            np.testing.assert_array_equal(got_mask, np.asarray(want_mask))
-    return kx
-
-
 ELEMENTWISE = [
     (layers.Add, keras.layers.Add),
     (layers.Subtract, keras.layers.Subtract),
@@ -78,13 +44,13 @@ ELEMENTWISE_CASES = [
 
 
 @pytest.mark.parametrize("cls,keras_cls,shapes", ELEMENTWISE_CASES)
-def test_elementwise_contract_and_parity(cls, keras_cls, shapes):
+def test_elementwise_contract_and_parity(cls, keras_cls, shapes, rng):
     layer = cls()
     specs = [kerax.spec(s) for s in shapes]
     if shapes == SHAPES[0]:  # One full contract check per layer keeps the file fast.
         check_layer(layer, specs)
-    xs = [randn(2, *s[1:]) for s in shapes]
-    kx = merge_parity(keras_cls(), xs)
+    xs = [rng.standard_normal((2, *s[1:]), np.float32) for s in shapes]
+    kx, _, _ = keras_parity(keras_cls(), xs)
     assert kx == dataclasses.replace(layer, name=kx.name)
     y, _ = layer.apply({}, {}, [jnp.asarray(x) for x in xs])
     assert layer.output_spec(specs).shape[1:] == y.shape[1:]
@@ -101,12 +67,15 @@ def test_elementwise_contract_and_parity(cls, keras_cls, shapes):
     ],
 )
 @pytest.mark.parametrize("which", ["both", "first", "second"])
-def test_masks_combine_like_keras(keras_cls, which):
-    xs = [randn(2, 3, 4), randn(2, 3, 4)]
+def test_masks_combine_like_keras(keras_cls, which, rng):
+    xs = [
+        rng.standard_normal((2, 3, 4), np.float32),
+        rng.standard_normal((2, 3, 4), np.float32),
+    ]
     m1 = np.array([[True, False, True], [False, True, True]])
     m2 = np.array([[True, True, False], [False, True, False]])
     masks = {"both": [m1, m2], "first": [m1, None], "second": [None, m2]}[which]
-    merge_parity(keras_cls(), xs, masks, training_modes=(False,))
+    keras_parity(keras_cls(), xs, mask=masks, training_modes=(False,))
 
 
 @pytest.mark.parametrize(
@@ -117,11 +86,11 @@ def test_masks_combine_like_keras(keras_cls, which):
         (2, [(None, 2, 1), (None, 2, 3)]),
     ],
 )
-def test_concatenate_contract_and_parity(axis, shapes):
+def test_concatenate_contract_and_parity(axis, shapes, rng):
     layer = layers.Concatenate(axis=axis)
     check_layer(layer, [kerax.spec(s) for s in shapes])
-    xs = [randn(2, *s[1:]) for s in shapes]
-    kx = merge_parity(keras.layers.Concatenate(axis=axis), xs)
+    xs = [rng.standard_normal((2, *s[1:]), np.float32) for s in shapes]
+    kx, _, _ = keras_parity(keras.layers.Concatenate(axis=axis), xs)
     assert kx.axis == axis
     masks = [
         np.array([[True, False], [True, True]]) if s[1] == 2 else None for s in shapes
@@ -129,8 +98,8 @@ def test_concatenate_contract_and_parity(axis, shapes):
     if axis == 1:
         masks = [np.ones((2, s[1]), bool) for s in shapes]
         masks[0][0, 1] = False
-    merge_parity(
-        keras.layers.Concatenate(axis=axis), xs, masks, training_modes=(False,)
+    keras_parity(
+        keras.layers.Concatenate(axis=axis), xs, mask=masks, training_modes=(False,)
     )
 
 
@@ -146,12 +115,12 @@ DOT_CASES = [
 
 
 @pytest.mark.parametrize("axes,normalize,shapes", DOT_CASES)
-def test_dot_contract_and_parity(axes, normalize, shapes):
+def test_dot_contract_and_parity(axes, normalize, shapes, rng):
     layer = layers.Dot(axes, normalize=normalize)
     check_layer(layer, [kerax.spec(s) for s in shapes])
-    xs = [randn(2, *s[1:]) for s in shapes]
+    xs = [rng.standard_normal((2, *s[1:]), np.float32) for s in shapes]
     kl = keras.layers.Dot(axes, normalize=normalize)
-    kx = merge_parity(kl, xs)
+    kx, _, _ = keras_parity(kl, xs)
     assert kx == dataclasses.replace(layer, name=kx.name)
     want = kl.compute_output_shape([(None, *s[1:]) for s in shapes])
     assert tuple(layer.output_spec([kerax.spec(s) for s in shapes]).shape[1:]) == tuple(
@@ -164,7 +133,7 @@ def test_dot_contract_and_parity(axes, normalize, shapes):
     )
 
 
-def test_functional_forms_build_nodes_and_match_keras():
+def test_functional_forms_build_nodes_and_match_keras(rng):
     shapes = [(3, 4), (3, 4)]
     a, b = kerax.Input(shapes[0]), kerax.Input(shapes[1])
     ka, kb = keras.Input(shapes[0]), keras.Input(shapes[1])
@@ -185,7 +154,7 @@ def test_functional_forms_build_nodes_and_match_keras():
         kouts.append(kfn([ka, kb], **kw))
     model = kerax.Model([a, b], outs)
     kmodel = keras.Model([ka, kb], kouts)
-    xs = [randn(2, *s) for s in shapes]
+    xs = [rng.standard_normal((2, *s), np.float32) for s in shapes]
     params, state = model.init(KEY, [kerax.spec((None, *s)) for s in shapes])
     got, _ = model.apply(params, state, [jnp.asarray(x) for x in xs])
     for g, w in zip(got, kmodel(xs)):
