@@ -24,6 +24,8 @@ Example:
 
 from __future__ import annotations
 
+import functools
+import math
 from pathlib import Path
 from typing import Any
 
@@ -31,6 +33,14 @@ import jax
 import numpy as np
 
 _KEY_IMPLS = "__prng_key_impls__"
+
+
+def _rank_metric(monitor: str, mode: str, metrics: dict) -> float:
+    """The monitored value for keep-best; NaN ranks worst (orbax would keep it)."""
+    value = float(metrics[monitor])
+    if math.isnan(value):
+        return math.inf if mode == "min" else -math.inf
+    return value
 
 
 def _is_key(x) -> bool:
@@ -131,7 +141,7 @@ class CheckpointManager:
         options = ocp.CheckpointManagerOptions(
             max_to_keep=max_to_keep,
             save_interval_steps=save_interval_steps,
-            best_fn=(lambda m: float(m[monitor])) if monitor else None,
+            best_fn=functools.partial(_rank_metric, monitor, mode) if monitor else None,
             best_mode=mode,
             keep_checkpoints_without_metrics=False if monitor else True,
             enable_async_checkpointing=async_save,

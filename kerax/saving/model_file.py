@@ -432,7 +432,7 @@ def load_model_file(path, *, custom_objects=None):
         return keras_archive.load_keras(path, custom_objects)
     if not path.is_dir():
         raise ModelFileError(
-            f"{where}: {path} is neither a .keras file nor a model directory."
+            f"{where}: {path} is not a model directory (nor a .keras file)."
         )
     config = _read_json(path / "config.json", where)
     metadata = _read_json(path / "metadata.json", where)

@@ -140,3 +140,18 @@ def test_empty_directory(tmp_path):
         assert m.latest_step() is None
         with pytest.raises(FileNotFoundError, match="No checkpoint"):
             m.restore(target=make_ts())
+
+
+def test_keep_best_ranks_nan_worst(tmp_path):
+    from kerax.checkpoint import CheckpointManager
+
+    tree = {"w": np.zeros(2, "float32")}
+    mgr = CheckpointManager(
+        tmp_path, max_to_keep=2, monitor="val_loss", async_save=False
+    )
+    for step, value in enumerate([1.0, 0.5, float("nan"), float("nan"), float("nan")]):
+        mgr.save(step, tree, metrics={"val_loss": value})
+    mgr.wait_until_finished()
+    assert mgr.best_step() == 1
+    assert 1 in mgr.all_steps() and 0 in mgr.all_steps()
+    mgr.close()

@@ -158,3 +158,110 @@ def test_not_a_directory(tmp_path):
     (tmp_path / "half").mkdir()
     with pytest.raises(ModelFileError, match="missing config.json"):
         kerax.load_model(tmp_path / "half")
+
+
+def _mlp_dir(tmp_path, name="m"):
+    model = kerax.Sequential([kerax.Input((3,)), layers.Dense(2)])
+    params, state = model.init(jax.random.key(0))
+    return kerax.save_model(tmp_path / name, model, params, state)
+
+
+@pytest.mark.parametrize("manifest", [None, {}, ""])
+def test_missing_or_empty_manifest_is_refused(tmp_path, manifest):
+    path = _mlp_dir(tmp_path)
+    meta = json.loads((path / "metadata.json").read_text())
+    if manifest is None:
+        del meta["weights_sha256"]
+    else:
+        meta["weights_sha256"] = manifest
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match="weights_sha256"):
+        kerax.load_model(path)
+
+
+def test_unlisted_weights_file_is_refused(tmp_path):
+    path = _mlp_dir(tmp_path)
+    (path / "weights" / "extra").write_bytes(b"x")
+    with pytest.raises(ModelFileError, match="not listed"):
+        kerax.load_model(path)
+
+
+def test_symlinked_weights_are_refused(tmp_path):
+    path = _mlp_dir(tmp_path, "a")
+    other = _mlp_dir(tmp_path, "b")
+    import shutil
+
+    shutil.rmtree(path / "weights")
+    (path / "weights").symlink_to(other / "weights")
+    with pytest.raises(ModelFileError, match="symbolic link"):
+        kerax.load_model(path)
+
+
+def test_stored_shapes_are_checked_before_reading(tmp_path):
+    path = _mlp_dir(tmp_path)
+    config = json.loads((path / "config.json").read_text())
+    config["config"]["layers"][-1]["config"]["units"] = 2**31
+    (path / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelFileError, match="declares shape"):
+        kerax.load_model(path)
+
+
+@pytest.mark.parametrize(
+    "edit, match",
+    [
+        (lambda m: m.pop("input_spec"), "input_spec"),
+        (lambda m: m.update(input_spec="abc"), "input_spec"),
+        (lambda m: m.update(format_version="x"), "format_version"),
+    ],
+)
+def test_malformed_metadata_is_one_clear_error(tmp_path, edit, match):
+    path = _mlp_dir(tmp_path)
+    meta = json.loads((path / "metadata.json").read_text())
+    edit(meta)
+    (path / "metadata.json").write_text(json.dumps(meta))
+    with pytest.raises(ModelFileError, match=match):
+        kerax.load_model(path)
+
+
+def test_deeply_nested_config_is_one_clear_error(tmp_path):
+    path = _mlp_dir(tmp_path)
+    (path / "config.json").write_text("[" * 50000 + "]" * 50000)
+    with pytest.raises(ModelFileError, match="nested"):
+        kerax.load_model(path)
+
+
+_KILL_LOOP = """
+import os, sys, jax, kerax
+from kerax import layers
+path = sys.argv[1]
+model = kerax.Sequential([kerax.Input((3,)), layers.Dense(2)])
+params, state = model.init(jax.random.key(0))
+print("ready", flush=True)
+while True:
+    kerax.save_model(path, model, params, state)
+"""
+
+
+def test_killed_saves_always_leave_a_loadable_model(tmp_path, rng):
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "m"
+    _mlp_dir(tmp_path)
+    deadline = time.monotonic() + 20
+    kills = 0
+    while time.monotonic() < deadline and kills < 4:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", _KILL_LOOP, str(path)], stdout=subprocess.PIPE
+        )
+        proc.stdout.readline()  # Imports done; saves are running.
+        time.sleep(float(rng.uniform(0.05, 0.6)))
+        proc.kill()
+        proc.wait()
+        kills += 1
+        model, params, _ = kerax.load_model(path)
+        assert params["dense"]["kernel"].shape == (3, 2)
+    # The next save removes the temporary folders the killed saves left.
+    _mlp_dir(tmp_path)
+    assert not list(tmp_path.glob(".m.tmp-*"))
