@@ -29,6 +29,12 @@ SCHEMA: dict[str, Any] = {
         "options": ((dict,), {}),
         "validation_split": ((float, int), 0.1),
         "test": ((bool,), True),
+        # The user's own files; each is checked by kerax.cli.data.
+        "image_folder": ((dict,), None),
+        "text_folder": ((dict,), None),
+        "csv": ((dict,), None),
+        "npz": ((dict,), None),
+        "timeseries": ((dict,), None),
     },
     "model": {
         "input_shape": ((list,), None),
@@ -171,6 +177,12 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
     checked = _check(raw, SCHEMA)
     config = _merge(_defaults(SCHEMA), checked)
     config["output_dir"] = config["output_dir"].format(name=config["name"])
+    # Function-local: kerax.cli.data imports ConfigError from this module.
+    from kerax.cli import data as data_sources
+
+    config["data"] = data_sources.resolve(
+        config["data"], checked.get("data") or {}, path
+    )
     model = config["model"]
     if model["config_file"] is None and not model["layers"]:
         raise ConfigError(

@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from kerax.cli import config as config_lib
+from kerax.cli import data as data_sources
 from kerax.cli.report import plot_history, write_report
 
 
@@ -82,10 +83,7 @@ def train(config_path, overrides=()) -> dict:
     kerax.set_dtype_policy(cfg["trainer"]["dtype_policy"])
 
     data = cfg["data"]
-    try:
-        (x, y), (x_test, y_test) = kerax.datasets.get(data["name"], **data["options"])
-    except TypeError as e:
-        raise config_lib.ConfigError(f"data.options: {e}") from None
+    source = data_sources.load(cfg, out)
 
     model = config_lib.build_model(cfg["model"])
     t = cfg["trainer"]
@@ -104,35 +102,46 @@ def train(config_path, overrides=()) -> dict:
     )
     ts = trainer.init()
     print(
-        f"kerax train {cfg['name']}: {len(x)} training examples, {len(x_test)} test examples, output in {out}"
+        f"kerax train {cfg['name']}: {source.num_train} training examples, {source.num_test} test examples, output in {out}"
     )
+    for note in source.notes:
+        print(f"data: {note}")
     model.summary()
     fit = cfg["fit"]
     started = time.perf_counter()
+    # Arrays are split and batched by fit; files come as datasets already
+    # batched, with their validation part split off by kerax.cli.data.
+    x, y = source.train if isinstance(source.train, tuple) else (source.train, None)
     ts, history = trainer.fit(
         ts,
         x,
         y,
         epochs=fit["epochs"],
-        batch_size=fit["batch_size"],
+        batch_size=fit["batch_size"] if y is not None else None,
         shuffle=fit["shuffle"],
         verbose=fit["verbose"],
         steps_per_epoch=fit["steps_per_epoch"],
-        validation_split=float(data["validation_split"]),
+        validation_split=float(data["validation_split"])
+        if source.validation is None and y is not None
+        else 0.0,
+        validation_data=source.validation,
         callbacks=_callbacks(cfg, out),
     )
     seconds = time.perf_counter() - started
 
+    test_x, test_y = (
+        source.test if isinstance(source.test, tuple) else (source.test, None)
+    )
     test_logs = (
         trainer.evaluate(
             ts,
-            x_test,
-            y_test,
-            batch_size=fit["batch_size"],
+            test_x,
+            test_y,
+            batch_size=fit["batch_size"] if test_y is not None else None,
             return_dict=True,
             verbose=0,
         )
-        if data["test"]
+        if source.test is not None
         else None
     )
     model_dir = kerax.save_model(out / "model", model, ts.params, ts.state)
