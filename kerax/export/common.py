@@ -75,6 +75,7 @@ def signature(model, params, state, input_spec) -> Signature:
     """Input names from `kerax.Input` names (or dict keys), outputs likewise."""
     from kerax.models.functional import Model
 
+    check_params(model, params, state or {}, input_spec)
     specs, treedef = jax.tree.flatten(input_spec)
     if isinstance(model, Model):
         nodes = jax.tree.leaves(
@@ -143,13 +144,51 @@ def sample_inputs(
 
 
 def max_abs_diff(want, got) -> float:
-    diffs = [
-        float(np.max(np.abs(np.asarray(w, np.float64) - np.asarray(g, np.float64))))
-        if np.size(w)
-        else 0.0
-        for w, g in zip(want, got)
-    ]
-    return max(diffs, default=0.0)
+    """The largest |want - got|; NaN where the other has a number is infinite.
+
+    NaN-aware so a broken artifact cannot pass (`max(x, nan)` is `x` in
+    Python): NaN in both at the same place matches, NaN in one is a mismatch.
+    """
+    worst = 0.0
+    for w, g in zip(want, got, strict=True):
+        w, g = np.asarray(w, np.float64), np.asarray(g, np.float64)
+        if w.shape != g.shape:
+            return float("inf")
+        if not np.size(w):
+            continue
+        nan_w, nan_g = np.isnan(w), np.isnan(g)
+        if np.any(nan_w != nan_g):
+            return float("inf")
+        with np.errstate(invalid="ignore"):
+            d = np.abs(np.where(nan_w, 0.0, w) - np.where(nan_g, 0.0, g))
+        d = np.where(np.isinf(w) & (w == g), 0.0, d)
+        worst = max(worst, float(np.max(d)))
+    return worst
+
+
+def check_params(model, params, state, input_spec) -> None:
+    """Refuses params/state that are not this model's (as `save_model` does)."""
+    want = jax.eval_shape(lambda: model.init(jax.random.key(0), input_spec))
+    for what, got, exp in (("params", params, want[0]), ("state", state, want[1])):
+        g = {
+            jax.tree_util.keystr(p): tuple(np.shape(x))
+            for p, x in jax.tree_util.tree_flatten_with_path(got)[0]
+        }
+        w = {
+            jax.tree_util.keystr(p): tuple(x.shape)
+            for p, x in jax.tree_util.tree_flatten_with_path(exp)[0]
+        }
+        if set(g) != set(w):
+            raise ExportError(
+                f"Export of {model.describe()}: {what} do not match the model: missing "
+                f"{sorted(set(w) - set(g))}, unexpected {sorted(set(g) - set(w))}."
+            )
+        for k, shape in w.items():
+            if g[k] != shape:
+                raise ExportError(
+                    f"Export of {model.describe()}: {what}{k} has shape {g[k]}, the model "
+                    f"expects {shape}; these weights are from another model."
+                )
 
 
 def check(fmt: str, diff: float, tolerance: float) -> None:

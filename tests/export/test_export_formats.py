@@ -185,3 +185,21 @@ def test_bad_options():
         kerax.export.export(
             model, "out", formats=("coreml",), params=params, state=state
         )
+
+
+def test_verification_is_nan_aware():
+    from kerax.export.common import max_abs_diff
+
+    ok = np.array([1.0, np.nan], "float32")
+    assert max_abs_diff([ok], [ok]) == 0.0
+    assert max_abs_diff([np.ones(2)], [np.array([1.0, np.nan])]) == float("inf")
+    assert max_abs_diff([np.array([np.nan])], [np.array([0.0])]) == float("inf")
+
+
+def test_export_refuses_another_models_params(tmp_path):
+    small = kerax.Sequential([kerax.Input((4,)), layers.Dense(3)])
+    big = kerax.Sequential([kerax.Input((4,)), layers.Dense(5)])
+    params, state = big.init(jax.random.key(0))
+    with pytest.raises(ExportError, match="another model"):
+        kerax.export.stablehlo(small, params, state, tmp_path / "m.stablehlo")
+    assert not (tmp_path / "m.stablehlo").exists()
