@@ -8,55 +8,34 @@ in inference and need a key in training (a clear error without one). Keras's
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from kerax import regularizers
+from kerax.core.aux_losses import add_activity_loss
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
-from kerax.layers._core_utils import standardize_data_format
-from kerax.layers.core import add_activity_loss
+from kerax.layers import _args
+from kerax.layers._args import data_format_field, is_int, number, optional_int
 
 
-def _check_rate(layer, value, name: str = "rate") -> None:
-    if (
-        isinstance(value, bool)
-        or not isinstance(value, int | float)
-        or not 0 <= value <= 1
-    ):
-        raise ValueError(
-            f"{layer.describe()}: Invalid value received for argument `{name}`. Expected a float value between 0 "
-            f"and 1. Received: {name}={value!r}"
-        )
-
-
-def _check_seed(layer) -> None:
-    seed = layer.seed
-    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-        raise ValueError(
-            f"{layer.describe()}: `seed` must be an int or None, got {seed!r}."
-        )
-
-
-def _validate_noise_shape(layer, noise_shape):
-    if noise_shape is None:
+def _noise_shape(value) -> tuple[int | None, ...] | None:
+    if value is None:
         return None
-    if isinstance(noise_shape, str) or not isinstance(noise_shape, tuple | list):
+    if isinstance(value, str) or not isinstance(value, tuple | list):
         raise ValueError(
-            f"{layer.describe()}: Invalid value received for argument `noise_shape`. Expected a tuple or list of "
-            f"integers. Received: noise_shape={noise_shape!r}"
+            f"Invalid value received for argument `noise_shape`. Expected a tuple or list of integers. "
+            f"Received: noise_shape={value!r}"
         )
-    for i, dim in enumerate(noise_shape):
-        if dim is not None and (
-            isinstance(dim, bool) or not isinstance(dim, int) or dim <= 0
-        ):
+    for i, dim in enumerate(value):
+        if dim is not None and (not is_int(dim) or dim <= 0):
             raise ValueError(
-                f"{layer.describe()}: Invalid value received for argument `noise_shape`. Expected all dimensions "
-                f"to be positive integers or None. Received element at index {i}: {dim!r}"
+                "Invalid value received for argument `noise_shape`. Expected all dimensions to be positive "
+                f"integers or None. Received element at index {i}: {dim!r}"
             )
-    return tuple(noise_shape)
+    return tuple(value)
 
 
 def _concrete_noise_shape(layer, x, noise_shape):
@@ -100,22 +79,25 @@ class Dropout(_RandomLayer):
     `noise_shape` (None entries take the input's size) shares the dropout
     mask along size-1 axes.
 
+    Args:
+        rate: Float between 0 and 1. Fraction of the input units to drop.
+        noise_shape: Tuple of integers representing the shape of the binary
+            dropout mask that will be multiplied with the input. For
+            instance, if your inputs have shape `(batch_size, timesteps,
+            features)` and you want the dropout mask to be the same for all
+            timesteps, you can use `noise_shape=(batch_size, 1, features)`.
+            `None` entries take the input's size.
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
+
     Example:
         >>> layer = kerax.layers.Dropout(0.5)
         >>> y, _ = layer.apply({}, {}, jnp.ones((2, 4)), key=jax.random.key(0), training=True)
     """
 
-    rate: float = None
-    noise_shape: Any = None
-    seed: int | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_rate(self, self.rate)
-        object.__setattr__(
-            self, "noise_shape", _validate_noise_shape(self, self.noise_shape)
-        )
-        _check_seed(self)
+    rate: float = field(converter=_args.rate)
+    noise_shape: tuple[int | None, ...] | None = field(None, converter=_noise_shape)
+    seed: int | None = field(None, converter=optional_int)
 
     def call(self, params, state, x, *, key, training):
         del params
@@ -133,13 +115,6 @@ class _SpatialDropout(_RandomLayer):
     """Drops whole feature maps: one draw per (sample, channel)."""
 
     _ndim = 0
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_rate(self, self.rate)
-        _check_seed(self)
-        if hasattr(self, "data_format"):
-            standardize_data_format(self)
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=self._ndim)
@@ -162,12 +137,17 @@ class _SpatialDropout(_RandomLayer):
 class SpatialDropout1D(_SpatialDropout):
     """Dropout of entire 1D feature maps: inputs `(batch, steps, channels)`.
 
+    Args:
+        rate: Float between 0 and 1. Fraction of the input units to drop.
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
+
     Example:
         >>> layer = kerax.layers.SpatialDropout1D(0.2)
     """
 
-    rate: float = None
-    seed: int | None = None
+    rate: float = field(converter=_args.rate)
+    seed: int | None = field(None, converter=optional_int)
 
     _ndim = 3
 
@@ -175,19 +155,37 @@ class SpatialDropout1D(_SpatialDropout):
 class SpatialDropout2D(_SpatialDropout):
     """Dropout of entire 2D feature maps: inputs `(batch, rows, cols, channels)` (or channels first).
 
+    Args:
+        rate: Float between 0 and 1. Fraction of the input units to drop.
+        data_format: `"channels_first"` or `"channels_last"`. In
+            `"channels_first"` mode, the channels dimension (the depth) is at
+            index 1, in `"channels_last"` mode it is the last axis. `None`
+            means `"channels_last"`.
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
+
     Example:
         >>> layer = kerax.layers.SpatialDropout2D(0.2, data_format="channels_first")
     """
 
-    rate: float = None
-    data_format: str | None = None
-    seed: int | None = None
+    rate: float = field(converter=_args.rate)
+    data_format: str = data_format_field()
+    seed: int | None = field(None, converter=optional_int)
 
     _ndim = 4
 
 
 class SpatialDropout3D(SpatialDropout2D):
     """Dropout of entire 3D feature maps: inputs `(batch, d1, d2, d3, channels)` (or channels first).
+
+    Args:
+        rate: Float between 0 and 1. Fraction of the input units to drop.
+        data_format: `"channels_first"` or `"channels_last"`. In
+            `"channels_first"` mode, the channels dimension (the depth) is at
+            index 1, in `"channels_last"` mode it is the last axis. `None`
+            means `"channels_last"`.
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
 
     Example:
         >>> layer = kerax.layers.SpatialDropout3D(0.2)
@@ -199,17 +197,19 @@ class SpatialDropout3D(SpatialDropout2D):
 class GaussianDropout(_RandomLayer):
     """Multiplies inputs by noise of mean 1 and stddev `sqrt(rate / (1 - rate))` in training.
 
+    Args:
+        rate: Float, drop probability (as with `Dropout`). The
+            multiplicative noise will have standard deviation
+            `sqrt(rate / (1 - rate))`.
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
+
     Example:
         >>> layer = kerax.layers.GaussianDropout(0.1)
     """
 
-    rate: float = None
-    seed: int | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_rate(self, self.rate)
-        _check_seed(self)
+    rate: float = field(converter=_args.rate)
+    seed: int | None = field(None, converter=optional_int)
 
     def call(self, params, state, x, *, key, training):
         del params
@@ -227,17 +227,18 @@ class GaussianDropout(_RandomLayer):
 class GaussianNoise(_RandomLayer):
     """Adds zero-mean Gaussian noise of `stddev` in training.
 
+    Args:
+        stddev: Float, standard deviation of the noise distribution (between
+            0 and 1, as Keras checks).
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
+
     Example:
         >>> layer = kerax.layers.GaussianNoise(0.1)
     """
 
-    stddev: float = None
-    seed: int | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_rate(self, self.stddev, "stddev")
-        _check_seed(self)
+    stddev: float = field(converter=_args.rate)
+    seed: int | None = field(None, converter=optional_int)
 
     def call(self, params, state, x, *, key, training):
         del params
@@ -257,21 +258,22 @@ class AlphaDropout(_RandomLayer):
     Dropped units are set to SELU's negative saturation value and the result
     is affinely corrected, as in Keras.
 
+    Args:
+        rate: Float between 0 and 1. The fraction of the input units to
+            drop.
+        noise_shape: Tuple of integers representing the shape of the binary
+            alpha dropout mask that will be multiplied with the input
+            (`None` entries take the input's size).
+        seed: A Python integer to use as random seed (folded into the call's
+            `key`, so one key gives different layers different noise).
+
     Example:
         >>> layer = kerax.layers.AlphaDropout(0.1)
     """
 
-    rate: float = None
-    noise_shape: Any = None
-    seed: int | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_rate(self, self.rate)
-        object.__setattr__(
-            self, "noise_shape", _validate_noise_shape(self, self.noise_shape)
-        )
-        _check_seed(self)
+    rate: float = field(converter=_args.rate)
+    noise_shape: tuple[int | None, ...] | None = field(None, converter=_noise_shape)
+    seed: int | None = field(None, converter=optional_int)
 
     def call(self, params, state, x, *, key, training):
         del params
@@ -297,15 +299,19 @@ class ActivityRegularization(Layer):
     The penalty reaches training through the auxiliary losses of
     `Layer.apply_with_losses`, with the same value as Keras's `model.losses`.
 
+    Args:
+        l1: L1 regularization factor (positive float).
+        l2: L2 regularization factor (positive float).
+
     Example:
         >>> layer = kerax.layers.ActivityRegularization(l2=0.01)
         >>> y, state, aux = layer.apply_with_losses({}, {}, jnp.ones((2, 3)))
-        >>> round(float(aux), 6)  # 0.01 * sum(x**2) / batch_size
-        0.03
+        >>> bool(jnp.isclose(aux, 0.01 * 6 / 2))  # l2 * sum(x**2) / batch_size
+        True
     """
 
-    l1: float = 0.0
-    l2: float = 0.0
+    l1: float = field(0.0, converter=number)
+    l2: float = field(0.0, converter=number)
 
     supports_masking = True
 

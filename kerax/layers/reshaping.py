@@ -13,25 +13,65 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, shape_str
-from kerax.layers._core_utils import (
-    standardize_data_format,
-    standardize_pairs,
-    standardize_tuple,
+from kerax.layers._args import (
+    data_format_field,
+    int_pairs,
+    int_tuple,
+    is_int,
+    positive_int,
+    spatial_axes,
 )
 
 
-def _is_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool)
+def _target_shape(value) -> tuple[int, ...]:
+    target = (value,) if is_int(value) else value
+    if not isinstance(target, tuple | list) or not all(is_int(d) for d in target):
+        raise ValueError(f"expected a tuple of ints, got {value!r}.")
+    target = tuple(int(d) for d in target)
+    if any(d < -1 for d in target):
+        raise ValueError(
+            "Each dimension in `target_shape` must be a non-negative integer, or `-1` for a single unknown "
+            f"dimension. Received: target_shape={target}."
+        )
+    if target.count(-1) > 1:
+        raise ValueError(
+            f"There must be at most one unknown dimension (-1) in `target_shape`. Received: target_shape={target}."
+        )
+    return target
 
 
-def _spatial_axes(data_format: str, n: int) -> tuple[int, ...]:
-    return (
-        tuple(range(2, 2 + n))
-        if data_format == "channels_first"
-        else tuple(range(1, 1 + n))
-    )
+def _permutation(value) -> tuple[int, ...]:
+    if not isinstance(value, tuple | list) or sorted(value) != list(
+        range(1, len(value) + 1)
+    ):
+        raise ValueError(
+            "Invalid permutation argument `dims` for Permute Layer. The set of indices in `dims` must be "
+            f"consecutive and start from 1. Received dims={value!r}"
+        )
+    return tuple(value)
+
+
+def _repetitions(value) -> int:
+    """Keras's check of `RepeatVector(n)` and `UpSampling1D(size)`: a TypeError for a non-int."""
+    if not is_int(value):
+        raise TypeError(f"Expected an integer value, got {type(value)}.")
+    return positive_int(value)
+
+
+_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
+
+
+def _interpolation(value) -> str:
+    interpolation = str(value).lower()
+    if interpolation not in _INTERPOLATIONS:
+        raise ValueError(
+            f"Invalid value for argument `interpolation`. Expected one of {_INTERPOLATIONS}. "
+            f"Received: interpolation={value!r}"
+        )
+    return interpolation
 
 
 # ------------------------------------------------------------- Flatten
@@ -41,17 +81,19 @@ class Flatten(Layer):
     With `data_format="channels_first"` the channels axis is moved last
     first, so the order of features matches a channels-last model.
 
+    Args:
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, ..., channels)` or `(batch, channels, ...)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> flat = kerax.layers.Flatten()
         >>> flat.output_spec(kerax.spec((None, 4, 4, 3)))
         ShapeDtypeStruct(shape=(batch, 48), dtype=float32)
     """
 
-    data_format: str | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
+    data_format: str = data_format_field()
 
     def check_input(self, spec):
         self.expect_ndim(spec, min_ndim=1)
@@ -68,34 +110,19 @@ class Flatten(Layer):
 class Reshape(Layer):
     """Reshapes the non-batch dimensions to `target_shape` (one entry may be -1).
 
+    Args:
+        target_shape: Target shape. Tuple of integers, does not include the
+            samples dimension (batch size). One element of the
+            `target_shape` can be -1 in which case the missing value is
+            inferred from the size of the array and remaining dimensions.
+
     Example:
         >>> layer = kerax.layers.Reshape((-1, 2))
         >>> layer.output_spec(kerax.spec((None, 6)))
         ShapeDtypeStruct(shape=(batch, 3, 2), dtype=float32)
     """
 
-    target_shape: tuple = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        target = self.target_shape
-        if _is_int(target):
-            target = (target,)
-        if not isinstance(target, tuple) or not all(_is_int(d) for d in target):
-            raise ValueError(
-                f"{self.describe()}: `target_shape` must be a tuple of ints, got {self.target_shape!r}."
-            )
-        if any(d < -1 for d in target):
-            raise ValueError(
-                f"{self.describe()}: Each dimension in `target_shape` must be a non-negative integer, or `-1` for "
-                f"a single unknown dimension. Received: target_shape={target}."
-            )
-        if target.count(-1) > 1:
-            raise ValueError(
-                f"{self.describe()}: There must be at most one unknown dimension (-1) in `target_shape`. "
-                f"Received: target_shape={target}."
-            )
-        object.__setattr__(self, "target_shape", target)
+    target_shape: tuple[int, ...] = field(converter=_target_shape)
 
     def _resolve(self, shape) -> tuple:
         """`target_shape` with -1 resolved where the input sizes are known."""
@@ -137,21 +164,17 @@ class Reshape(Layer):
 class Permute(Layer):
     """Permutes the non-batch dimensions: `dims` is a permutation of `1..rank-1`.
 
+    Args:
+        dims: Tuple of integers. Permutation pattern does not include the
+            batch dimension. Indexing starts at 1. For instance, `(1, 3, 2)`
+            permutes the second and third dimensions of the input.
+
     Example:
         >>> kerax.layers.Permute((2, 1)).output_spec(kerax.spec((None, 10, 64)))
         ShapeDtypeStruct(shape=(batch, 64, 10), dtype=float32)
     """
 
-    dims: tuple = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        dims = self.dims
-        if not isinstance(dims, tuple) or sorted(dims) != list(range(1, len(dims) + 1)):
-            raise ValueError(
-                f"{self.describe()}: Invalid permutation argument `dims` for Permute Layer. The set of indices in "
-                f"`dims` must be consecutive and start from 1. Received dims={self.dims!r}"
-            )
+    dims: tuple[int, ...] = field(converter=_permutation)
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=len(self.dims) + 1)
@@ -165,23 +188,15 @@ class Permute(Layer):
 class RepeatVector(Layer):
     """Repeats a `(batch, features)` input `n` times: `(batch, n, features)`.
 
+    Args:
+        n: Integer, repetition factor.
+
     Example:
         >>> kerax.layers.RepeatVector(3).output_spec(kerax.spec((None, 32)))
         ShapeDtypeStruct(shape=(batch, 3, 32), dtype=float32)
     """
 
-    n: int = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not _is_int(self.n):
-            raise TypeError(
-                f"{self.describe()}: Expected an integer value for `n`, got {type(self.n)}."
-            )
-        if self.n <= 0:
-            raise ValueError(
-                f"{self.describe()}: Argument `n` should be a positive integer. Received: n={self.n}"
-            )
+    n: int = field(converter=_repetitions)
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=2)
@@ -197,18 +212,6 @@ class _Cropping(Layer):
 
     _n = 0
 
-    def __post_init__(self):
-        super().__post_init__()
-        self._standardize_arguments()
-
-    def _standardize_arguments(self):
-        standardize_data_format(self)
-        object.__setattr__(
-            self,
-            "cropping",
-            standardize_pairs(self, self.cropping, self._n, "cropping"),
-        )
-
     def _data_format(self) -> str:
         return getattr(self, "data_format", "channels_last")
 
@@ -221,7 +224,7 @@ class _Cropping(Layer):
 
     def _check_sizes(self, shape):
         for axis, (before, after) in zip(
-            _spatial_axes(self._data_format(), self._n), self._pairs()
+            spatial_axes(self._n, self._data_format()), self._pairs()
         ):
             d = shape[axis]
             if is_symbolic(d):
@@ -240,7 +243,7 @@ class _Cropping(Layer):
         del params, key, training
         self._check_sizes(x.shape)
         for axis, (before, after) in zip(
-            _spatial_axes(self._data_format(), self._n), self._pairs()
+            spatial_axes(self._n, self._data_format()), self._pairs()
         ):
             limit = None if after == 0 else x.shape[axis] - after
             x = lax.slice_in_dim(x, before, limit, axis=axis)
@@ -250,21 +253,21 @@ class _Cropping(Layer):
 class Cropping1D(_Cropping):
     """Crops `(before, after)` steps from a `(batch, steps, features)` input.
 
+    Args:
+        cropping: Int, or tuple of int (length 2). If int: how many units
+            should be trimmed off at the beginning and end of the cropping
+            dimension (axis 1). If tuple of 2 ints: how many units should be
+            trimmed off at the beginning and end of the cropping dimension
+            (`(left_crop, right_crop)`).
+
     Example:
         >>> kerax.layers.Cropping1D((1, 2)).output_spec(kerax.spec((None, 10, 3)))
         ShapeDtypeStruct(shape=(batch, 7, 3), dtype=float32)
     """
 
-    cropping: tuple = (1, 1)
+    cropping: tuple[int, int] = field((1, 1), converter=int_tuple(2, allow_zero=True))
 
     _n = 1
-
-    def _standardize_arguments(self):  # One pair, no data_format (as Keras).
-        object.__setattr__(
-            self,
-            "cropping",
-            standardize_tuple(self, self.cropping, 2, "cropping", allow_zero=True),
-        )
 
     def _pairs(self):
         return (self.cropping,)
@@ -276,13 +279,26 @@ class Cropping1D(_Cropping):
 class Cropping2D(_Cropping):
     """Crops rows and columns: `cropping` is an int, 2 ints, or `((top, bottom), (left, right))`.
 
+    Args:
+        cropping: Int, or tuple of 2 ints, or tuple of 2 tuples of 2 ints.
+            If int: the same symmetric cropping is applied to height and
+            width. If tuple of 2 ints: two different symmetric cropping
+            values for height and width. If tuple of 2 tuples of 2 ints:
+            `((top_crop, bottom_crop), (left_crop, right_crop))`.
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, height, width, channels)` or `(batch, channels, height, width)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> kerax.layers.Cropping2D(((1, 1), (2, 2))).output_spec(kerax.spec((None, 8, 8, 3)))
         ShapeDtypeStruct(shape=(batch, 6, 4, 3), dtype=float32)
     """
 
-    cropping: tuple = ((0, 0), (0, 0))
-    data_format: str | None = None
+    cropping: tuple[tuple[int, int], ...] = field(
+        ((0, 0), (0, 0)), converter=int_pairs(2)
+    )
+    data_format: str = data_format_field()
 
     _n = 2
 
@@ -290,41 +306,45 @@ class Cropping2D(_Cropping):
 class Cropping3D(_Cropping):
     """Crops three spatial dimensions: an int, 3 ints, or 3 `(before, after)` pairs.
 
+    Args:
+        cropping: Int, or tuple of 3 ints, or tuple of 3 tuples of 2 ints.
+            If int: the same symmetric cropping is applied to depth, height,
+            and width. If tuple of 3 ints: three different symmetric
+            cropping values. If tuple of 3 tuples of 2 ints: `(before,
+            after)` crops for each spatial dimension.
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, dim1, dim2, dim3, channels)` or `(batch, channels, dim1, dim2, dim3)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> kerax.layers.Cropping3D(1).output_spec(kerax.spec((None, 4, 4, 4, 2)))
         ShapeDtypeStruct(shape=(batch, 2, 2, 2, 2), dtype=float32)
     """
 
-    cropping: tuple = ((1, 1), (1, 1), (1, 1))
-    data_format: str | None = None
+    cropping: tuple[tuple[int, int], ...] = field(
+        ((1, 1), (1, 1), (1, 1)), converter=int_pairs(3)
+    )
+    data_format: str = data_format_field()
 
     _n = 3
 
 
 # ---------------------------------------------------------- UpSampling
-_INTERPOLATIONS = ("nearest", "bilinear", "bicubic", "lanczos3", "lanczos5")
 
 
 class UpSampling1D(Layer):
     """Repeats each step `size` times: `(batch, steps, features) -> (batch, steps * size, features)`.
+
+    Args:
+        size: Integer. Upsampling factor.
 
     Example:
         >>> kerax.layers.UpSampling1D(2).output_spec(kerax.spec((None, 5, 3)))
         ShapeDtypeStruct(shape=(batch, 10, 3), dtype=float32)
     """
 
-    size: int = 2
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not _is_int(self.size):
-            raise TypeError(
-                f"{self.describe()}: Expected an integer value for `size`, got {type(self.size)}."
-            )
-        if self.size <= 0:
-            raise ValueError(
-                f"{self.describe()}: Argument `size` should be a positive integer. Received: size={self.size}"
-            )
+    size: int = field(2, converter=_repetitions)
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=3)
@@ -338,32 +358,30 @@ class UpSampling2D(Layer):
     """Upsamples rows and columns by `size`, `interpolation` "nearest" (repeat) or "bilinear" (and
     "bicubic", "lanczos3", "lanczos5"), with the numerics of Keras (`jax.image.resize`, no antialiasing).
 
+    Args:
+        size: Int, or tuple of 2 integers. The upsampling factors for rows
+            and columns.
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, height, width, channels)` or `(batch, channels, height, width)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+        interpolation: A string, one of `"bicubic"`, `"bilinear"`,
+            `"lanczos3"`, `"lanczos5"`, `"nearest"`.
+
     Example:
         >>> layer = kerax.layers.UpSampling2D((2, 2), interpolation="bilinear")
         >>> layer.output_spec(kerax.spec((None, 4, 4, 3)))
         ShapeDtypeStruct(shape=(batch, 8, 8, 3), dtype=float32)
     """
 
-    size: tuple = (2, 2)
-    data_format: str | None = None
-    interpolation: str = "nearest"
-
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        object.__setattr__(self, "size", standardize_tuple(self, self.size, 2, "size"))
-        interpolation = str(self.interpolation).lower()
-        if interpolation not in _INTERPOLATIONS:
-            raise ValueError(
-                f"{self.describe()}: Invalid value for argument `interpolation`. Expected one of {_INTERPOLATIONS}. "
-                f"Received: interpolation={self.interpolation!r}"
-            )
-        object.__setattr__(self, "interpolation", interpolation)
+    size: tuple[int, int] = field((2, 2), converter=int_tuple(2))
+    data_format: str = data_format_field()
+    interpolation: str = field("nearest", converter=_interpolation)
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=4)
         if self.interpolation != "nearest":
-            axes = _spatial_axes(self.data_format, 2)
+            axes = spatial_axes(2, self.data_format)
             if any(is_symbolic(spec.shape[a]) for a in axes):
                 raise ValueError(
                     f"{self.describe()}: {self.interpolation} upsampling needs known image sizes, got inputs "
@@ -393,25 +411,28 @@ class UpSampling2D(Layer):
 class UpSampling3D(Layer):
     """Repeats each voxel `size` times along the three spatial dimensions.
 
+    Args:
+        size: Int, or tuple of 3 integers. The upsampling factors for dim1,
+            dim2 and dim3.
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, dim1, dim2, dim3, channels)` or `(batch, channels, dim1, dim2, dim3)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> kerax.layers.UpSampling3D(2).output_spec(kerax.spec((None, 2, 2, 2, 1)))
         ShapeDtypeStruct(shape=(batch, 4, 4, 4, 1), dtype=float32)
     """
 
-    size: tuple = (2, 2, 2)
-    data_format: str | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        object.__setattr__(self, "size", standardize_tuple(self, self.size, 3, "size"))
+    size: tuple[int, int, int] = field((2, 2, 2), converter=int_tuple(3))
+    data_format: str = data_format_field()
 
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=5)
 
     def call(self, params, state, x, *, key, training):
         del params, key, training
-        for axis, factor in zip(_spatial_axes(self.data_format, 3), self.size):
+        for axis, factor in zip(spatial_axes(3, self.data_format), self.size):
             x = jnp.repeat(x, factor, axis=axis)
         return x, state
 
@@ -422,16 +443,6 @@ class _ZeroPadding(Layer):
 
     _n = 0
 
-    def __post_init__(self):
-        super().__post_init__()
-        self._standardize_arguments()
-
-    def _standardize_arguments(self):
-        standardize_data_format(self)
-        object.__setattr__(
-            self, "padding", standardize_pairs(self, self.padding, self._n, "padding")
-        )
-
     def check_input(self, spec):
         self.expect_ndim(spec, ndim=self._n + 2)
 
@@ -441,7 +452,7 @@ class _ZeroPadding(Layer):
     def call(self, params, state, x, *, key, training):
         del params, key, training
         widths = [(0, 0)] * x.ndim
-        for axis, pair in zip(_spatial_axes(self.data_format, self._n), self._pairs()):
+        for axis, pair in zip(spatial_axes(self._n, self.data_format), self._pairs()):
             widths[axis] = pair
         return jnp.pad(x, widths), state
 
@@ -449,23 +460,25 @@ class _ZeroPadding(Layer):
 class ZeroPadding1D(_ZeroPadding):
     """Pads steps with zeros: `padding` is an int or `(before, after)`.
 
+    Args:
+        padding: Int, or tuple of int (length 2). If int: how many zeros to
+            add at the beginning and end of the padding dimension (axis 1).
+            If tuple of 2 ints: how many zeros to add at the beginning and
+            the end of the padding dimension (`(left_pad, right_pad)`).
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, axis_to_pad, channels)` or `(batch, channels, axis_to_pad)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> kerax.layers.ZeroPadding1D(2).output_spec(kerax.spec((None, 5, 3)))
         ShapeDtypeStruct(shape=(batch, 9, 3), dtype=float32)
     """
 
-    padding: tuple = 1
-    data_format: str | None = None
+    padding: tuple[int, int] = field(1, converter=int_tuple(2, allow_zero=True))
+    data_format: str = data_format_field()
 
     _n = 1
-
-    def _standardize_arguments(self):  # One pair.
-        standardize_data_format(self)
-        object.__setattr__(
-            self,
-            "padding",
-            standardize_tuple(self, self.padding, 2, "padding", allow_zero=True),
-        )
 
     def _pairs(self):
         return (self.padding,)
@@ -474,13 +487,24 @@ class ZeroPadding1D(_ZeroPadding):
 class ZeroPadding2D(_ZeroPadding):
     """Pads rows and columns with zeros: an int, 2 ints, or `((top, bottom), (left, right))`.
 
+    Args:
+        padding: Int, or tuple of 2 ints, or tuple of 2 tuples of 2 ints. If
+            int: the same symmetric padding is applied to height and width.
+            If tuple of 2 ints: two different symmetric padding values for
+            height and width. If tuple of 2 tuples of 2 ints: `((top_pad,
+            bottom_pad), (left_pad, right_pad))`.
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, height, width, channels)` or `(batch, channels, height, width)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> kerax.layers.ZeroPadding2D(1).output_spec(kerax.spec((None, 4, 4, 3)))
         ShapeDtypeStruct(shape=(batch, 6, 6, 3), dtype=float32)
     """
 
-    padding: tuple = (1, 1)
-    data_format: str | None = None
+    padding: tuple[tuple[int, int], ...] = field((1, 1), converter=int_pairs(2))
+    data_format: str = data_format_field()
 
     _n = 2
 
@@ -488,13 +512,26 @@ class ZeroPadding2D(_ZeroPadding):
 class ZeroPadding3D(_ZeroPadding):
     """Pads three spatial dimensions with zeros: an int, 3 ints, or 3 `(before, after)` pairs.
 
+    Args:
+        padding: Int, or tuple of 3 ints, or tuple of 3 tuples of 2 ints. If
+            int: the same symmetric padding is applied to depth, height, and
+            width. If tuple of 3 ints: three different symmetric padding
+            values. If tuple of 3 tuples of 2 ints: `(before, after)`
+            padding for each spatial dimension.
+        data_format: A string, one of `"channels_last"` (default) or
+            `"channels_first"`. The ordering of the dimensions in the inputs:
+            `(batch, dim1, dim2, dim3, channels)` or `(batch, channels, dim1, dim2, dim3)`. `None` means
+            `"channels_last"` (kerax has no global image data format).
+
     Example:
         >>> kerax.layers.ZeroPadding3D(1).output_spec(kerax.spec((None, 2, 2, 2, 1)))
         ShapeDtypeStruct(shape=(batch, 4, 4, 4, 1), dtype=float32)
     """
 
-    padding: tuple = ((1, 1), (1, 1), (1, 1))
-    data_format: str | None = None
+    padding: tuple[tuple[int, int], ...] = field(
+        ((1, 1), (1, 1), (1, 1)), converter=int_pairs(3)
+    )
+    data_format: str = data_format_field()
 
     _n = 3
 

@@ -9,8 +9,10 @@ class Identity(Layer):
     """Identity layer: returns its input unchanged (masks pass through).
 
     This layer should be used as a placeholder when no operation is to be
-    performed. It takes no arguments besides the base layer's keyword
-    arguments (`name`, `dtype`, `trainable`).
+    performed.
+
+    Args:
+        **kwargs: Base layer keyword arguments: `name`, `dtype`, `trainable`.
 
     Example:
         >>> kerax.layers.Identity().apply({}, {}, jnp.ones((1, 2)))[0]
