@@ -450,3 +450,85 @@ def test_resolve_crossentropy_like_keras_compile():
     assert losses.resolve("mse", (8,), (8,)) is losses.mean_squared_error
     with pytest.raises(ValueError, match="shapes"):
         losses.resolve("ce")
+
+
+# Keras-style subclassing: __init__ + call, config derived from __init__.
+
+
+class _RegularizedMSE(losses.Loss):
+    def __init__(self, regularization_factor=0.1, name="custom_mse", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.regularization_factor = regularization_factor
+
+    def call(self, y_true, y_pred):
+        mse = jnp.mean(jnp.square(y_true - y_pred), axis=-1)
+        reg = jnp.mean(jnp.square(0.5 - y_pred), axis=-1)
+        return mse + reg * self.regularization_factor
+
+
+def test_keras_style_loss_subclass_matches_keras(rng):
+    import keras
+
+    class KerasRegularizedMSE(keras.losses.Loss):
+        def __init__(self, regularization_factor=0.1, name="custom_mse", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.regularization_factor = regularization_factor
+
+        def call(self, y_true, y_pred):
+            mse = keras.ops.mean(keras.ops.square(y_true - y_pred), axis=-1)
+            reg = keras.ops.mean(keras.ops.square(0.5 - y_pred), axis=-1)
+            return mse + reg * self.regularization_factor
+
+    y_true = rng.normal(size=(6, 3)).astype("float32")
+    y_pred = rng.normal(size=(6, 3)).astype("float32")
+    weights = rng.uniform(size=(6,)).astype("float32")
+    for kwargs in ({}, {"reduction": "sum", "regularization_factor": 0.5}):
+        ours = _RegularizedMSE(**kwargs)
+        theirs = KerasRegularizedMSE(**kwargs)
+        np.testing.assert_allclose(
+            ours(y_true, y_pred, weights), theirs(y_true, y_pred, weights), rtol=1e-6
+        )
+        assert ours.name == theirs.name and ours.reduction == theirs.reduction
+    assert _RegularizedMSE().get_config() == {
+        "regularization_factor": 0.1,
+        "name": "custom_mse",
+        "reduction": "sum_over_batch_size",
+        "dtype": None,
+    }
+
+
+def test_keras_style_loss_round_trips_when_registered():
+    import kerax
+
+    kerax.register(_RegularizedMSE, name="test_losses>RegularizedMSE")
+    loss = _RegularizedMSE(regularization_factor=0.3, reduction="sum")
+    again = losses.deserialize(losses.serialize(loss))
+    assert type(again) is _RegularizedMSE
+    assert again.get_config() == loss.get_config()
+    x = jnp.ones((2, 3))
+    np.testing.assert_allclose(again(x, 0 * x), loss(x, 0 * x))
+
+
+def test_keras_style_loss_trains_in_trainer():
+    import jax
+
+    import kerax
+    from kerax import layers
+
+    model = kerax.Sequential([kerax.Input((3,)), layers.Dense(2)])
+    trainer = kerax.Trainer(model, optimizer="sgd", loss=_RegularizedMSE())
+    ts = trainer.init(jax.random.key(0))
+    x, y = np.ones((8, 3), "float32"), np.zeros((8, 2), "float32")
+    ts, history = trainer.fit(ts, x, y, epochs=2, batch_size=4, verbose=0)
+    assert history.history["loss"][1] < history.history["loss"][0]
+
+
+def test_keras_style_loss_without_super_init_or_with_bad_reduction_errors():
+    class NoCall(losses.Loss):
+        def __init__(self, name="no_call"):
+            super().__init__(name=name)
+
+    with pytest.raises(NotImplementedError, match="call"):
+        NoCall()(jnp.ones((1, 2)), jnp.ones((1, 2)))
+    with pytest.raises(ValueError, match="reduction"):
+        _RegularizedMSE(reduction="average")

@@ -562,3 +562,102 @@ def test_resolve_crossentropy_and_loss_hints():
         metrics.resolve(None)
     fn = metrics.resolve(losses.huber)
     assert isinstance(fn, metrics.MeanMetricWrapper) and fn.name == "huber"
+
+
+# Metric authoring: pure init/update/result, Keras-style __init__ for options.
+
+
+class _BinaryTruePositives(metrics.Metric):
+    def __init__(self, threshold=0.5, name="binary_true_positives", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.threshold = threshold
+
+    def init(self, y_pred_shape=None):
+        return {"true_positives": jnp.zeros(())}
+
+    def update(self, state, y_true, y_pred, sample_weight=None):
+        values = (y_true == 1) & (y_pred > self.threshold)
+        values = values.astype("float32")
+        if sample_weight is not None:
+            values = values * sample_weight
+        return {"true_positives": state["true_positives"] + jnp.sum(values)}
+
+    def result(self, state):
+        return state["true_positives"]
+
+
+def test_pure_metric_matches_keras_stateful_metric(rng):
+    import keras
+
+    class KerasBinaryTruePositives(keras.metrics.Metric):
+        def __init__(self, name="binary_true_positives", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.true_positives = self.add_variable(
+                shape=(), initializer="zeros", name="true_positives"
+            )
+
+        def update_state(self, y_true, y_pred, sample_weight=None):
+            y_true = keras.ops.cast(y_true, "bool")
+            y_pred = keras.ops.cast(y_pred > 0.5, "bool")
+            values = keras.ops.cast(keras.ops.logical_and(y_true, y_pred), self.dtype)
+            if sample_weight is not None:
+                values = values * keras.ops.cast(sample_weight, self.dtype)
+            self.true_positives.assign_add(keras.ops.sum(values))
+
+        def result(self):
+            return self.true_positives
+
+    ours, theirs = _BinaryTruePositives(), KerasBinaryTruePositives()
+    state = ours.init()
+    for _ in range(3):
+        y_true = rng.integers(0, 2, size=(8,))
+        y_pred = rng.uniform(size=(8,)).astype("float32")
+        w = rng.uniform(size=(8,)).astype("float32")
+        state = ours.update(state, y_true, y_pred, w)
+        theirs.update_state(y_true, y_pred, w)
+    np.testing.assert_allclose(ours.result(state), theirs.result(), rtol=1e-6)
+    assert ours.name == theirs.name
+    assert ours.get_config() == {
+        "threshold": 0.5,
+        "name": "binary_true_positives",
+        "dtype": None,
+    }
+    again = _BinaryTruePositives.from_config(ours.get_config())
+    assert again.get_config() == ours.get_config()
+
+
+def test_pure_metric_runs_in_trainer():
+    import jax
+
+    import kerax
+    from kerax import layers
+
+    model = kerax.Sequential([kerax.Input((2,)), layers.Dense(1, activation="sigmoid")])
+    trainer = kerax.Trainer(
+        model,
+        optimizer="sgd",
+        loss="binary_crossentropy",
+        metrics=[_BinaryTruePositives()],
+    )
+    ts = trainer.init(jax.random.key(0))
+    x = np.ones((8, 2), "float32")
+    y = np.ones((8, 1), "float32")
+    logs = trainer.evaluate(ts, x, y, batch_size=4, verbose=0, return_dict=True)
+    pred = np.asarray(trainer.predict(ts, x, verbose=0))
+    assert logs["binary_true_positives"] == float((pred > 0.5).sum())
+
+
+def test_keras_stateful_metric_is_refused_with_the_pure_form():
+    with pytest.raises(TypeError, match=r"def init\(self, y_pred_shape=None\)"):
+
+        class Stateful(metrics.Metric):
+            def update_state(self, y_true, y_pred, sample_weight=None):
+                pass
+
+    class AddsVariables(metrics.Metric):
+        def __init__(self, name="adds", **kwargs):
+            super().__init__(name=name, **kwargs)
+            self.total = self.add_variable(shape=(), initializer="zeros")
+
+    with pytest.raises(TypeError, match=r"(?s)add_variable.*def update"):
+        AddsVariables()

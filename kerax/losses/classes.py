@@ -8,6 +8,8 @@ per-sample function into a `Loss`.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import inspect
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -51,29 +53,51 @@ from kerax.losses.reduction import (
 class Loss:
     """Base of the loss classes: weighting and reduction as `keras.Loss`.
 
-    A subclass is a frozen dataclass with its options plus `reduction`,
-    `name` and `dtype` fields, and a `call(y_true, y_pred)` that returns
-    per-sample values. `__call__` converts both inputs to `dtype` (float32 by
-    default), runs `call`, folds any mask into the sample weights and reduces.
+    Subclass it the Keras way: an `__init__` with your options that calls
+    `super().__init__(name=..., reduction=..., dtype=...)`, and a
+    `call(y_true, y_pred)` returning per-sample values. `__call__` converts
+    both inputs to `dtype` (float32 by default), runs `call`, folds any mask
+    into the sample weights and reduces with `reduction`. The `__init__`
+    arguments are recorded as the config, so a registered subclass
+    (`kerax.register`) saves and loads without a hand-written `get_config`
+    (one you write still wins, as in Keras).
+
+    The built-in losses are frozen dataclasses instead (fields plus `call`),
+    which works for subclasses too.
 
     Example:
-        >>> import dataclasses
         >>> import jax.numpy as jnp
-        >>> @dataclasses.dataclass(frozen=True)
-        ... class ScaledMSE(Loss):
-        ...     scale: float = 2.0
-        ...     reduction: str | None = "sum_over_batch_size"
-        ...     name: str = "scaled_mse"
+        >>> class ScaledMSE(Loss):
+        ...     def __init__(self, scale=2.0, name="scaled_mse", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.scale = scale
         ...
         ...     def call(self, y_true, y_pred):
         ...         return self.scale * jnp.mean((y_true - y_pred) ** 2, axis=-1)
-        >>> float(ScaledMSE()(jnp.zeros((2, 3)), jnp.ones((2, 3))))
-        2.0
+        >>> loss = ScaledMSE(scale=3.0, reduction="sum")
+        >>> float(loss(jnp.zeros((2, 3)), jnp.ones((2, 3))))
+        6.0
+        >>> loss.get_config()
+        {'scale': 3.0, 'name': 'scaled_mse', 'reduction': 'sum', 'dtype': None}
     """
 
     reduction: str | None = "sum_over_batch_size"
     name: str | None = None
     dtype: Any = None
+
+    def __init__(
+        self,
+        name: str | None = None,
+        reduction: str | None = "sum_over_batch_size",
+        dtype: Any = None,
+    ) -> None:
+        self.name = name or to_snake_case(type(self).__name__)
+        self.reduction = standardize_reduction(reduction)
+        self.dtype = dtype
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        record_init_arguments(cls)
 
     def __post_init__(self) -> None:
         standardize_reduction(self.reduction)
@@ -139,12 +163,72 @@ class Loss:
                 for f in dataclasses.fields(self)
                 if f.init
             }
-        return {"name": self.name, "reduction": self.reduction}
+        return init_config(self, ("name", "reduction", "dtype"))
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Loss:
         """Rebuilds the loss from `get_config()` output (or a Keras config)."""
         return cls(**config)
+
+
+_INIT_ARGUMENTS = "_kerax_init_arguments"
+
+
+def record_init_arguments(cls: type) -> None:
+    """Wraps a Keras-style `__init__` of `cls` so that the outermost call
+    records its arguments by name (defaults filled in, `**kwargs` expanded):
+    Keras's authors write `__init__`, kerax derives the config from it."""
+    init = cls.__dict__.get("__init__")
+    if init is None or getattr(init, "_kerax_records", False):
+        return
+    signature = inspect.signature(init)
+
+    @functools.wraps(init)
+    def recording_init(self, *args: Any, **kwargs: Any) -> None:
+        if _INIT_ARGUMENTS not in vars(self):
+            vars(self)[_INIT_ARGUMENTS] = _bound_arguments(signature, args, kwargs)
+        init(self, *args, **kwargs)
+
+    recording_init._kerax_records = True
+    cls.__init__ = recording_init
+
+
+def _bound_arguments(signature, args, kwargs) -> dict[str, Any] | None:
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return None  # __init__ itself raises the clearer error.
+    bound.apply_defaults()
+    out: dict[str, Any] = {}
+    for name, value in list(bound.arguments.items())[1:]:
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        elif kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                return None  # *args cannot come back through cls(**config).
+        else:
+            out[name] = value
+    return out
+
+
+def init_config(obj: Any, base_keys: tuple[str, ...]) -> dict[str, Any]:
+    """The config of a Keras-style object: its recorded `__init__` arguments,
+    plus the `base_keys` attributes its `__init__` accepts but was not given."""
+    recorded = vars(obj).get(_INIT_ARGUMENTS)
+    if recorded is None:
+        raise ValueError(
+            f"{type(obj).__name__} cannot derive its config from its __init__ "
+            "arguments (positional-only or *args); write a `get_config()` that "
+            "returns what `from_config` should pass to the constructor."
+        )
+    params = inspect.signature(type(obj).__init__).parameters
+    takes_any = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())
+    config = {k: _jsonable(v) for k, v in recorded.items()}
+    for key in base_keys:
+        if key not in config and (key in params or takes_any):
+            config[key] = _jsonable(getattr(obj, key))
+    return config
 
 
 def _is_dataclass(obj: Any) -> bool:

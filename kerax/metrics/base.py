@@ -30,6 +30,7 @@ from kerax.losses import (
     squeeze_or_expand_to_same_rank,
     to_snake_case,
 )
+from kerax.losses.classes import init_config, record_init_arguments
 
 State = dict[str, jax.Array]
 
@@ -37,19 +38,33 @@ State = dict[str, jax.Array]
 class Metric:
     """Base of all kerax metrics: a config plus pure `init/update/result/merge`.
 
-    Subclasses are frozen dataclasses with Keras's arguments (always `name`
-    and `dtype`). A `name` of None becomes the snake-case class name, as
-    Keras's first instance would be called (kerax has no global counters).
+    A metric is written as four pure functions of an explicit state (a dict
+    of arrays) instead of Keras's variables: `init` makes the zero state,
+    `update` returns the next one, `result` reads it (`merge` adds two
+    states and rarely needs overriding). Options go in a Keras-style
+    `__init__` that calls `super().__init__(name=..., dtype=...)`; its
+    arguments become the config. (The built-in metrics are frozen
+    dataclasses, which works for subclasses too.) A class that defines
+    Keras's `update_state` is refused when it is created, with the pure form
+    in the message. A `name` of None becomes the snake-case class name.
 
     Example:
         >>> import jax.numpy as jnp
-        >>> from kerax import metrics
-        >>> m = metrics.MeanSquaredError()
-        >>> state = m.init()
-        >>> state = m.update(state, jnp.array([[0.0, 1.0]]), jnp.array([[1.0, 1.0]]))
-        >>> state = m.update(state, jnp.array([[0.0, 0.0]]), jnp.array([[0.0, 0.0]]))
-        >>> float(m.result(state))
-        0.25
+        >>> class BinaryTruePositives(Metric):
+        ...     def __init__(self, threshold=0.5, name="tp", **kwargs):
+        ...         super().__init__(name=name, **kwargs)
+        ...         self.threshold = threshold
+        ...     def init(self, y_pred_shape=None):
+        ...         return {"true_positives": jnp.zeros(())}
+        ...     def update(self, state, y_true, y_pred, sample_weight=None):
+        ...         hits = (y_true == 1) & (y_pred > self.threshold)
+        ...         return {"true_positives": state["true_positives"] + hits.sum()}
+        ...     def result(self, state):
+        ...         return state["true_positives"]
+        >>> m = BinaryTruePositives()
+        >>> state = m.update(m.init(), jnp.array([1, 1, 0]), jnp.array([0.9, 0.2, 0.8]))
+        >>> float(m.result(state)), m.get_config()
+        (1.0, {'threshold': 0.5, 'name': 'tp', 'dtype': None})
     """
 
     # "up" or "down": which way is better (Keras's `_direction`; callbacks
@@ -57,6 +72,17 @@ class Metric:
     _direction: ClassVar[str | None] = None
     name: str | None = None
     dtype: Any = None
+
+    def __init__(self, name: str | None = None, dtype: Any = None) -> None:
+        self.name = name or to_snake_case(type(self).__name__)
+        self.dtype = dtype
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for keras_method in ("update_state", "reset_state"):
+            if keras_method in cls.__dict__:
+                raise TypeError(_stateful_message(cls.__name__, keras_method))
+        record_init_arguments(cls)
 
     def __post_init__(self) -> None:
         if getattr(self, "name", None) is None and dataclasses.is_dataclass(self):
@@ -117,11 +143,19 @@ class Metric:
 
     def get_config(self) -> dict[str, Any]:
         """The constructor arguments, as a JSON-friendly dict."""
+        if not dataclasses.is_dataclass(self):
+            return init_config(self, ("name", "dtype"))
         return {
             f.name: _jsonable(getattr(self, f.name))
             for f in dataclasses.fields(self)
             if f.init
         }
+
+    def add_variable(self, *args: Any, **kwargs: Any) -> None:
+        """Keras's stateful metric API: an error that shows the pure form."""
+        raise TypeError(_stateful_message(type(self).__name__, "add_variable"))
+
+    add_weight = add_variable
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
@@ -130,6 +164,22 @@ class Metric:
 
     def _zeros(self, shape: tuple[int, ...] = ()) -> jax.Array:
         return jnp.zeros(shape, self.compute_dtype)
+
+
+def _stateful_message(name: str, what: str) -> str:
+    return (
+        f"Metric {name} uses Keras's stateful `{what}`: kerax metrics keep "
+        "their state outside the object (it travels in the TrainState). "
+        "Write the same metric as pure functions of a state dict:\n\n"
+        f"    class {name}(kerax.metrics.Metric):\n"
+        "        def init(self, y_pred_shape=None):\n"
+        '            return {"total": jnp.zeros(())}  # was add_variable(...)\n'
+        "        def update(self, state, y_true, y_pred, sample_weight=None):\n"
+        '            return {"total": state["total"] + ...}  # was update_state\n'
+        "        def result(self, state):\n"
+        '            return state["total"]\n\n'
+        "reset_state is not needed: `init()` is the reset state."
+    )
 
 
 def _jsonable(value: Any) -> Any:
