@@ -21,6 +21,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax.core import registry
+
 Activation = Callable[..., jax.Array]
 
 
@@ -461,17 +463,7 @@ ALL: dict[str, Activation] = {
 ALL["swish"] = silu
 ALL["hard_swish"] = hard_silu
 
-_NAME_OF: dict[Activation, str] = {}
-for _name, _fn in ALL.items():
-    _NAME_OF.setdefault(_fn, _name)
-del _name, _fn
-
-
-def _unknown(identifier: Any) -> ValueError:
-    return ValueError(
-        f"Unknown activation {identifier!r}. Use one of {sorted(ALL)}, a "
-        "callable, or None (linear)."
-    )
+registry.add_all("activations", ALL)
 
 
 def get(identifier: str | dict | Activation | None) -> Activation:
@@ -480,7 +472,8 @@ def get(identifier: str | dict | Activation | None) -> Activation:
     Args:
         identifier: None (linear), a Keras name such as `"relu"` or
             `"swish"`, a Keras-serialized dict (`{"class_name": "function",
-            "config": "relu"}`), or a callable, returned as is.
+            "config": "relu"}`), the name of a function registered with
+            `kerax.register`, or a callable, returned as is.
 
     Returns:
         The activation function.
@@ -494,37 +487,31 @@ def get(identifier: str | dict | Activation | None) -> Activation:
     """
     if identifier is None:
         return linear
-    if isinstance(identifier, str):
-        if identifier not in ALL:
-            raise _unknown(identifier)
-        return ALL[identifier]
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if callable(identifier):
-        return identifier
-    raise _unknown(identifier)
+    if not isinstance(identifier, (str, dict)) and not callable(identifier):
+        raise registry.unknown("activations", identifier)
+    return registry.get("activations", identifier)
 
 
-def serialize(activation: Activation) -> str:
-    """Returns the Keras name of a kerax activation function.
+def serialize(activation: Activation) -> str | dict[str, Any]:
+    """Returns the Keras serialized form of an activation function.
 
     Args:
-        activation: A function from this module.
+        activation: A function from this module, or one registered with
+            `kerax.register`.
 
     Returns:
-        Its Keras name, e.g. `"relu"` (`"silu"` for `swish`, as in Keras).
+        Its Keras name, e.g. `"relu"` (`"silu"` for `swish`, as in Keras);
+        Keras's function dict for a registered function.
 
     Raises:
-        ValueError: If `activation` is not a kerax activation.
+        ValueError: If `activation` is neither a kerax activation nor
+            registered.
+
+    Example:
+        >>> serialize(swish)
+        'silu'
     """
-    try:
-        return _NAME_OF[activation]
-    except (KeyError, TypeError):
-        raise ValueError(
-            f"Activation {activation!r} cannot be serialized: it is not one "
-            f"of the kerax activations {sorted(ALL)}. Register custom "
-            "activations with `kerax.register` to save them."
-        ) from None
+    return registry.serialize("activations", activation)
 
 
 def deserialize(config: str | dict) -> Activation:
@@ -540,24 +527,12 @@ def deserialize(config: str | dict) -> Activation:
 
     Raises:
         ValueError: If the config names no known activation.
+
+    Example:
+        >>> deserialize({"class_name": "function", "config": "relu"}) is relu
+        True
     """
-    if isinstance(config, str):
-        return get(config)
-    if not isinstance(config, dict) or "class_name" not in config:
-        raise _unknown(config)
-    inner = config.get("config")
-    if isinstance(inner, str):
-        name = inner
-    elif not inner:
-        name = config["class_name"]
-    else:
-        # A config carrying arguments would need a partial, which could not
-        # round-trip through `serialize`: refuse rather than drop them.
-        raise ValueError(
-            f"Cannot deserialize activation {config!r}: activations with "
-            "arguments are not serializable by name. Use a layer such as "
-            "`ReLU(...)` or `LeakyReLU(...)` instead."
-        )
-    if name not in ALL:
-        raise _unknown(name)
-    return ALL[name]
+    return registry.deserialize("activations", config)
+
+
+registry.set_get("activations", get)

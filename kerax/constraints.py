@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from kerax._keras_registry import KerasRegistry
+from kerax.core import registry
 
 # Keras's backend.epsilon(): keeps the rescaling finite for all-zero weights.
 _EPSILON = 1e-7
@@ -153,34 +153,32 @@ unit_norm = UnitNorm
 
 _CLASSES = (MaxNorm, MinMaxNorm, NonNeg, UnitNorm)
 
-_REGISTRY = KerasRegistry(
-    "constraint",
-    "keras.constraints",
-    Constraint,
-    _CLASSES,
+ALL: dict[str, type[Constraint]] = {cls.__name__: cls for cls in _CLASSES}
+ALL.update(
     {
         "max_norm": MaxNorm,
         "min_max_norm": MinMaxNorm,
         "non_neg": NonNeg,
         "unit_norm": UnitNorm,
-    },
+    }
 )
-ALL = _REGISTRY.all
-_lookup = _REGISTRY.lookup
+registry.set_base("constraints", Constraint)
+registry.add_all("constraints", ALL)
 
 
 def deserialize(config: dict[str, Any]) -> Constraint:
     """Builds a constraint from a Keras-style `{"class_name", "config"}` dict.
 
-    Keras's `module` and `registered_name` keys are ignored; an unknown class
-    or a bad config is a `ValueError`.
+    Keras's `module` and `registered_name` keys are accepted (a class
+    registered with `kerax.register` is found by its registered name); an
+    unknown class or a bad config is a `ValueError`.
     """
-    return _REGISTRY.deserialize(config)
+    return registry.deserialize("constraints", config)
 
 
 def serialize(constraint: Constraint) -> dict[str, Any]:
     """The Keras-style, JSON-safe config (the layout Keras writes)."""
-    return _REGISTRY.serialize(constraint)
+    return registry.serialize("constraints", constraint)
 
 
 def get(identifier: Any) -> Callable[[jax.Array], jax.Array] | None:
@@ -195,4 +193,7 @@ def get(identifier: Any) -> Callable[[jax.Array], jax.Array] | None:
         >>> get("non_neg")
         NonNeg()
     """
-    return _REGISTRY.get(identifier)
+    return registry.get("constraints", identifier)
+
+
+registry.set_get("constraints", get)

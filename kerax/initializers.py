@@ -26,6 +26,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax.core import registry
+
 Shape = Sequence[int]
 InitFn = Callable[..., jax.Array]
 
@@ -659,20 +661,16 @@ ALL.update(
 )
 
 
-def _lookup(name: str) -> type[Initializer]:
-    try:
-        return ALL[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown initializer {name!r}. Use one of {sorted(ALL)}."
-        ) from None
+registry.set_base("initializers", Initializer)
+registry.add_all("initializers", ALL)
 
 
 def deserialize(config: dict[str, Any]) -> Initializer:
     """Builds an initializer from a Keras-style `{"class_name", "config"}` dict.
 
-    Keras's extra `module` and `registered_name` keys are accepted and
-    ignored, so Keras-saved configs load directly.
+    Keras's extra `module` and `registered_name` keys are accepted, so
+    Keras-saved configs load directly (classes registered with
+    `kerax.register` by their registered name).
 
     Args:
         config: The serialized initializer.
@@ -682,26 +680,25 @@ def deserialize(config: dict[str, Any]) -> Initializer:
 
     Raises:
         ValueError: If the class is unknown or the config is invalid.
+
+    Example:
+        >>> deserialize({"class_name": "Constant", "config": {"value": 2.0}})
+        Constant(value=2.0)
     """
-    if not isinstance(config, dict) or "class_name" not in config:
+    if not isinstance(config, dict):
         raise ValueError(
             "An initializer config must be a dict with 'class_name' and "
             f"'config' keys. Received: {config!r}"
         )
-    cls = _lookup(config["class_name"])
-    try:
-        return cls.from_config(dict(config.get("config") or {}))
-    except TypeError as e:
-        raise ValueError(
-            f"Invalid config for initializer {cls.__name__}: {e}"
-        ) from None
+    return registry.deserialize("initializers", config)
 
 
 def serialize(initializer: Initializer) -> dict[str, Any]:
     """Returns the Keras-style, JSON-safe config of a kerax initializer.
 
     Args:
-        initializer: An instance of a class from this module.
+        initializer: An instance of a class from this module (or of a class
+            registered with `kerax.register`).
 
     Returns:
         `{"module": "keras.initializers", "class_name": ..., "config": {...},
@@ -714,20 +711,7 @@ def serialize(initializer: Initializer) -> dict[str, Any]:
         >>> serialize(Ones())["class_name"]
         'Ones'
     """
-    if not isinstance(initializer, Initializer) or ALL.get(
-        type(initializer).__name__
-    ) is not type(initializer):
-        raise ValueError(
-            f"Initializer {initializer!r} cannot be serialized: it is not a "
-            "kerax initializer. Register custom initializers with "
-            "`kerax.register` to save them."
-        )
-    return {
-        "module": "keras.initializers",
-        "class_name": type(initializer).__name__,
-        "config": initializer.get_config(),
-        "registered_name": None,
-    }
+    return registry.serialize("initializers", initializer)
 
 
 def get(identifier: Any) -> InitFn | None:
@@ -750,23 +734,12 @@ def get(identifier: Any) -> InitFn | None:
         >>> get("he_normal")
         HeNormal(seed=None, input_axes=None, output_axes=None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, str):
-        return _lookup(identifier)()
-    if isinstance(identifier, dict):
-        return deserialize(identifier)
-    if isinstance(identifier, type) and issubclass(identifier, Initializer):
-        return identifier()
     if isinstance(identifier, np.ndarray | np.generic | jax.Array):
         return _from_array(identifier)
-    if callable(identifier):
-        return identifier
-    raise ValueError(
-        f"Could not interpret initializer identifier: {identifier!r}. Use a "
-        f"name from {sorted(ALL)}, a config dict, an initializer or a "
-        "callable (key, shape, dtype)."
-    )
+    return registry.get("initializers", identifier)
+
+
+registry.set_get("initializers", get)
 
 
 def _from_array(value: Any) -> InitFn:

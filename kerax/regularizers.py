@@ -19,7 +19,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from kerax._keras_registry import KerasRegistry
+from kerax.core import registry
 
 # Keras's backend.epsilon(), the floor of norms in OrthogonalRegularizer.
 _EPSILON = 1e-7
@@ -184,35 +184,33 @@ orthogonal_regularizer = OrthogonalRegularizer
 
 _CLASSES = (L1, L2, L1L2, OrthogonalRegularizer)
 
-_REGISTRY = KerasRegistry(
-    "regularizer",
-    "keras.regularizers",
-    Regularizer,
-    _CLASSES,
+ALL: dict[str, type[Regularizer]] = {cls.__name__: cls for cls in _CLASSES}
+ALL.update(
     {
         "l1": L1,
         "l2": L2,
         "l1l2": L1L2,
         "l1_l2": L1L2,
         "orthogonal_regularizer": OrthogonalRegularizer,
-    },
+    }
 )
-ALL = _REGISTRY.all
-_lookup = _REGISTRY.lookup
+registry.set_base("regularizers", Regularizer)
+registry.add_all("regularizers", ALL)
 
 
 def deserialize(config: dict[str, Any]) -> Regularizer:
     """Builds a regularizer from a Keras-style `{"class_name", "config"}` dict.
 
-    Keras's `module` and `registered_name` keys are ignored; an unknown class
-    or a bad config is a `ValueError`.
+    Keras's `module` and `registered_name` keys are accepted (a class
+    registered with `kerax.register` is found by its registered name); an
+    unknown class or a bad config is a `ValueError`.
     """
-    return _REGISTRY.deserialize(config)
+    return registry.deserialize("regularizers", config)
 
 
 def serialize(regularizer: Regularizer) -> dict[str, Any]:
     """The Keras-style, JSON-safe config (the layout Keras writes)."""
-    return _REGISTRY.serialize(regularizer)
+    return registry.serialize("regularizers", regularizer)
 
 
 def get(identifier: Any) -> Callable[[jax.Array], jax.Array] | None:
@@ -227,4 +225,7 @@ def get(identifier: Any) -> Callable[[jax.Array], jax.Array] | None:
         >>> get("l2")
         L2(l2=0.01)
     """
-    return _REGISTRY.get(identifier)
+    return registry.get("regularizers", identifier)
+
+
+registry.set_get("regularizers", get)

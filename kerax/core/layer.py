@@ -17,12 +17,12 @@ from typing import Any, ClassVar
 import jax
 import jax.numpy as jnp
 
-from kerax.core import aux_losses, naming
+from kerax.core import aux_losses, naming, registry, serialization
 from kerax.core.fields import constrained_param, converter_of, regularized_param
 from kerax.core.policy import DTypePolicy, get_policy
 from kerax.core.spec import shape_str, to_spec
 
-# Config fields whose values are resolved through a kerax registry module.
+# Config fields whose values are resolved through a registry family's `get`.
 _RESOLVED_SUFFIXES = {
     "_initializer": "initializers",
     "_regularizer": "regularizers",
@@ -44,9 +44,7 @@ def _resolve_field(field_name: str, value):
         return None
     for suffix, module in _RESOLVED_SUFFIXES.items():
         if field_name.endswith(suffix):
-            import importlib
-
-            return importlib.import_module(f"kerax.{module}").get(value)
+            return registry.resolve(module, value)
     return value
 
 
@@ -110,10 +108,8 @@ class Layer:
         super().__init_subclass__(**kwargs)
         if "__dataclass_fields__" not in cls.__dict__:
             dataclasses.dataclass(frozen=True)(cls)
-        if cls.__module__.startswith("kerax."):
-            from kerax.core import serialization
-
-            serialization.register_builtin(cls)
+        # Loadable names are not registered here: each family package adds its
+        # public classes to the registry, so private bases stay unloadable.
 
     def __post_init__(self):
         for f in dataclasses.fields(self):
@@ -357,8 +353,6 @@ class Layer:
     # -------------------------------------------------------------- config
     def get_config(self) -> dict:
         """The Keras-style config: this layer's fields, JSON-safe."""
-        from kerax.core import serialization
-
         return {
             f.name: serialization.serialize_value(
                 getattr(self, f.name), f"{self.describe()}.{f.name}"
@@ -369,15 +363,12 @@ class Layer:
     @classmethod
     def from_config(cls, config: dict):
         """Rebuilds the layer from `get_config()` output (allowlisted values only)."""
-        from kerax.core import serialization
-
         return serialization.construct(cls, config)
 
     def summary(self, *specs, print_fn=print, **kwargs):
         """Prints the Keras-style summary table (see `kerax.models.summary`)."""
-        from kerax.models.summary import summary
-
-        return summary(self, *specs, print_fn=print_fn, **kwargs)
+        # kerax.models provides the table: core must not import a higher floor.
+        return registry.provided("summary")(self, *specs, print_fn=print_fn, **kwargs)
 
     def count_params(self, *specs) -> int:
         shapes = jax.eval_shape(lambda: self.init(jax.random.key(0), *specs))[0]
@@ -390,6 +381,9 @@ class Layer:
                 f"{self.describe()} is random in {what} and needs a PRNG key: "
                 "call apply(params, state, x, key=jax.random.key(seed), training=True)."
             )
+
+
+registry.set_base("layers", Layer)
 
 
 def _is_arraylike_tree(v) -> bool:

@@ -28,12 +28,12 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
-import inspect
 from collections.abc import Callable
 from typing import Any
 
 import jax
+
+from kerax.core import registry
 
 # The public names of the submodules, importable from `kerax.losses` as well.
 from kerax.losses.classes import (
@@ -188,13 +188,8 @@ ALL_OBJECTS: dict[str, Any] = {
 }
 
 
-def _lookup(name: str) -> Any:
-    try:
-        return ALL_OBJECTS[name]
-    except KeyError:
-        raise ValueError(
-            f"Unknown loss {name!r}. Valid names are: {', '.join(sorted(ALL_OBJECTS))}."
-        ) from None
+registry.set_base("losses", Loss)
+registry.add_all("losses", ALL_OBJECTS)
 
 
 def get(identifier: Any) -> Any:
@@ -205,7 +200,8 @@ def get(identifier: Any) -> Any:
             "categorical_crossentropy", "CategoricalCrossentropy"); a dict
             `{"class_name": ..., "config": ...}` (also the Keras serialized
             form); a `Loss` class (instantiated with defaults) or instance;
-            or any callable `fn(y_true, y_pred)`.
+            a name registered with `kerax.register`; or any callable
+            `fn(y_true, y_pred)`.
 
     Returns:
         A function (for function names, as Keras) or a `Loss` instance.
@@ -216,67 +212,34 @@ def get(identifier: Any) -> Any:
         >>> get({"class_name": "Huber", "config": {"delta": 2.0}})
         Huber(delta=2.0, reduction='sum_over_batch_size', name='huber_loss', dtype=None)
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, dict):
-        obj = deserialize(identifier)
-    elif isinstance(identifier, str):
-        obj = _lookup(identifier)
-    else:
-        obj = identifier
-    if inspect.isclass(obj):
-        obj = obj()
-    if not callable(obj):
-        raise ValueError(f"Could not interpret loss identifier: {identifier!r}")
-    return obj
+    return registry.get("losses", identifier)
 
 
 def deserialize(config: dict[str, Any] | str) -> Any:
-    """Rebuilds a loss from `serialize` output (kerax or Keras format)."""
-    if isinstance(config, str):
-        return _lookup(config)
-    class_name = config.get("class_name")
-    inner = config.get("config")
-    if class_name == "function":
-        return _lookup(inner)
-    cls = _lookup(class_name)
-    if not inspect.isclass(cls):
-        return cls
-    inner = dict(inner or {})
-    if cls is not LossFunctionWrapper:
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
-        unknown = sorted(set(inner) - names)
-        if unknown:
-            raise ValueError(
-                f"{class_name} got unknown config keys {unknown}; "
-                f"expected some of {sorted(names)}."
-            )
-    return cls.from_config(inner)
+    """Rebuilds a loss from `serialize` output (kerax or Keras format).
+
+    Example:
+        >>> deserialize("mse") is mean_squared_error
+        True
+    """
+    return registry.deserialize("losses", config)
 
 
-def serialize(loss: Any) -> dict[str, Any] | str:
+def serialize(loss: Any) -> dict[str, Any]:
     """A JSON-friendly description of a loss, in the Keras serialized format.
 
     Loss instances give `{"module", "class_name", "config", "registered_name"}`
-    (readable by `keras.losses.deserialize`); the built-in functions give the
-    Keras function form `{"class_name": "function", "config": name, ...}`.
+    (readable by `keras.losses.deserialize`); functions give the Keras
+    function form `{"class_name": "function", "config": name, ...}`.
+
+    Example:
+        >>> serialize(mean_squared_error)["config"]
+        'mean_squared_error'
     """
-    if isinstance(loss, Loss):
-        return {
-            "module": "keras.losses",
-            "class_name": type(loss).__name__,
-            "config": loss.get_config(),
-            "registered_name": None,
-        }
-    name = getattr(loss, "__name__", None)
-    if name is None:
-        raise ValueError(f"Cannot serialize loss {loss!r}: it has no name.")
-    return {
-        "module": "builtins",
-        "class_name": "function",
-        "config": name,
-        "registered_name": "function",
-    }
+    return registry.serialize("losses", loss)
+
+
+registry.set_get("losses", get)
 
 
 def is_binary_or_sparse_categorical(

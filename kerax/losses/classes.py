@@ -17,6 +17,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax.core import registry
 from kerax.losses.functions import (
     _circle_and_mask,
     _sparse_categorical_crossentropy_and_mask,
@@ -590,19 +591,15 @@ class LossFunctionWrapper(Loss):
         return self.fn(y_true, y_pred, **dict(self.fn_kwargs))
 
     def get_config(self) -> dict[str, Any]:
-        from kerax.losses import serialize  # The package imports this module.
-
         config = {"name": self.name, "reduction": self.reduction}
-        config["fn"] = serialize(self.fn)
+        config["fn"] = registry.serialize("losses", self.fn)
         config.update({k: _jsonable(v) for k, v in self.fn_kwargs})
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> LossFunctionWrapper:
-        from kerax.losses import get  # The package imports this module.
-
         config = dict(config)
         fn = config.pop("fn")
         if not callable(fn):
-            fn = get(fn)
+            fn = registry.get("losses", fn)
         return cls(fn, **config)

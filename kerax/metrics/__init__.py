@@ -23,6 +23,7 @@ import inspect
 from typing import Any
 
 from kerax import losses as _losses
+from kerax.core import registry
 from kerax.losses import (
     binary_crossentropy,
     binary_focal_crossentropy,
@@ -193,18 +194,30 @@ _FUNCTIONS: dict[str, Any] = {
 }
 
 
-def _unknown(name: str) -> ValueError:
-    valid = sorted(set(_CLASSES) | set(_FUNCTIONS))
-    return ValueError(f"Unknown metric {name!r}. Valid names are: {', '.join(valid)}.")
+registry.set_base("metrics", Metric)
+registry.add_all("metrics", _CLASSES)
+registry.add_all("metric_functions", _FUNCTIONS)
+
+
+def _unknown(name: Any) -> ValueError:
+    valid = sorted(
+        set(registry.family("metrics").objects)
+        | set(registry.family("metric_functions").objects)
+    )
+    return ValueError(
+        f"Unknown metric {name!r}. Valid names are: {', '.join(valid)}, or a name "
+        "registered with `kerax.register`."
+    )
 
 
 def deserialize_function(config: dict[str, Any] | str) -> Any:
-    """The per-sample function named by `config` (a name or Keras function dict)."""
-    name = config.get("config") if isinstance(config, dict) else config
-    try:
-        return _FUNCTIONS[name]
-    except (KeyError, TypeError):
-        raise _unknown(name) from None
+    """The per-sample function named by `config` (a name or Keras function dict).
+
+    Example:
+        >>> deserialize_function("binary_accuracy") is binary_accuracy
+        True
+    """
+    return registry.deserialize("metric_functions", config)
 
 
 def _plain(value: Any) -> Any:
@@ -218,26 +231,23 @@ def _plain(value: Any) -> Any:
 
 
 def deserialize(config: dict[str, Any] | str) -> Metric:
-    """Rebuilds a metric from `serialize` output (kerax or Keras format)."""
+    """Rebuilds a metric from `serialize` output (kerax or Keras format).
+
+    Example:
+        >>> deserialize({"class_name": "function", "config": "mse"}).name
+        'mean_squared_error'
+    """
     if isinstance(config, str):
         return get(config)
-    class_name = config.get("class_name")
-    if class_name == "function":
+    if isinstance(config, dict) and config.get("class_name") == "function":
         fn = deserialize_function(config)
         return MeanMetricWrapper(fn, name=fn.__name__)
-    if class_name not in _CLASSES:
-        raise _unknown(class_name)
-    cls = _CLASSES[class_name]
-    inner = {k: _plain(v) for k, v in (config.get("config") or {}).items()}
-    if cls is not MeanMetricWrapper:
-        names = {f.name for f in dataclasses.fields(cls) if f.init}
-        unknown = sorted(set(inner) - names)
-        if unknown:
-            raise ValueError(
-                f"{class_name} got unknown config keys {unknown}; "
-                f"expected some of {sorted(names)}."
-            )
-    return cls.from_config(inner)
+    if isinstance(config, dict) and isinstance(config.get("config"), dict):
+        config = {
+            **config,
+            "config": {k: _plain(v) for k, v in config["config"].items()},
+        }
+    return registry.deserialize("metrics", config)
 
 
 def serialize(metric: Any) -> dict[str, Any]:
@@ -246,15 +256,14 @@ def serialize(metric: Any) -> dict[str, Any]:
     Metrics give `{"module", "class_name", "config", "registered_name"}`,
     readable by `keras.metrics.deserialize`; functions give Keras's
     `{"class_name": "function", "config": name, ...}`.
+
+    Example:
+        >>> serialize(AUC())["class_name"]
+        'AUC'
     """
-    if isinstance(metric, Metric):
-        return {
-            "module": "keras.metrics",
-            "class_name": type(metric).__name__,
-            "config": metric.get_config(),
-            "registered_name": None,
-        }
-    return _losses.serialize(metric)
+    if isinstance(metric, Metric) or isinstance(metric, type):
+        return registry.serialize("metrics", metric)
+    return registry.serialize("metric_functions", metric)
 
 
 def get(identifier: Any) -> Metric | None:
@@ -278,11 +287,16 @@ label_weights=None, from_logits=False)
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        if identifier in _CLASSES:
-            return _CLASSES[identifier]()
-        if identifier in _FUNCTIONS:
-            return MeanMetricWrapper(_FUNCTIONS[identifier], name=identifier)
-        raise _unknown(identifier)
+        obj = registry.lookup_custom(identifier)
+        if obj is None:
+            obj = registry.family("metrics").objects.get(identifier)
+        if obj is None:
+            obj = registry.family("metric_functions").objects.get(identifier)
+        if obj is None:
+            raise _unknown(identifier)
+        if not inspect.isclass(obj) and not isinstance(obj, Metric):
+            return MeanMetricWrapper(obj, name=identifier)
+        identifier = obj
     if inspect.isclass(identifier) and issubclass(identifier, Metric):
         return identifier()
     if isinstance(identifier, Metric):
@@ -290,6 +304,9 @@ label_weights=None, from_logits=False)
     if callable(identifier):
         return MeanMetricWrapper(identifier, name=getattr(identifier, "__name__", None))
     raise ValueError(f"Could not interpret metric identifier: {identifier!r}")
+
+
+registry.set_get("metrics", get)
 
 
 def _family_from_loss(loss: Any) -> str | None:

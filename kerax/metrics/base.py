@@ -23,6 +23,7 @@ import jax
 import jax.numpy as jnp
 
 from kerax import losses
+from kerax.core import registry
 from kerax.losses import (
     apply_mask,
     compute_dtype,
@@ -369,21 +370,17 @@ class MeanMetricWrapper(MeanFunctionMetric):
         return self.fn(y_true, y_pred, **dict(self.fn_kwargs))
 
     def get_config(self) -> dict[str, Any]:
-        from kerax.metrics import serialize  # The metric functions live there.
-
         config = {"name": self.name, "dtype": _jsonable(self.dtype)}
-        config["fn"] = serialize(self.fn)
+        config["fn"] = registry.serialize("metric_functions", self.fn)
         config.update({k: _jsonable(v) for k, v in self.fn_kwargs})
         return config
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> MeanMetricWrapper:
-        from kerax.metrics import deserialize_function
-
         config = dict(config)
         fn = config.pop("fn")
         if not callable(fn):
-            fn = deserialize_function(fn)
+            fn = registry.deserialize("metric_functions", fn)
         return cls(fn, **config)
 
 

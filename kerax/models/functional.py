@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import jax
 
-from kerax.core import naming
+from kerax.core import naming, serialization
 from kerax.core.layer import Layer, is_empty
 from kerax.core.node import InputLayer, Node
 from kerax.core.spec import is_symbolic, shape_str
@@ -294,8 +294,6 @@ class Model(Layer):
 
     # -------------------------------------------------------------- config
     def get_config(self) -> dict:
-        from kerax.core import serialization
-
         g = self._graph
         refs = {}
 
@@ -349,8 +347,6 @@ class Model(Layer):
 
     @classmethod
     def from_config(cls, config: dict):
-        from kerax.core import serialization
-
         config = dict(config)
         layers = {}
         for entry in config.pop("layers"):
@@ -410,8 +406,6 @@ def _decode(tree, resolve):
             return resolve(tree)
         if "__dict__" in tree:
             return {k: _decode(v, resolve) for k, v in tree["__dict__"].items()}
-        from kerax.core import serialization
-
         return serialization.deserialize_value(tree)
     if isinstance(tree, list):
         return [_decode(v, resolve) for v in tree]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from kerax.core import naming
+from kerax.core import naming, serialization
 from kerax.core.layer import Layer, is_empty
 from kerax.core.node import InputLayer, Node
 
@@ -130,8 +130,6 @@ class Sequential(Layer):
         return x, new_state, mask
 
     def get_config(self) -> dict:
-        from kerax.core import serialization
-
         return {
             "name": self.name,
             "trainable": self.trainable,

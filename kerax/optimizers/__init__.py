@@ -28,6 +28,7 @@ from typing import Any
 
 import optax
 
+from kerax.core import registry
 from kerax.optimizers import schedules
 from kerax.optimizers.adam_family import (
     Adafactor,
@@ -39,8 +40,10 @@ from kerax.optimizers.adam_family import (
     Nadam,
 )
 from kerax.optimizers.base import (
+    Capabilities,
     KerasOptimizer,
     KerasOptimizerState,
+    capabilities,
     ema_params,
     freeze,
     get_learning_rate,
@@ -76,6 +79,8 @@ __all__ = [
     "ema_params",
     "scale_loss",
     "freeze",
+    "Capabilities",
+    "capabilities",
 ]
 
 _OPTIMIZERS = {
@@ -103,34 +108,62 @@ def _is_transformation(x: Any) -> bool:
     )
 
 
+# Keras's class names, and the lower-case names `get` accepts in any case.
+registry.add_all("optimizers", {f.__name__: f for f in _OPTIMIZERS.values()})
+registry.add_all("optimizers", _OPTIMIZERS)
+
+
+def _factory(name: Any):
+    """The optimizer factory for a name in any case (registered names first)."""
+    found = registry.lookup_custom(name)
+    if found is not None:
+        return found
+    key = name.lower() if isinstance(name, str) else name
+    if key in _OPTIMIZERS:
+        return _OPTIMIZERS[key]
+    raise ValueError(
+        f"Unknown optimizer {name!r}. Valid names: {sorted(_OPTIMIZERS)} (any case), "
+        "a config dict, an optax GradientTransformation, or a name registered with "
+        "`kerax.register`."
+    )
+
+
 def deserialize(config: dict[str, Any], **kwargs) -> KerasOptimizer:
     """Builds an optimizer from `{"class_name": "Adam", "config": {...}}`.
 
     A serialized schedule under `config["learning_rate"]` is rebuilt too;
     `kwargs` override the config.
+
+    Example:
+        >>> deserialize({"class_name": "SGD", "config": {"learning_rate": 0.5}}).class_name
+        'SGD'
     """
-    class_name = config.get("class_name")
-    key = str(class_name).lower()
-    if key not in _OPTIMIZERS:
+    if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(
-            f"Unknown optimizer class_name {class_name!r}. Valid names: "
-            f"{sorted(f.__name__ for f in _OPTIMIZERS.values())}."
+            "An optimizer config must be a dict with 'class_name' and 'config' keys. "
+            f"Received: {config!r}"
         )
-    args = {**config.get("config", {}), **kwargs}
+    factory = _factory(config.get("registered_name") or config["class_name"])
+    args = {**(config.get("config") or {}), **kwargs}
     if isinstance(args.get("learning_rate"), dict):
         args["learning_rate"] = schedules.deserialize(args["learning_rate"])
-    return _OPTIMIZERS[key](**args)
+    return factory(**args)
 
 
 def serialize(optimizer: KerasOptimizer) -> dict[str, Any]:
-    """`{"class_name", "config"}` of a kerax optimizer (Keras's format)."""
+    """`{"class_name", "config"}` of a kerax optimizer (Keras's format).
+
+    Example:
+        >>> serialize(SGD(learning_rate=0.5))["config"]["learning_rate"]
+        0.5
+    """
     if not isinstance(optimizer, KerasOptimizer):
         raise TypeError(
             "Only optimizers made by kerax.optimizers can be serialized; "
             f"got {type(optimizer).__name__}."
         )
     return {
-        "module": "keras.optimizers",
+        "module": registry.family("optimizers").module,
         "class_name": optimizer.class_name,
         "config": optimizer.get_config(),
         "registered_name": None,
@@ -157,14 +190,7 @@ def get(identifier: Any, **kwargs) -> optax.GradientTransformation:
         True
     """
     if isinstance(identifier, str):
-        key = identifier.lower()
-        if key not in _OPTIMIZERS:
-            raise ValueError(
-                f"Unknown optimizer {identifier!r}. Valid names: "
-                f"{sorted(_OPTIMIZERS)} (any case), a config dict, or an optax "
-                "GradientTransformation."
-            )
-        return _OPTIMIZERS[key](**kwargs)
+        return _factory(identifier)(**kwargs)
     if isinstance(identifier, dict):
         return deserialize(identifier, **kwargs)
     if _is_transformation(identifier):
@@ -178,3 +204,6 @@ def get(identifier: Any, **kwargs) -> optax.GradientTransformation:
         f"Could not interpret optimizer identifier: {identifier!r}. Valid names: "
         f"{sorted(_OPTIMIZERS)}, a config dict, or an optax GradientTransformation."
     )
+
+
+registry.set_get("optimizers", get)

@@ -26,6 +26,8 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax.core import registry
+
 __all__ = [
     "LearningRateSchedule",
     "ExponentialDecay",
@@ -327,6 +329,8 @@ _SCHEDULES: dict[str, type[LearningRateSchedule]] = {
         CosineDecayRestarts,
     )
 }
+registry.set_base("schedules", LearningRateSchedule)
+registry.add_all("schedules", _SCHEDULES)
 
 
 def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
@@ -336,23 +340,12 @@ def serialize(schedule: LearningRateSchedule) -> dict[str, Any]:
             "Only kerax.optimizers.schedules objects can be serialized; got "
             f"{schedule!r}. Plain callables (optax schedules) have no config."
         )
-    return {
-        "module": "keras.optimizers.schedules",
-        "class_name": type(schedule).__name__,
-        "config": schedule.get_config(),
-        "registered_name": None,
-    }
+    return registry.serialize("schedules", schedule)
 
 
 def deserialize(config: dict[str, Any]) -> LearningRateSchedule:
     """Builds a schedule from `serialize()` output or a Keras schedule config."""
-    class_name = config.get("class_name")
-    if class_name not in _SCHEDULES:
-        raise ValueError(
-            f"Unknown learning rate schedule {class_name!r}. Valid names: "
-            f"{sorted(_SCHEDULES)}."
-        )
-    return _SCHEDULES[class_name].from_config(dict(config.get("config", {})))
+    return registry.deserialize("schedules", config)
 
 
 def get(identifier: Any) -> Callable[[jax.typing.ArrayLike], jax.Array]:
@@ -364,3 +357,6 @@ def get(identifier: Any) -> Callable[[jax.typing.ArrayLike], jax.Array]:
     raise ValueError(
         f"Could not interpret learning rate schedule identifier: {identifier!r}"
     )
+
+
+registry.set_get("schedules", get)

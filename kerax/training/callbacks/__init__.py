@@ -26,6 +26,7 @@ Rules that follow from purity:
   continue from.
 """
 
+from kerax.core import registry
 from kerax.training.callbacks.base import (
     HOOKS,
     Callback,
@@ -57,3 +58,8 @@ __all__ = [
     "LambdaCallback",
     "SwapEMAWeights",
 ]
+
+registry.add_all(
+    "callbacks",
+    {name: globals()[name] for name in __all__ if isinstance(globals()[name], type)},
+)
