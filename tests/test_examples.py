@@ -93,6 +93,18 @@ EXAMPLES = {
         ],
         ["runs/from_keras/ranker.keras"],
     ),
+    "transfer_learning.py": (
+        ["--small"],
+        {},
+        ("keras", "tensorflow", "ai_edge_litert"),
+        [
+            "classes: ['checks', 'stripes']",
+            "head: val_accuracy",
+            "fine-tuned: val_accuracy",
+            "int8 TFLite:",
+        ],
+        ["runs/transfer_learning/classifier_int8.tflite"],
+    ),
 }
 
 
