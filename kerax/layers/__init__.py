@@ -26,6 +26,7 @@ from kerax.layers.activations import *  # noqa: F403
 from kerax.layers.attention import *  # noqa: F403
 from kerax.layers.convolutional import *  # noqa: F403
 from kerax.layers.core import *  # noqa: F403
+from kerax.layers.jax_layer import FlaxLayer, JaxLayer
 from kerax.layers.merging import *  # noqa: F403
 from kerax.layers.normalization import *  # noqa: F403
 from kerax.layers.pooling import *  # noqa: F403
@@ -38,6 +39,8 @@ from kerax.models.repeat import Repeat
 __all__ = [
     "Input",
     "InputLayer",
+    "FlaxLayer",
+    "JaxLayer",
     "Layer",
     "Repeat",
     *activations.__all__,
