@@ -9,22 +9,27 @@ and architecture in every framework:
   the kerax variants get the same `optax.adam` (`--optimizer keras`: kerax's
   Keras-exact Adam instead);
 - `kerax-step`: `kerax.training.make_train_step` called in a Python loop;
-- `kerax-fit`: `kerax.Trainer.fit`, `steps_per_execution=1`;
+- `kerax-fit-auto`: `kerax.Trainer.fit` with its defaults
+  (`steps_per_execution="auto"`: kerax measures and fuses where it wins);
+- `kerax-fit-K1`: `Trainer.fit`, `steps_per_execution=1`;
 - `kerax-fit-K`: `Trainer.fit` with `steps_per_execution=K` for each K given,
   kerax choosing scan fusion or not (reported);
 - `hand-scan-K` (tiny MLP): the hand-written step fused K at a time with
   `lax.scan`, the floor for `kerax-fit-K`;
 - `keras-fit`: Keras 3 `fit` on the JAX backend (`jit_compile=True`).
 
-Models: a tiny MLP 32-32-32-10 (batch 32, dispatch-bound), an MLP
+Models: a tiny MLP 16-32-4 (`tiny16`: batch 64, 1,600 steps an epoch), a
+tiny MLP 32-32-32-10 (batch 32, dispatch-bound), an MLP
 784-512-512-10 (b128), a CNN conv32-pool-conv64-pool-dense128-dense10 on
 28x28x1 (b128), a transformer block (len 64, dim 128, 4 heads, FF 512; b32).
 
 Printed per model: steps/s (best round), the speed relative to `hand` (the
 median over rounds of the per-round time ratio), and the first-step time
-(trace + compile + one step) of each variant.
+(trace + compile + one step) of each variant; and the leaves one call of the
+compiled step takes and returns, kerax's against the hand loop's.
 
     python scripts/bench_training.py                # all models, 5 rounds
+    python scripts/bench_training.py --models tiny16 --optimizer keras
     python scripts/bench_training.py --models tiny,mlp --rounds 5 --k 8,32
 
 On a loaded machine read the ratios, not the absolute numbers. For models
@@ -42,7 +47,6 @@ import time
 
 os.environ.setdefault("KERAS_BACKEND", "jax")
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-os.environ["KERAX_COMPILATION_CACHE_DIR"] = "off"  # Honest compile times.
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import jax  # noqa: E402
@@ -56,6 +60,7 @@ from kerax.training import Trainer, make_train_step  # noqa: E402
 
 # name: (input shape, batch size, steps per epoch)
 MODELS = {
+    "tiny16": ((16,), 64, 1600),
     "tiny": ((32,), 32, 400),
     "mlp": ((784,), 128, 60),
     "cnn": ((28, 28, 1), 128, 8),
@@ -65,6 +70,10 @@ MODELS = {
 
 def kerax_model(name):
     shape = MODELS[name][0]
+    if name == "tiny16":
+        return kerax.Sequential(
+            [kerax.Input(shape), L.Dense(32, activation="relu"), L.Dense(4)]
+        )
     if name == "tiny":
         return kerax.Sequential(
             [
@@ -109,6 +118,10 @@ def keras_model(name):
     from keras import layers as KL
 
     shape = MODELS[name][0]
+    if name == "tiny16":
+        return keras.Sequential(
+            [keras.Input(shape), KL.Dense(32, activation="relu"), KL.Dense(4)]
+        )
     if name == "tiny":
         return keras.Sequential(
             [
@@ -152,8 +165,9 @@ def data(name, seed=0):
     shape, batch, steps = MODELS[name]
     n = batch * steps
     rng = np.random.default_rng(seed)
+    classes = 4 if name == "tiny16" else 10
     return rng.normal(size=(n, *shape)).astype(np.float32), rng.integers(
-        0, 10, n
+        0, classes, n
     ).astype(np.int32)
 
 
@@ -292,14 +306,10 @@ class KeraxStep:
 
 class KeraxFit:
     def __init__(self, name, x, y, k=1):
-        self.label = "kerax-fit" if k == 1 else f"kerax-fit-K{k}"
+        self.label = f"kerax-fit-{k}" if k == "auto" else f"kerax-fit-K{k}"
         self.x, self.y, self.batch = x, y, MODELS[name][1]
         self.trainer = Trainer(
-            kerax_model(name),
-            kerax_optimizer(),
-            LOSS,
-            steps_per_execution=k,
-            compilation_cache=False,
+            kerax_model(name), kerax_optimizer(), LOSS, steps_per_execution=k
         )
         self.ts = self.trainer.init()
 
@@ -323,11 +333,9 @@ class KeraxFit:
         jax.block_until_ready(self.ts)
 
     def note(self):
-        return (
-            f"fusion={self.trainer.fusion}"
-            if self.trainer.steps_per_execution > 1
-            else ""
-        )
+        if self.trainer.steps_per_execution == 1:
+            return ""
+        return f"fusion={self.trainer.fusion}"
 
 
 class KerasFit:
@@ -365,9 +373,14 @@ class KerasFit:
 def run_model(name, rounds, ks, with_keras):
     x, y = data(name)
     steps = len(x) // MODELS[name][1]
-    variants = [Hand(name, x, y), KeraxStep(name, x, y), KeraxFit(name, x, y)]
+    variants = [
+        Hand(name, x, y),
+        KeraxStep(name, x, y),
+        KeraxFit(name, x, y, "auto"),
+        KeraxFit(name, x, y),
+    ]
     variants += [KeraxFit(name, x, y, k) for k in ks]
-    if name == "tiny":  # Where fusion pays: its hand-written floor.
+    if name.startswith("tiny"):  # Where fusion pays: its hand-written floor.
         variants += [HandScan(name, x, y, k) for k in ks]
     if with_keras:
         variants.append(KerasFit(name, x, y))
@@ -401,7 +414,25 @@ def run_model(name, rounds, ks, with_keras):
         key=lambda v: ratios[v.label],
     )
     print(f"kerax fit, best K: {best_k.label} at {ratios[best_k.label]:.2f}x hand")
+    print(leaf_counts(name, variants[0], variants[1]))
     return ratios, first
+
+
+def leaf_counts(name, hand, kerax_step):
+    """Leaves in and out of one call of each compiled step (each costs dispatch time)."""
+    b = MODELS[name][1]
+    xb, yb = hand.x[:b], hand.y[:b]
+    hand_in = len(jax.tree.leaves((hand.params, hand.opt_state, xb, yb)))
+    hand_out = len(
+        jax.tree.leaves(
+            jax.eval_shape(hand.step_fn, hand.params, hand.opt_state, xb, yb)
+        )
+    )
+    k_in, k_out = kerax_step.step.leaf_counts(kerax_step.ts, (xb, yb))
+    return (
+        f"leaves per step call, in/out: hand {hand_in}/{hand_out}, "
+        f"kerax step {k_in}/{k_out}"
+    )
 
 
 def main(argv=None):

@@ -81,6 +81,9 @@ def train(config_path, overrides=()) -> dict:
     out.mkdir(parents=True, exist_ok=True)
     (out / "config.resolved.json").write_text(json.dumps(cfg, indent=1))
     kerax.set_dtype_policy(cfg["trainer"]["dtype_policy"])
+    # The command owns its process, so it may turn JAX's persistent cache on
+    # (the library never does): a rerun of the same config compiles nothing.
+    kerax.training.enable_compilation_cache()
 
     data = cfg["data"]
     source = data_sources.load(cfg, out)

@@ -50,6 +50,8 @@ __all__ = [
     "ema_params",
     "scale_loss",
     "freeze",
+    "Capabilities",
+    "capabilities",
 ]
 
 Schedule = Callable[[jax.typing.ArrayLike], jax.Array]
@@ -487,6 +489,45 @@ def scale_loss(opt_state, loss: jax.Array) -> jax.Array:
     """`loss * loss_scale_factor` if the optimizer has one (Keras `scale_loss`)."""
     factor = _keras_state(opt_state).loss_scale_factor
     return loss if factor is None else loss * factor
+
+
+class Capabilities(NamedTuple):
+    """What an optimizer state declares about itself, read once from its structure.
+
+    Attributes:
+        learning_rate: the state holds a learning rate `get_learning_rate`
+            reads (kerax optimizers, `optax.inject_hyperparams`): training
+            logs it as `learning_rate`.
+        loss_scale_factor: Keras's `loss_scale_factor` of the first kerax
+            optimizer in the state, or None: the loss is multiplied by it
+            before differentiation (`scale_loss`).
+    """
+
+    learning_rate: bool
+    loss_scale_factor: float | None
+
+
+def capabilities(opt_state) -> Capabilities:
+    """The `Capabilities` an optimizer state declares (abstract states work too).
+
+    The answer comes from the state's types and static fields alone (no
+    array is read), so a training step asks once, when it is built, instead
+    of trying features while it is traced.
+
+    Example:
+        >>> import jax, jax.numpy as jnp, optax, kerax.optimizers as ko
+        >>> params = {"w": jnp.zeros(3)}
+        >>> ko.capabilities(ko.Adam(loss_scale_factor=8.0).init(params))
+        Capabilities(learning_rate=True, loss_scale_factor=8.0)
+        >>> ko.capabilities(jax.eval_shape(optax.adam(1e-3).init, params))
+        Capabilities(learning_rate=False, loss_scale_factor=None)
+    """
+    found = [
+        x for x in jax.tree.leaves(opt_state, is_leaf=_is_lr_state) if _is_lr_state(x)
+    ]
+    keras_states = [x for x in found if isinstance(x, KerasOptimizerState)]
+    factor = keras_states[0].loss_scale_factor if keras_states else None
+    return Capabilities(learning_rate=bool(found), loss_scale_factor=factor)
 
 
 def freeze(

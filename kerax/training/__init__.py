@@ -7,13 +7,14 @@ The functional way: `make_train_step` / `make_eval_step` /
 """
 
 from kerax.training import callbacks, compile_cache, data
+from kerax.training.compile_cache import enable as enable_compilation_cache
 from kerax.training.objectives import Objectives, unpack_batch
 from kerax.training.steps import (
     EvalStep,
     Logs,
     PredictStep,
-    Step,
     TrainStep,
+    compile_step,
     make_eval_step,
     make_predict_step,
     make_train_step,
@@ -27,13 +28,14 @@ __all__ = [
     "Logs",
     "Objectives",
     "PredictStep",
-    "Step",
     "TrainState",
     "TrainStep",
     "Trainer",
     "callbacks",
     "compile_cache",
+    "compile_step",
     "data",
+    "enable_compilation_cache",
     "init_train_state",
     "make_eval_step",
     "make_predict_step",

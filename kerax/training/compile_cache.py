@@ -1,14 +1,18 @@
-"""JAX's persistent compilation cache, on by default for kerax training.
+"""JAX's persistent compilation cache, turned on when asked.
+
+The library never changes JAX's global configuration on its own: call
+`kerax.training.enable_compilation_cache()` (this module's `enable`), or
+let the `kerax` command do it for its runs.
 
 A compiled step is written to disk and reused by the next process that
 compiles the same program (same model, shapes, JAX version and flags), so a
 re-run of a script or a resumed job skips XLA compilation.
 
 Where: `$KERAX_COMPILATION_CACHE_DIR` if set, else
-`$XDG_CACHE_HOME/kerax/jax` (default `~/.cache/kerax/jax`). Off: set
-`KERAX_COMPILATION_CACHE_DIR` to `0`, `off` or `false`, or pass
-`compilation_cache=False` to `kerax.Trainer`. A cache directory the user set
-for JAX itself (`jax_compilation_cache_dir`) is left alone.
+`$XDG_CACHE_HOME/kerax/jax` (default `~/.cache/kerax/jax`); setting
+`KERAX_COMPILATION_CACHE_DIR` to `0`, `off` or `false` makes `enable()` do
+nothing. A cache directory the user set for JAX itself
+(`jax_compilation_cache_dir`) is left alone.
 
 Programs that compile faster than `$KERAX_COMPILATION_CACHE_MIN_SECS`
 (default 0.1 s; JAX's own default, 1 s, would skip most small models) are not

@@ -3,8 +3,9 @@
 `Objectives(model, loss, loss_weights, metrics, weighted_metrics)` is what
 Keras builds as `CompileLoss` + `CompileMetrics`, as pure functions:
 
-- `build(y_true, y_pred)` resolves names ("crossentropy", "accuracy") from
-  the shapes, once (pure Python on shapes; safe at trace time);
+- `Objectives.resolve(model, loss, ..., x_spec, y_spec)` (or `build(y_true,
+  y_pred)` on specs) resolves names ("crossentropy", "accuracy") from the
+  shapes, once, before any step is traced; the result is immutable;
 - `compute_loss(y_true, y_pred, sample_weight, mask)` returns the weighted
   total and the unweighted per-output losses;
 - `init_metrics()` / `update_metrics(...)` / `results(...)` keep the running
@@ -198,8 +199,65 @@ class Objectives:
     def built(self) -> bool:
         return self._built_for is not None
 
-    def build(self, y_true, y_pred) -> None:
-        """Resolves losses and metrics for these targets and outputs (shapes only)."""
+    @classmethod
+    def resolve(
+        cls,
+        model,
+        loss=None,
+        loss_weights=None,
+        metrics=None,
+        weighted_metrics=None,
+        *,
+        x_spec=None,
+        y_spec=None,
+    ) -> Objectives:
+        """Resolved objectives for a model's outputs and a target spec, in one call.
+
+        Args:
+            model: the kerax model; its output spec comes from `x_spec`
+                (default: the model's `kerax.Input`).
+            loss, loss_weights, metrics, weighted_metrics: as the constructor.
+            x_spec: the input spec(s), batch dimension included.
+            y_spec: the target spec(s), or None. Without it, names chosen
+                from the target shape ("accuracy", "crossentropy") are chosen
+                from the loss as Keras does when shapes are unknown, and a
+                name that cannot be chosen that way raises a ValueError
+                asking for `y_spec`.
+
+        Example:
+            >>> import kerax
+            >>> model = kerax.Sequential([kerax.Input((4,)), kerax.layers.Dense(3)])
+            >>> obj = Objectives.resolve(
+            ...     model, "sparse_categorical_crossentropy", metrics=["accuracy"]
+            ... )
+            >>> [e.metric.__class__.__name__ for e in obj.metric_entries]
+            ['SparseCategoricalAccuracy']
+        """
+        if x_spec is None:
+            x_spec = getattr(model, "input_spec", None)
+            if x_spec is None:
+                raise ValueError(
+                    f"{model.describe()} has no kerax.Input, so its loss and metrics cannot be resolved without "
+                    "the input spec: pass x_spec=kerax.spec((None, features))."
+                )
+        objectives = cls(model, loss, loss_weights, metrics, weighted_metrics)
+        return objectives.build(y_spec, model.output_spec(x_spec))
+
+    def __setattr__(self, name, value):
+        # Resolved objectives are shared by the train and eval steps and
+        # closed over by their compiled programs: they must not change.
+        if getattr(self, "_built_for", None) is not None:
+            raise AttributeError(
+                f"Objectives are immutable once resolved (tried to set {name!r}); resolve new ones instead."
+            )
+        object.__setattr__(self, name, value)
+
+    def build(self, y_true, y_pred) -> Objectives:
+        """Resolves losses and metrics for these targets and outputs (shapes only).
+
+        Returns the objectives themselves, now immutable. Building again with
+        outputs of the same structure does nothing.
+        """
         pred_leaves, pred_def = jax.tree.flatten(y_pred, is_leaf=_is_leaf_spec)
         true_flat = self._flat_true(y_true, y_pred, pred_leaves)
         signature = (
@@ -213,7 +271,7 @@ class Objectives:
                     "The model's outputs changed structure since the loss and metrics were resolved: "
                     f"{self._built_for[0]} vs {pred_def}."
                 )
-            return
+            return self
         names = output_names(self.model, y_pred)
         n = len(pred_leaves)
         self._pred_shapes = [_shape(p) for p in pred_leaves]
@@ -270,7 +328,11 @@ class Objectives:
                         name = f"{name}_{used[name] - 1}"
                     used[name] = 1
                     self.metric_entries.append(_MetricEntry(i, m, weighted, name))
+        # One jitted call instead of an eager op per state leaf: `fit`
+        # resets the metrics every epoch (~200 us eager, ~20 us jitted).
+        self._fresh_metrics = jax.jit(self._metric_states)
         self._built_for = signature
+        return self
 
     def _flat_true(self, y_true, y_pred, pred_leaves):
         """Targets in the outputs' flat order (None where an output has none)."""
@@ -387,7 +449,7 @@ class Objectives:
 
     def compute_loss(self, y_true, y_pred, sample_weight=None, mask=None):
         """`(total, per_output)`: the weighted sum over outputs, and each output's loss."""
-        self.build(y_true, y_pred)
+        self._check_built("compute_loss")
         trues, preds = self.flat_outputs(y_true, y_pred)
         weights = self._flat_weights(sample_weight, y_pred)
         masks = self._flat_masks(mask)
@@ -413,15 +475,15 @@ class Objectives:
     # -------------------------------------------------------------- metrics
     def init_metrics(self) -> dict:
         """Fresh running states: the loss trackers and every compiled metric."""
+        self._check_built("init_metrics")
+        return self._fresh_metrics()
+
+    def _check_built(self, what: str) -> None:
         if not self.built:
             raise ValueError(
-                "Objectives.init_metrics() needs build(y_true, y_pred) first (it resolves the metrics)."
+                f"Objectives.{what}() needs resolved objectives: use Objectives.resolve(model, loss, ..., "
+                "x_spec=..., y_spec=...) or build(y_true_spec, y_pred_spec) first."
             )
-        if self._fresh_metrics is None:
-            # One jitted call instead of an eager op per state leaf: `fit`
-            # resets the metrics every epoch (~200 us eager, ~20 us jitted).
-            self._fresh_metrics = jax.jit(self._metric_states)
-        return self._fresh_metrics()
 
     def _metric_states(self) -> dict:
         states = {"loss": _LossTracker.init()}

@@ -7,44 +7,59 @@ functional training script uses directly.
     for x, y in batches:
         ts, logs = step(ts, (x, y))
 
-A step is `(TrainState, batch) -> (TrainState, logs)`, jitted with the
-`TrainState` donated. `batch` is `(x, y)` or `(x, y, sample_weight)` as in
-Keras. `logs` hold running values since the metrics were last reset
-(`reset_metrics`), like Keras's, as JAX scalars: reading one
-(`float(logs["loss"])`) waits for the step.
+Everything is resolved when the step is made: the loss and metrics (an
+immutable `Objectives`, from the model's output spec and, when given, the
+target spec), the optax transformation (frozen layers masked), the dynamic
+loss scale, and the jitted function (donation, and the distribution
+strategy's shardings: `compile_step` is the one place that jits). `init`
+returns a complete `TrainState` (metric states and loss-scale state
+included), so calling the step is the jitted call and nothing else.
+
+A step is `(TrainState, batch) -> (TrainState, logs)`. `batch` is `(x, y)`
+or `(x, y, sample_weight)` as in Keras. The compiled program is lean: it
+takes and returns only what changes (params, layer state, optimizer state,
+step counter, metric accumulators, loss scale); the base key goes in
+without coming back, the step's key is `fold_in(base_key, step)` inside, and
+`logs` are computed from the returned accumulators only when read (`Logs`):
+a loop that never reads them moves no logs off the device.
 
 What a step does, in order: the key `fold_in(base_key, step)`; the forward
 pass with `training=True` collecting auxiliary losses (weight regularizers and
 activity losses) into the loss; the compiled per-output losses with
-`loss_weights` and sample weights; dynamic loss scaling under float16; the
-optimizer update with frozen layers masked (`model.trainable_mask`); Keras
-constraints (`model.constrain`); the loss trackers and metrics.
+`loss_weights` and sample weights; dynamic loss scaling under float16 and the
+optimizer's declared `loss_scale_factor`; the optimizer update with frozen
+layers masked (`model.trainable_mask`); Keras constraints
+(`model.constrain`); the loss trackers and metrics.
 
-`step.fn` is the pure function itself (for one's own `jit`, `scan` or
-sharding); it needs a `TrainState` whose `metric_states` (and `loss_scale`,
-under float16) are filled, which `step.prepare(ts, batch)` does.
+`make_train_step(..., steps=K)` is the same step over K stacked batches
+(leaves shaped `(K, batch, ...)`), fused into one dispatch with `lax.scan`.
+`step.fn` is the pure function over whole TrainStates (for one's own `jit`,
+`scan` or sharding).
 """
 
 from __future__ import annotations
 
 import collections.abc
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
 import optax
+from jax.extend import core as jax_core
 
 from kerax.core import aux_losses
 from kerax.core.spec import to_spec
+from kerax.optimizers import base as optimizer_base
 from kerax.training.objectives import Objectives, unpack_batch
 from kerax.training.train_state import TrainState, init_train_state, step_key
 
 __all__ = [
     "Logs",
-    "Step",
     "EvalStep",
     "PredictStep",
     "TrainStep",
+    "compile_step",
+    "contains_primitive",
     "make_train_step",
     "make_eval_step",
     "make_predict_step",
@@ -89,6 +104,66 @@ def resolve_loss_scale(model, loss_scale):
     return loss_scale
 
 
+def resolve_objectives(
+    model, loss, loss_weights, metrics, weighted_metrics, *, x_spec=None, y_spec=None
+) -> Objectives:
+    """`loss` itself when it is resolved `Objectives`, else `Objectives.resolve(...)`."""
+    if isinstance(loss, Objectives):
+        if not loss.built:
+            raise ValueError(
+                "make_train_step got unresolved Objectives: make them with Objectives.resolve(model, loss, ...)."
+            )
+        if any(a is not None for a in (loss_weights, metrics, weighted_metrics)):
+            raise ValueError(
+                "Pass metrics, loss_weights and weighted_metrics to Objectives.resolve, not next to resolved "
+                "Objectives."
+            )
+        return loss
+    return Objectives.resolve(
+        model,
+        loss,
+        loss_weights,
+        metrics,
+        weighted_metrics,
+        x_spec=x_spec,
+        y_spec=y_spec,
+    )
+
+
+def compile_step(fn, model=None, *, donate: bool, distribution=None):
+    """The one place a step is jitted: donation of the first argument, and
+    the distribution strategy's shardings when there is one.
+
+    Args:
+        fn: `(state, *args) -> outputs`.
+        model: the model (a strategy places the TrainState by its axes).
+        donate: donate the first argument's buffers.
+        distribution: a `kerax.distribute` strategy: its `jit_step` pins the
+            output TrainState to the strategy's shardings.
+    """
+    if distribution is not None:
+        return distribution.jit_step(fn, model, donate=donate)
+    return jax.jit(fn, donate_argnums=(0,) if donate else ())
+
+
+def contains_primitive(jaxpr, name: str) -> bool:
+    """True when a (closed) jaxpr, or any jaxpr nested in it, applies `name`.
+
+    Example:
+        >>> import jax, jax.numpy as jnp
+        >>> contains_primitive(jax.make_jaxpr(jnp.sin)(1.0), "sin")
+        True
+    """
+    jaxpr = getattr(jaxpr, "jaxpr", jaxpr)
+    for eqn in jaxpr.eqns:
+        if eqn.primitive.name == name:
+            return True
+        for sub in jax_core.jaxprs_in_params(eqn.params):
+            if contains_primitive(sub, name):
+                return True
+    return False
+
+
 def _batch_size(x) -> int:
     for leaf in jax.tree.leaves(x):
         if getattr(leaf, "ndim", 0) > 0:
@@ -98,16 +173,12 @@ def _batch_size(x) -> int:
     )
 
 
-def _optional(fn, *args):
-    """`fn(*args)`, or None when the optimizer state does not support it."""
-    try:
-        return fn(*args)
-    except ValueError:
-        return None
-
-
 def reset_metrics(ts: TrainState) -> TrainState:
-    """The TrainState with its metrics cleared: the next step starts them afresh."""
+    """The TrainState with its metrics cleared: the next step starts them afresh.
+
+    A step fills cleared metrics with fresh ones (`step.reset_metrics(ts)`
+    does that at once).
+    """
     return ts._replace(metric_states=None)
 
 
@@ -121,99 +192,25 @@ def _forward(model, params, state, x, *, key, training):
     return y_pred, state, mask, aux
 
 
-# -------------------------------------------------------------------- steps
-
-
-class Step:
-    """A jitted step `(TrainState, batch) -> (TrainState, logs)`.
-
-    Calling it fills what a fresh `TrainState` may lack (the metric states,
-    once the target shapes are known; the loss-scale state), then runs the
-    jitted function. `fn` is the pure function; `jitted` its `jax.jit`
-    (with the TrainState donated for training steps).
-    """
-
-    def __init__(
-        self,
-        fn,
-        *,
-        objectives: Objectives | None,
-        model,
-        loss_scale=None,
-        donate: bool = False,
-        stacked: bool = False,
-        name="step",
-    ):
-        self.fn = fn
-        self.model = model
-        self.objectives = objectives
-        self.loss_scale = loss_scale
-        self.stacked = stacked
-        self.jitted = jax.jit(fn, donate_argnums=(0,) if donate else ())
-        self.__name__ = name
-
-    def build(self, batch) -> None:
-        """Resolves the loss and metrics for this batch's shapes (once)."""
-        if self.objectives is None or self.objectives.built:
-            return
-        x, y, _ = unpack_batch(batch)
-        x_spec = to_spec(x)
-        if self.stacked:  # Leading axis: the steps of one execution.
-            x_spec = jax.tree.map(
-                lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), x_spec
-            )
-            y = (
-                None
-                if y is None
-                else jax.tree.map(
-                    lambda a: jax.ShapeDtypeStruct(a.shape[1:], a.dtype), to_spec(y)
-                )
-            )
-        y_pred = self.model.output_spec(x_spec)
-        self.objectives.build(y, y_pred)
-
-    # Where fresh metric states go (a distribution strategy sets this to put
-    # them on its replicated sharding, so the first step does not compile
-    # for other input shardings than the rest).
-    place_metrics = None
-
-    def prepare(self, ts: TrainState, batch) -> TrainState:
-        """Fills `metric_states` (and `loss_scale`) if the TrainState lacks them."""
-        if ts.metric_states is None and self.objectives is not None:
-            self.build(batch)
-            fresh = self.objectives.init_metrics()
-            if self.place_metrics is not None:
-                fresh = self.place_metrics(fresh)
-            ts = ts._replace(metric_states=fresh)
-        if self.loss_scale is not None and ts.loss_scale is None:
-            ts = ts._replace(loss_scale=self.loss_scale.init())
-        return ts
-
-    def __call__(self, ts: TrainState, batch):
-        # Kept lean: on a dispatch-bound model every microsecond here shows.
-        if ts.metric_states is None or (
-            self.loss_scale is not None and ts.loss_scale is None
-        ):
-            ts = self.prepare(ts, batch)
-        return self.jitted(ts, batch)
+def _unstacked_spec(tree):
+    return jax.tree.map(lambda s: jax.ShapeDtypeStruct(s.shape[1:], s.dtype), tree)
 
 
 class Logs(collections.abc.Mapping):
-    """Evaluation logs, computed on first read from the metric states.
+    """Logs computed on first read from what a step returned.
 
-    The evaluation loop needs its logs only at the end (or when a callback
-    reads them), so its step returns metric states alone. Values are JAX
-    scalars; reading one waits for the step.
+    Values are JAX scalars; reading one waits for the step. A loop that never
+    reads its logs moves nothing off the device and computes nothing extra.
     """
 
-    __slots__ = ("_fn", "_states", "_values")
+    __slots__ = ("_fn", "_args", "_values")
 
-    def __init__(self, fn, states):
-        self._fn, self._states, self._values = fn, states, None
+    def __init__(self, fn, *args):
+        self._fn, self._args, self._values = fn, args, None
 
     def _computed(self) -> dict:
         if self._values is None:
-            self._values = dict(self._fn(self._states))
+            self._values = dict(self._fn(*self._args))
         return self._values
 
     def __getitem__(self, key):
@@ -229,29 +226,272 @@ class Logs(collections.abc.Mapping):
         return f"Logs({self._computed()!r})"
 
 
-class TrainStep(Step):
-    """`make_train_step`'s result: a `Step` that also knows its optimizer.
+# -------------------------------------------------------------- train step
+
+
+class _Carry(NamedTuple):
+    """What the compiled train step takes and returns: only what changes."""
+
+    params: Any
+    state: Any
+    opt_state: Any
+    step: jax.Array
+    metric_states: Any
+    loss_scale: Any
+
+
+class TrainStep:
+    """`make_train_step`'s result: `step(ts, batch) -> (ts, logs)`.
 
     Attributes:
-        tx: the optax transformation the step applies (frozen layers masked).
-        fused: the same step over K stacked batches (leaves shaped
-            `(K, batch, ...)`), fused into one dispatch with `lax.scan`.
+        model, tx, objectives, loss_scale: what the step was resolved with.
+        steps: batches per call (K > 1: stacked batches, fused with `lax.scan`).
+        fn: the pure step over whole TrainStates, `(ts, batch) -> (ts, logs)`.
+        jitted: the compiled lean program (see the module doc).
     """
 
-    def __init__(self, fn, scan_fn, *, tx, donate, **kwargs):
-        super().__init__(fn, donate=donate, name="train_step", **kwargs)
-        self.tx = tx
-        self.fused = Step(
-            scan_fn, donate=donate, stacked=True, name="fused_train_step", **kwargs
+    def __init__(
+        self,
+        model,
+        tx,
+        objectives: Objectives,
+        *,
+        loss_scale=None,
+        steps: int = 1,
+        donate: bool = True,
+        distribution=None,
+    ):
+        if not isinstance(steps, int) or steps < 1:
+            raise ValueError(f"`steps` must be a positive int, got {steps!r}.")
+        self.model, self.tx, self.objectives = model, tx, objectives
+        self.loss_scale, self.steps = loss_scale, steps
+        self.donate, self.distribution = donate, distribution
+        self.__name__ = "train_step" if steps == 1 else f"train_step_x{steps}"
+        self._results = jax.jit(self._logs)
+        if distribution is not None:
+            # A strategy pins whole TrainStates to its shardings.
+            self.jitted = compile_step(
+                self.fn, model, donate=donate, distribution=distribution
+            )
+        else:
+            self.jitted = compile_step(self._lean, donate=donate)
+
+    # ---------------------------------------------------------- the program
+    def _update(self, carry: _Carry, batch, base_key) -> _Carry:
+        model, objectives, scaler = self.model, self.objectives, self.loss_scale
+        x, y, sample_weight = unpack_batch(batch)
+        key = step_key(base_key, carry.step)
+        # Read from the state's types and static fields: no array, no probing.
+        factor = optimizer_base.capabilities(carry.opt_state).loss_scale_factor
+
+        def loss_fn(params):
+            y_pred, state, mask, aux = _forward(
+                model, params, carry.state, x, key=key, training=True
+            )
+            task_loss, per_output = objectives.compute_loss(
+                y, y_pred, sample_weight, mask
+            )
+            total = task_loss + aux
+            scaled = total
+            if scaler is not None:
+                scaled = scaler.scale(scaled, carry.loss_scale)
+            if factor is not None:
+                scaled = scaled * factor
+            return scaled, (total, per_output, y_pred, state, mask)
+
+        grads, (total, per_output, y_pred, state, mask) = jax.grad(
+            loss_fn, has_aux=True
+        )(carry.params)
+        loss_scale = carry.loss_scale
+        if scaler is not None:
+            grads = scaler.unscale(grads, carry.loss_scale)
+            finite = scaler.all_finite(grads)
+        updates, opt_state = self.tx.update(grads, carry.opt_state, carry.params)
+        params = model.constrain(optax.apply_updates(carry.params, updates))
+        if scaler is not None:
+            # A step with inf/NaN gradients changes nothing but the scale.
+            params, opt_state, state = scaler.select(
+                finite,
+                (params, opt_state, state),
+                (carry.params, carry.opt_state, carry.state),
+            )
+            loss_scale = scaler.adjust(carry.loss_scale, finite)
+        metric_states = objectives.update_metrics(
+            carry.metric_states,
+            total,
+            per_output,
+            y,
+            y_pred,
+            sample_weight,
+            _batch_size(x),
+            mask,
+        )
+        return _Carry(
+            params, state, opt_state, carry.step + 1, metric_states, loss_scale
         )
 
+    def _check(self, carry: _Carry) -> None:
+        # Runs while tracing: a TrainState made elsewhere must be complete.
+        if carry.metric_states is None:
+            raise ValueError(
+                "This TrainState has no metric states: make it with step.init(key) or fill it with "
+                "step.reset_metrics(ts)."
+            )
+        if self.loss_scale is not None and carry.loss_scale is None:
+            raise ValueError(
+                "This step scales the loss (float16) but the TrainState has no loss-scale state: make it with "
+                "step.init(key), or ts._replace(loss_scale=step.loss_scale.init())."
+            )
+
+    def _run(self, carry: _Carry, batch, base_key) -> _Carry:
+        self._check(carry)
+        if self.steps == 1:
+            return self._update(carry, batch, base_key)
+
+        def body(carry, batch):
+            return self._update(carry, batch, base_key), None
+
+        return jax.lax.scan(body, carry, batch)[0]
+
+    def _lean(self, carry: _Carry, batch, base_key) -> _Carry:
+        return self._run(carry, batch, base_key)
+
+    def _logs(self, metric_states, opt_state) -> dict:
+        logs = self.objectives.results(metric_states)
+        if optimizer_base.capabilities(opt_state).learning_rate:
+            logs["learning_rate"] = optimizer_base.get_learning_rate(opt_state)
+        return logs
+
+    def fn(self, ts: TrainState, batch):
+        """The pure step over whole TrainStates: `(ts, batch) -> (ts, logs)`."""
+        carry = self._run(_carry_of(ts), batch, ts.base_key)
+        return _train_state(carry, ts.base_key), self._logs(
+            carry.metric_states, carry.opt_state
+        )
+
+    # -------------------------------------------------------------- calling
+    def __call__(self, ts: TrainState, batch):
+        # Kept lean: on a dispatch-bound model every microsecond here shows.
+        if ts.metric_states is None:  # After `reset_metrics(ts)`.
+            ts = self.reset_metrics(ts)
+        if self.distribution is not None:
+            return self.jitted(ts, batch)
+        carry = self.jitted(
+            _Carry(
+                ts.params,
+                ts.state,
+                ts.opt_state,
+                ts.step,
+                ts.metric_states,
+                ts.loss_scale,
+            ),
+            batch,
+            ts.base_key,
+        )
+        return (
+            TrainState(
+                carry.params,
+                carry.state,
+                carry.opt_state,
+                carry.step,
+                carry.metric_states,
+                ts.base_key,
+                carry.loss_scale,
+            ),
+            Logs(self._results, carry.metric_states, carry.opt_state),
+        )
+
+    def trace(self, ts: TrainState, batch):
+        """`jax.stages.Traced` of the compiled program for these arguments.
+
+        Tracing is cached: calling the step with arguments of the same
+        shapes afterwards reuses this trace.
+        """
+        if self.distribution is not None:
+            return jax.jit(self.fn).trace(ts, batch)
+        return self.jitted.trace(_carry_of(ts), batch, ts.base_key)
+
+    def leaf_counts(self, ts: TrainState, batch) -> tuple[int, int]:
+        """`(leaves in, leaves out)` of one call of the compiled program."""
+        if self.distribution is not None:
+            out = jax.eval_shape(self.fn, ts, batch)
+            return len(jax.tree.leaves((ts, batch))), len(jax.tree.leaves(out))
+        args = (_carry_of(ts), batch, ts.base_key)
+        out = jax.eval_shape(self._lean, *args)
+        return len(jax.tree.leaves(args)), len(jax.tree.leaves(out))
+
+    # ---------------------------------------------------------------- state
     def init(self, key, spec=None) -> TrainState:
-        """A fresh TrainState for this step's model and optimizer."""
+        """A complete TrainState: params, optimizer state, metric states and
+        loss-scale state (the params equal `model.init(key, spec)`)."""
         if spec is None:
             spec = getattr(self.model, "input_spec", None)
-        return init_train_state(
-            self.model, self.tx, key, spec, loss_scale=self.loss_scale
+        if self.distribution is not None:
+            ts = self.distribution.init_train_state(
+                self.model, self.tx, key, spec, loss_scale=self.loss_scale
+            )
+        else:
+            ts = init_train_state(
+                self.model, self.tx, key, spec, loss_scale=self.loss_scale
+            )
+        return self.reset_metrics(ts)
+
+    def fresh_metrics(self):
+        """Fresh metric states (placed on the strategy's replicated sharding)."""
+        fresh = self.objectives.init_metrics()
+        if self.distribution is not None:
+            fresh = jax.device_put(fresh, self.distribution.replicated())
+        return fresh
+
+    def reset_metrics(self, ts: TrainState) -> TrainState:
+        """The TrainState with fresh metric states (and loss-scale state, if missing)."""
+        ts = ts._replace(metric_states=self.fresh_metrics())
+        if self.loss_scale is not None and ts.loss_scale is None:
+            ts = ts._replace(loss_scale=self.loss_scale.init())
+        return ts
+
+    def prepare(self, ts: TrainState, batch=None) -> TrainState:
+        """Fills what a TrainState made elsewhere lacks (metric and
+        loss-scale states); a complete one comes back unchanged."""
+        del batch  # Everything is resolved already.
+        if ts.metric_states is None or (
+            self.loss_scale is not None and ts.loss_scale is None
+        ):
+            metric_states = ts.metric_states
+            ts = self.reset_metrics(ts)
+            if metric_states is not None:
+                ts = ts._replace(metric_states=metric_states)
+        return ts
+
+    def with_steps(self, steps: int) -> TrainStep:
+        """The same step over `steps` stacked batches per call (`lax.scan`)."""
+        return TrainStep(
+            self.model,
+            self.tx,
+            self.objectives,
+            loss_scale=self.loss_scale,
+            steps=steps,
+            donate=self.donate,
+            distribution=self.distribution,
         )
+
+
+def _carry_of(ts: TrainState) -> _Carry:
+    return _Carry(
+        ts.params, ts.state, ts.opt_state, ts.step, ts.metric_states, ts.loss_scale
+    )
+
+
+def _train_state(carry: _Carry, base_key) -> TrainState:
+    return TrainState(
+        carry.params,
+        carry.state,
+        carry.opt_state,
+        carry.step,
+        carry.metric_states,
+        base_key,
+        carry.loss_scale,
+    )
 
 
 def make_train_step(
@@ -263,219 +503,132 @@ def make_train_step(
     *,
     weighted_metrics=None,
     loss_scale="auto",
-    objectives: Objectives | None = None,
+    y_spec=None,
+    steps: int = 1,
     donate: bool = True,
+    distribution=None,
 ) -> TrainStep:
-    """The training step `(TrainState, batch) -> (TrainState, logs)`.
+    """The training step `(TrainState, batch) -> (TrainState, logs)`, resolved now.
 
     Args:
         model: a kerax model (any layer).
-        loss, loss_weights, metrics, weighted_metrics: as Keras `compile()`;
-            per-output lists or dicts for models with several outputs.
-        optimizer: a Keras optimizer name, a `kerax.optimizers` optimizer or
-            any optax `GradientTransformation`.
+        loss: resolved `Objectives` (`Objectives.resolve(model, ...)`), or a
+            loss as Keras `compile()` takes it (per-output lists or dicts for
+            models with several outputs), resolved here.
+        optimizer: an optax `GradientTransformation`, a Keras optimizer
+            name or a `kerax.optimizers` optimizer.
+        metrics, loss_weights, weighted_metrics: as Keras `compile()` (with
+            a loss, not with resolved `Objectives`).
         loss_scale: "auto" (dynamic loss scaling when the model computes in
             float16, as Keras's `auto_scale_loss`), a
             `kerax.optimizers.DynamicLossScale`, or None.
-        objectives: share an `Objectives` with an eval step (else one is made).
+        y_spec: the target spec, for names chosen from the target shape
+            ("accuracy", "crossentropy"); see `Objectives.resolve`.
+        steps: batches per call; K > 1 takes batches stacked `(K, batch,
+            ...)` and fuses the K steps into one dispatch with `lax.scan`.
         donate: donate the TrainState's buffers to the step (default).
+        distribution: a `kerax.distribute` strategy: `init` makes the
+            TrainState in its shardings and the step keeps them.
 
     Returns:
-        A `TrainStep`: call it, or use `.fn` (pure) and `.fused` (K steps per
-        dispatch), `.tx` and `.init(key, spec)`. Its logs hold the running
-        `loss`, per-output losses and metrics, and `learning_rate` when the
-        optimizer state has one (kerax optimizers, `optax.inject_hyperparams`).
+        A `TrainStep`: call it, or use `.init(key, spec)`, `.fn` (pure),
+        `.with_steps(K)` and `.tx`. Its logs hold the running `loss`,
+        per-output losses and metrics, and `learning_rate` when the
+        optimizer state declares one (kerax optimizers,
+        `optax.inject_hyperparams`).
+
+    Example:
+        >>> import jax, numpy as np, kerax
+        >>> model = kerax.Sequential([kerax.Input((4,)), kerax.layers.Dense(3)])
+        >>> step = make_train_step(model, "sparse_categorical_crossentropy", "adam")
+        >>> ts = step.init(jax.random.key(0))
+        >>> x, y = np.ones((8, 4), "float32"), np.zeros((8,), "int32")
+        >>> ts, logs = step(ts, (x, y))
+        >>> int(ts.step), sorted(logs)
+        (1, ['learning_rate', 'loss'])
     """
-    tx = resolve_optimizer(model, optimizer)
-    scaler = resolve_loss_scale(model, loss_scale)
-    if objectives is None:
-        objectives = Objectives(model, loss, loss_weights, metrics, weighted_metrics)
-
-    def update(ts: TrainState, batch) -> TrainState:
-        x, y, sample_weight = unpack_batch(batch)
-        key = step_key(ts.base_key, ts.step)
-
-        def loss_fn(params):
-            y_pred, state, mask, aux = _forward(
-                model, params, ts.state, x, key=key, training=True
-            )
-            task_loss, per_output = objectives.compute_loss(
-                y, y_pred, sample_weight, mask
-            )
-            total = task_loss + aux
-            scaled = total
-            if scaler is not None:
-                scaled = scaler.scale(scaled, ts.loss_scale)
-            factor_scaled = _optional(_scale_loss, ts.opt_state, scaled)
-            if factor_scaled is not None:
-                scaled = factor_scaled
-            return scaled, (total, per_output, y_pred, state, mask)
-
-        grads, (total, per_output, y_pred, state, mask) = jax.grad(
-            loss_fn, has_aux=True
-        )(ts.params)
-        loss_scale = ts.loss_scale
-        if scaler is not None:
-            grads = scaler.unscale(grads, ts.loss_scale)
-            finite = scaler.all_finite(grads)
-        updates, opt_state = tx.update(grads, ts.opt_state, ts.params)
-        params = model.constrain(optax.apply_updates(ts.params, updates))
-        if scaler is not None:
-            # A step with inf/NaN gradients changes nothing but the scale.
-            params, opt_state, state = scaler.select(
-                finite, (params, opt_state, state), (ts.params, ts.opt_state, ts.state)
-            )
-            loss_scale = scaler.adjust(ts.loss_scale, finite)
-        metric_states = objectives.update_metrics(
-            ts.metric_states,
-            total,
-            per_output,
-            y,
-            y_pred,
-            sample_weight,
-            _batch_size(x),
-            mask,
-        )
-        return ts._replace(
-            params=params,
-            state=state,
-            opt_state=opt_state,
-            step=ts.step + 1,
-            metric_states=metric_states,
-            loss_scale=loss_scale,
-        )
-
-    def logs_of(ts: TrainState) -> dict:
-        logs = objectives.results(ts.metric_states)
-        lr = _optional(_learning_rate, ts.opt_state)
-        if lr is not None:
-            logs["learning_rate"] = lr
-        return logs
-
-    def train_step(ts: TrainState, batch):
-        ts = update(ts, batch)
-        return ts, logs_of(ts)
-
-    def fused_train_step(ts: TrainState, batches):
-        def body(ts, batch):
-            return update(ts, batch), None
-
-        ts, _ = jax.lax.scan(body, ts, batches)
-        return ts, logs_of(ts)
-
+    objectives = resolve_objectives(
+        model, loss, loss_weights, metrics, weighted_metrics, y_spec=y_spec
+    )
     return TrainStep(
-        train_step,
-        fused_train_step,
-        tx=tx,
+        model,
+        resolve_optimizer(model, optimizer),
+        objectives,
+        loss_scale=resolve_loss_scale(model, loss_scale),
+        steps=steps,
         donate=donate,
-        objectives=objectives,
-        model=model,
-        loss_scale=scaler,
+        distribution=distribution,
     )
 
 
-def _scale_loss(opt_state, loss):
-    from kerax.optimizers import scale_loss
-
-    return scale_loss(opt_state, loss)
-
-
-def _learning_rate(opt_state):
-    from kerax.optimizers import get_learning_rate
-
-    return get_learning_rate(opt_state)
-
-
-def make_eval_step(
-    model,
-    loss=None,
-    metrics=None,
-    loss_weights=None,
-    *,
-    weighted_metrics=None,
-    objectives: Objectives | None = None,
-) -> EvalStep:
-    """The evaluation step `(TrainState, batch) -> (TrainState, logs)`.
-
-    Runs the model in inference mode and updates only `metric_states` (the
-    loss trackers and metrics); the TrainState's other fields come back
-    unchanged and are not donated. Reset the metrics before evaluating
-    (`reset_metrics(ts)`) to get this evaluation's values alone.
-    """
-    if objectives is None:
-        objectives = Objectives(model, loss, loss_weights, metrics, weighted_metrics)
-
-    def metrics_after(ts: TrainState, batch):
-        x, y, sample_weight = unpack_batch(batch)
-        y_pred, _, mask, aux = _forward(
-            model, ts.params, ts.state, x, key=None, training=False
-        )
-        task_loss, per_output = objectives.compute_loss(y, y_pred, sample_weight, mask)
-        total = task_loss + aux
-        return objectives.update_metrics(
-            ts.metric_states,
-            total,
-            per_output,
-            y,
-            y_pred,
-            sample_weight,
-            _batch_size(x),
-            mask,
-        )
-
-    def eval_step(ts: TrainState, batch):
-        metric_states = metrics_after(ts, batch)
-        return ts._replace(metric_states=metric_states), objectives.results(
-            metric_states
-        )
-
-    def split(weights, metric_states, batch):
-        params, state = weights
-        ts = TrainState(params, state, None, None, metric_states)
-        return metrics_after(ts, batch)
-
-    return EvalStep(eval_step, split, objectives=objectives, model=model)
+# --------------------------------------------------------------- eval step
 
 
 class EvalStep:
     """`make_eval_step`'s result: `step(ts, batch) -> (ts, logs)`.
 
-    Only the metric states change. The jitted function takes the params, the
+    Only the metric states change. The compiled program takes the params, the
     state and the metric states (not the optimizer state, which evaluation
     neither needs nor should pay dispatch time for) and returns new metric
     states; logs are computed from them when read (`Logs`).
     """
 
-    def __init__(self, fn, split_fn, *, objectives: Objectives, model):
-        self.fn = fn
-        self.model = model
-        self.objectives = objectives
-        self.loss_scale = None
-        self.jitted = jax.jit(split_fn)
-        self._results = jax.jit(objectives.results)
-        self._sharded = None
+    def __init__(self, model, objectives: Objectives, *, distribution=None):
+        self.model, self.objectives, self.distribution = model, objectives, distribution
         self.__name__ = "eval_step"
+        self._results = jax.jit(objectives.results)
+        if distribution is not None:
+            self.jitted = compile_step(
+                self.fn, model, donate=False, distribution=distribution
+            )
+        else:
+            self.jitted = compile_step(self._lean, donate=False)
 
-    build = Step.build
-    prepare = Step.prepare
-    place_metrics = None
-    stacked = False
+    def _metrics_after(self, params, state, metric_states, batch):
+        objectives = self.objectives
+        x, y, sample_weight = unpack_batch(batch)
+        y_pred, _, mask, aux = _forward(
+            self.model, params, state, x, key=None, training=False
+        )
+        task_loss, per_output = objectives.compute_loss(y, y_pred, sample_weight, mask)
+        return objectives.update_metrics(
+            metric_states,
+            task_loss + aux,
+            per_output,
+            y,
+            y_pred,
+            sample_weight,
+            _batch_size(x),
+            mask,
+        )
+
+    def _lean(self, weights, metric_states, batch):
+        return self._metrics_after(*weights, metric_states, batch)
+
+    def fn(self, ts: TrainState, batch):
+        """The pure step over whole TrainStates: `(ts, batch) -> (ts, logs)`."""
+        metric_states = self._metrics_after(
+            ts.params, ts.state, ts.metric_states, batch
+        )
+        return ts._replace(metric_states=metric_states), self.objectives.results(
+            metric_states
+        )
+
+    def fresh_metrics(self):
+        fresh = self.objectives.init_metrics()
+        if self.distribution is not None:
+            fresh = jax.device_put(fresh, self.distribution.replicated())
+        return fresh
 
     def run(self, ts: TrainState, batch) -> TrainState:
         """The TrainState with its metric states updated by `batch` (no logs)."""
         if ts.metric_states is None:
-            ts = self.prepare(ts, batch)
-        if self._sharded is not None:
-            return self._sharded(ts, batch)[0]
+            ts = ts._replace(metric_states=self.fresh_metrics())
+        if self.distribution is not None:
+            return self.jitted(ts, batch)[0]
         return ts._replace(
             metric_states=self.jitted((ts.params, ts.state), ts.metric_states, batch)
         )
-
-    def distribute(self, strategy) -> None:
-        """Runs under a `kerax.distribute` strategy (its `jit_step` keeps the
-        TrainState's shardings)."""
-        self._sharded = strategy.jit_step(self.fn, self.model, donate=False)
-        self.place_metrics = _replicate_on(strategy)
 
     def logs(self, ts: TrainState) -> Logs:
         return Logs(self._results, ts.metric_states)
@@ -485,11 +638,31 @@ class EvalStep:
         return ts, self.logs(ts)
 
 
-def _replicate_on(strategy):
-    def place(tree):
-        return jax.device_put(tree, strategy.replicated())
+def make_eval_step(
+    model,
+    loss=None,
+    metrics=None,
+    loss_weights=None,
+    *,
+    weighted_metrics=None,
+    y_spec=None,
+    distribution=None,
+) -> EvalStep:
+    """The evaluation step `(TrainState, batch) -> (TrainState, logs)`.
 
-    return place
+    Runs the model in inference mode and updates only `metric_states` (the
+    loss trackers and metrics); the TrainState's other fields come back
+    unchanged and are not donated. `loss` may be resolved `Objectives`
+    (share the train step's: `step.objectives`). Reset the metrics before
+    evaluating (`reset_metrics(ts)`) to get this evaluation's values alone.
+    """
+    objectives = resolve_objectives(
+        model, loss, loss_weights, metrics, weighted_metrics, y_spec=y_spec
+    )
+    return EvalStep(model, objectives, distribution=distribution)
+
+
+# ------------------------------------------------------------ predict step
 
 
 def make_predict_step(model) -> PredictStep:
@@ -516,3 +689,14 @@ class PredictStep:
 
     def __call__(self, ts, x):
         return self.jitted(ts, x)
+
+
+def batch_specs(batch, *, stacked: bool = False):
+    """`(x_spec, y_spec)` of a batch (stacked: without its leading steps axis)."""
+    x, y, _ = unpack_batch(batch)
+    x_spec = to_spec(x)
+    y_spec = None if y is None else to_spec(y)
+    if stacked:
+        x_spec = _unstacked_spec(x_spec)
+        y_spec = None if y_spec is None else _unstacked_spec(y_spec)
+    return x_spec, y_spec

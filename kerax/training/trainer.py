@@ -13,36 +13,47 @@ changes during training is in the `TrainState` that goes in and comes out.
 `fit` donates the TrainState it is given to the first step: keep using the
 one it returns.
 
+`fit` goes down the floors once: the data (an adapter over arrays,
+iterables, tf.data or grain; its first batch gives the specs), the
+objectives (the loss and metrics resolved from those specs, once per
+Trainer, as Keras's `_symbolic_build`), the steps (built once on the
+objectives; `kerax.training.compile_step` decides jit, donation and the
+strategy's shardings), the callbacks; then the loop calls the compiled step.
+
 Compilation: one train step per batch shape, one eval step shared by
 validation and `evaluate`, one predict step. The last, smaller batch of an
-epoch runs at its own shape: compiled once (as long as the first compile)
-and reused every epoch, as Keras does. It is not padded: padding rows would
-enter BatchNormalization's batch statistics and each loss's normalization,
-and results would no longer match Keras's. Prediction, where rows are
-independent, pads the last batch to `batch_size`, so any number of samples
-reuses one program. JAX's persistent compilation cache is on
-(`kerax.training.compile_cache`): a rerun compiles nothing.
+epoch runs at its own shape: compiled once and reused every epoch, as Keras
+does; it is not padded (padding rows would enter BatchNormalization's batch
+statistics and each loss's normalization). Prediction, where rows are
+independent, pads the last batch to `batch_size`. The library leaves JAX's
+global configuration alone: `kerax.training.enable_compilation_cache()`
+turns the persistent compilation cache on when you ask.
 
-`steps_per_execution=K` runs K steps per dispatch, fused with `lax.scan`,
-only where that is faster: on CPU a model with convolutions is never fused
-(weight-gradient convolutions inside a scan body were measured 5.5x slower
-on XLA:CPU); otherwise the first executions time K fused steps against K
-single dispatches (3 each, alternating, all of them real training) and fuse
-only if that is at least 10% faster (`fuse_steps=True`/`False` forces it;
-`trainer.fusion` tells the choice). Measured on a 2-core CPU: a tiny MLP runs
-3-5x faster fused, a 784-512-512-10 MLP about 8% slower, a CNN 5x slower.
+`steps_per_execution="auto"` (the default) fuses steps with `lax.scan`
+where that is faster and only there: a program with convolutions on CPU is
+never fused (weight-gradient convolutions inside a scan body were measured
+5.5x slower on XLA:CPU); otherwise the first executions measure the time a
+step's dispatch takes against the step's compute and, when dispatch weighs,
+time `AUTO_STEPS` fused steps against as many single ones (all of them real
+training) and fuse only if that is at least 10% faster (`trainer.fusion`
+tells the choice). Callbacks with batch hooks (other than the progress bar)
+see every batch: with them "auto" runs one step per dispatch, and says so
+once. `steps_per_execution=1` is one step per dispatch, always;
+`steps_per_execution=K` runs K steps per execution as Keras does (batch
+hooks once per execution), fused where measured faster (`fuse_steps=True`
+or `False` forces it).
 """
 
 from __future__ import annotations
 
 import collections.abc
 import time
+import warnings
 
 import jax
 import numpy as np
 
 from kerax.core.spec import spec as make_spec
-from kerax.training import compile_cache
 from kerax.training.callbacks import CallbackList
 from kerax.training.data import (
     ArrayAdapter,
@@ -54,17 +65,24 @@ from kerax.training.data import (
     warn_out_of_data,
 )
 from kerax.training.objectives import Objectives, unpack_batch
-from kerax.training.steps import make_eval_step, make_predict_step, make_train_step
-from kerax.training.train_state import TrainState
+from kerax.training.steps import (
+    EvalStep,
+    TrainStep,
+    batch_specs,
+    compile_step,
+    contains_primitive,
+    make_predict_step,
+    resolve_loss_scale,
+    resolve_optimizer,
+)
+from kerax.training.train_state import TrainState, init_train_state
 
-__all__ = ["Trainer", "has_conv_layers"]
+__all__ = ["Trainer", "AUTO_STEPS"]
 
-
-def has_conv_layers(layer) -> bool:
-    """True when the model contains a convolution (`Conv*`, `*Conv*` layers)."""
-    if "Conv" in type(layer).__name__:
-        return True
-    return any(has_conv_layers(child) for _, child in layer.children())
+# Steps per execution that "auto" tries fused: long enough to hide the
+# dispatch of a tiny step (measured 2.4-2.9x on the tiny MLP at 8-32),
+# short enough that the first epoch measures it within a few hundred steps.
+AUTO_STEPS = 16
 
 
 def _to_python(logs) -> dict:
@@ -140,31 +158,44 @@ def _sharded(chunks, strategy, same_on_every_process: bool):
 class _FusionChooser:
     """Decides, once per Trainer, whether `lax.scan` fusion beats single steps.
 
-    Both variants run real training chunks (nothing is wasted), alternately,
-    after one untimed run each (compilation). Fusion must never make training
-    slower, so it wins only when its best time beats the single steps' best
-    by `MARGIN`; on a noisy machine a near tie goes to single steps.
+    The first executions run single steps and time them: when the calls
+    return in under `DISPATCH_SHARE` of the time the steps take, dispatch
+    cannot weigh enough for fusion to win and nothing more is tried. Else
+    both variants run real training chunks (nothing is wasted), alternately,
+    after one untimed run of the fused one (compilation). Fusion must never
+    make training slower, so it wins only when its best time beats the
+    single steps' best by `MARGIN`; on a noisy machine a near tie goes to
+    single steps.
     """
 
     ROUNDS = 3
     MARGIN = 0.9
+    DISPATCH_SHARE = 0.1
 
     def __init__(self, mode):
         self.mode = {"auto": None, True: "scan", False: "loop"}.get(mode, mode)
         self.times = {"scan": [], "loop": []}
         self.warm = {"scan": False, "loop": False}
+        self.dispatch_share = None
 
     def next_variant(self) -> str:
-        for v in ("scan", "loop"):
+        # Single steps first: the first compile is the single step's, as in
+        # a hand-written loop.
+        for v in ("loop", "scan"):
             if not self.warm[v]:
                 return v
         return "scan" if len(self.times["scan"]) <= len(self.times["loop"]) else "loop"
 
-    def record(self, variant: str, seconds: float) -> None:
+    def record(self, variant: str, seconds: float, dispatch: float = 0.0) -> None:
         if not self.warm[variant]:
             self.warm[variant] = True  # The first run compiles: not timed.
             return
         self.times[variant].append(seconds)
+        if variant == "loop" and self.dispatch_share is None:
+            self.dispatch_share = dispatch / seconds
+            if self.dispatch_share < self.DISPATCH_SHARE:
+                self.mode = "loop"
+                return
         if all(len(t) >= self.ROUNDS for t in self.times.values()):
             self.mode = (
                 "scan"
@@ -173,18 +204,72 @@ class _FusionChooser:
             )
 
 
+def _custom_fused(fn):
+    """A custom `(ts, batch) -> (ts, logs)` step over stacked batches; the
+    logs are the last step's."""
+
+    def fused(ts, batches):
+        ts, logs = jax.lax.scan(fn, ts, batches)
+        return ts, jax.tree.map(lambda a: a[-1], logs)
+
+    return fused
+
+
+def _as_keras_data(batch):
+    """`(x, y, None)` -> `(x, y)` and `(x, None, None)` -> `(x,)`: the `data`
+    a Keras `train_step` receives."""
+    if isinstance(batch, tuple):
+        while len(batch) > 1 and batch[-1] is None:
+            batch = batch[:-1]
+    return batch
+
+
+class _CustomStep:
+    """A user's pure `(ts, batch) -> (ts, logs)` step, compiled like kerax's own.
+
+    It receives Keras's `data`: `(x, y)`, `(x, y, sample_weight)` or `(x,)`.
+    """
+
+    def __init__(self, fn, model, *, donate, distribution, steps=1):
+        self.fn, self.model, self.donate = fn, model, donate
+        self.distribution, self.steps = distribution, steps
+        pure = fn if steps == 1 else _custom_fused(fn)
+        self.jitted = compile_step(
+            pure, model, donate=donate, distribution=distribution
+        )
+
+    def __call__(self, ts, batch):
+        return self.jitted(ts, _as_keras_data(batch))
+
+    def trace(self, ts, batch):
+        return jax.jit(self.fn).trace(ts, _as_keras_data(batch))
+
+    def with_steps(self, steps):
+        return _CustomStep(
+            self.fn,
+            self.model,
+            donate=self.donate,
+            distribution=self.distribution,
+            steps=steps,
+        )
+
+    def run(self, ts, batch):
+        return self(ts, batch)
+
+
 class Trainer:
     """Keras's training workflow over an explicit `TrainState`.
 
     Args:
         model: a kerax model.
         optimizer: Keras name, `kerax.optimizers` optimizer or optax transformation.
-        loss, metrics, loss_weights, weighted_metrics: as Keras `compile()`.
-        steps_per_execution: steps per dispatch (see the module doc).
+        loss, metrics, loss_weights, weighted_metrics: as Keras `compile()`;
+            resolved from the first batch's specs.
+        steps_per_execution: "auto" (default), 1, or K (see the module doc).
         seed: default key for `init` and the shuffling seed of `fit`.
         auto_scale_loss: dynamic loss scaling under float16 policies.
-        compilation_cache: True (default dir), False, or a directory.
-        fuse_steps: "auto", True (always `lax.scan`) or False (never).
+        fuse_steps: "auto", True (always `lax.scan`) or False (never), for
+            `steps_per_execution` "auto" or K.
         prefetch: batches put on the device (arrays) or produced by a
             background thread (iterables) ahead of their step; 0 disables.
         distribution: a `kerax.distribute` strategy (DataParallel, FSDP,
@@ -195,11 +280,21 @@ class Trainer:
             then take part in BatchNormalization statistics and count in the
             running loss average: the one place kerax departs from exact
             single-device results).
+        train_step: a pure `fn(ts, batch) -> (ts, logs)` that replaces the
+            built-in training step (Keras's overridden `train_step`); `fit`
+            runs it with callbacks, progress bar, distribution and fusion.
+            `ts.metric_states` holds the resolved `loss`/`metrics` states
+            (`trainer.objectives`), reset every epoch; the epoch's logs are
+            the last step's.
+        test_step: likewise for `evaluate` and validation.
 
     Attributes:
         stop_training: set by callbacks to end `fit` after the current batch.
         history: the `History` of the last `fit`.
-        objectives: the resolved losses and metrics (`kerax.training.Objectives`).
+        objectives: the resolved losses and metrics (`kerax.training.Objectives`),
+            None until the first batch is seen.
+        train_step, eval_step: the compiled steps, None until then.
+        tx: the optax transformation (frozen layers masked).
     """
 
     def __init__(
@@ -210,66 +305,130 @@ class Trainer:
         metrics=None,
         loss_weights=None,
         weighted_metrics=None,
-        steps_per_execution: int = 1,
+        steps_per_execution="auto",
         seed: int = 0,
         auto_scale_loss: bool = True,
-        compilation_cache=True,
         fuse_steps="auto",
         prefetch: int = 2,
         distribution=None,
+        train_step=None,
+        test_step=None,
     ):
-        if not isinstance(steps_per_execution, int) or steps_per_execution < 1:
+        if steps_per_execution != "auto" and (
+            not isinstance(steps_per_execution, int) or steps_per_execution < 1
+        ):
             raise ValueError(
-                f"`steps_per_execution` must be a positive int, got {steps_per_execution!r}."
+                f'`steps_per_execution` must be "auto" or a positive int, got {steps_per_execution!r}.'
             )
+        if fuse_steps not in ("auto", True, False):
+            raise ValueError(
+                f'`fuse_steps` must be "auto", True or False, got {fuse_steps!r}.'
+            )
+        for name, fn in (("train_step", train_step), ("test_step", test_step)):
+            if fn is not None and not callable(fn):
+                raise ValueError(
+                    f"`{name}` must be a function (ts, batch) -> (ts, logs), got {fn!r}."
+                )
         self.model = model
         self.seed = int(seed)
         self.steps_per_execution = steps_per_execution
+        self.fuse_steps = fuse_steps
         self.prefetch = prefetch
-        self.objectives = Objectives(
-            model, loss, loss_weights, metrics, weighted_metrics
-        )
-        self.train_step = make_train_step(
-            model,
-            loss,
-            optimizer,
-            metrics,
-            loss_weights,
-            weighted_metrics=weighted_metrics,
-            loss_scale="auto" if auto_scale_loss else None,
-            objectives=self.objectives,
-        )
-        self.eval_step = make_eval_step(model, objectives=self.objectives)
-        self.predict_step = make_predict_step(model)
-        self.tx = self.train_step.tx
-        self.loss_scale = self.train_step.loss_scale
-        if (
-            fuse_steps == "auto"
-            and jax.default_backend() == "cpu"
-            and has_conv_layers(model)
-        ):
-            fuse_steps = False
-        self._fusion = _FusionChooser(fuse_steps)
         self.distribution = distribution
-        if distribution is not None:
-            from kerax.training.steps import _replicate_on
-
-            for step in (self.train_step, self.train_step.fused):
-                step.jitted = distribution.jit_step(step.fn, model)
-                step.place_metrics = _replicate_on(distribution)
-            self.eval_step.distribute(distribution)
+        self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
+        self._custom = (train_step, test_step)
+        self.tx = resolve_optimizer(model, optimizer)
+        self.loss_scale = resolve_loss_scale(model, "auto" if auto_scale_loss else None)
+        self.predict_step = make_predict_step(model)
+        self.objectives = None
+        self.train_step = None
+        self.eval_step = None
+        self._fused_step = None
+        self._fusion = _FusionChooser(fuse_steps)
+        self._metrics_names = None
+        self._notice_given = False
         self.stop_training = False
         self.history = None
         self.initial_epoch = 0
-        self.compilation_cache_dir = (
-            compile_cache.enable(compilation_cache)
-            if compilation_cache is not False
-            else None
+        self.initial_batch = 0
+
+    # ----------------------------------------------------------------- build
+    def _build(self, batch) -> None:
+        """Resolves the objectives from the batch's specs and builds the
+        steps on them: once per Trainer (Keras's `_symbolic_build`)."""
+        if self.objectives is not None:
+            return
+        x_spec, y_spec = batch_specs(batch)
+        loss, loss_weights, metrics, weighted_metrics = self._compile_args
+        objectives = Objectives.resolve(
+            self.model,
+            loss,
+            loss_weights,
+            metrics,
+            weighted_metrics,
+            x_spec=x_spec,
+            y_spec=y_spec,
         )
+        train_fn, test_fn = self._custom
+        if train_fn is not None:
+            train_step = _CustomStep(
+                train_fn, self.model, donate=True, distribution=self.distribution
+            )
+        else:
+            train_step = TrainStep(
+                self.model,
+                self.tx,
+                objectives,
+                loss_scale=self.loss_scale,
+                distribution=self.distribution,
+            )
+        if test_fn is not None:
+            eval_step = _CustomStep(
+                test_fn, self.model, donate=False, distribution=self.distribution
+            )
+        else:
+            eval_step = EvalStep(self.model, objectives, distribution=self.distribution)
+        self.objectives, self.train_step, self.eval_step = (
+            objectives,
+            train_step,
+            eval_step,
+        )
+
+    def _fresh_metrics(self):
+        fresh = self.objectives.init_metrics()
+        if self.distribution is not None:
+            fresh = jax.device_put(fresh, self.distribution.replicated())
+        return fresh
+
+    def _complete(self, ts: TrainState) -> TrainState:
+        """Fills what a TrainState made before the build lacks (metric and
+        loss-scale states): before any callback or step sees it."""
+        if ts.metric_states is None:
+            ts = ts._replace(metric_states=self._fresh_metrics())
+        if self.loss_scale is not None and ts.loss_scale is None:
+            ts = ts._replace(loss_scale=self.loss_scale.init())
+        return ts
+
+    @property
+    def metrics_names(self) -> list[str]:
+        """The names of the logs `fit` and `evaluate` report (Keras's
+        `metrics_names`); empty until the first batch was seen."""
+        if self._metrics_names is not None:
+            return list(self._metrics_names)
+        if self.objectives is None:
+            return []
+        names = ["loss"] + [e.name for e in self.objectives.metric_entries]
+        names += [e.name for e in self.objectives.losses if e.name not in names]
+        return names
 
     # ------------------------------------------------------------------ init
     def init(self, key=None, spec=None) -> TrainState:
         """A fresh TrainState; the params equal `model.init(key, spec)`.
+
+        The TrainState is complete (metric and loss-scale states) once the
+        Trainer has resolved its loss and metrics (from the first batch it
+        was given); before that, `fit` completes it before any step or
+        callback sees it.
 
         Args:
             key: a PRNG key (default `jax.random.key(seed)`).
@@ -291,10 +450,14 @@ class Trainer:
         ):
             spec = _batch_spec(spec)
         if self.distribution is not None:
-            return self.distribution.init_train_state(
+            ts = self.distribution.init_train_state(
                 self.model, self.tx, key, spec, loss_scale=self.loss_scale
             )
-        return self.train_step.init(key, spec)
+        else:
+            ts = init_train_state(
+                self.model, self.tx, key, spec, loss_scale=self.loss_scale
+            )
+        return self._complete(ts) if self.objectives is not None else ts
 
     # ------------------------------------------------------------------- fit
     def fit(
@@ -345,11 +508,13 @@ class Trainer:
             val_adapter = self._validation_adapter(
                 validation_data, validation_batch_size or batch_size
             )
+        first = adapter.peek()
+        self._build(first)
         if ts is None:
-            ts = self.init(spec=_batch_spec(unpack_batch(adapter.peek())[0]))
-        # Metric state is made from the first batch's shapes; make it before
-        # callbacks see `ts`, so a checkpoint restore finds the full structure.
-        ts = self.train_step.prepare(ts, adapter.peek())
+            ts = self.init(spec=_batch_spec(unpack_batch(first)[0]))
+        # Complete before callbacks see `ts`, so a checkpoint restore finds
+        # the full structure.
+        ts = self._complete(ts)
         steps = steps_per_epoch or adapter.num_batches
         cbs = CallbackList(
             callbacks,
@@ -361,6 +526,7 @@ class Trainer:
             steps=steps,
             do_validation=val_adapter is not None,
         )
+        self._plan_fusion(ts, first, cbs)
         self.stop_training = False
         self.initial_epoch = initial_epoch
         # Batches of `initial_epoch` already trained (set by BackupAndRestore
@@ -381,6 +547,8 @@ class Trainer:
                     warn_out_of_data()
                     break
                 epoch_logs = _to_python(logs)
+                if self._custom[0] is not None:
+                    self._metrics_names = list(epoch_logs)
                 if val_adapter is not None and _should_validate(epoch, validation_freq):
                     val_logs = self._evaluate_loop(
                         ts, val_adapter, cbs, validation_steps
@@ -415,16 +583,44 @@ class Trainer:
         )
 
     def _reset_metrics(self, ts):
-        fresh = None
-        if self.objectives.built:
-            fresh = self.objectives.init_metrics()
-            if self.train_step.place_metrics is not None:
-                fresh = self.train_step.place_metrics(fresh)
-        return ts._replace(metric_states=fresh)
+        return ts._replace(metric_states=self._fresh_metrics())
+
+    def _plan_fusion(self, ts, batch, cbs) -> None:
+        """Steps per execution for this `fit`: the one place fusion is decided."""
+        k = self.steps_per_execution
+        self._k = 1 if k == "auto" else k
+        if k == 1:
+            return
+        if k == "auto":
+            hooks = ("on_train_batch_begin", "on_train_batch_end")
+            per_batch = [h for h in hooks if cbs.per_batch(h)]
+            if per_batch:
+                if not self._notice_given:
+                    self._notice_given = True
+                    warnings.warn(
+                        f'steps_per_execution="auto" runs one step per dispatch: a callback overrides '
+                        f"{' and '.join(per_batch)}, which must see every batch.",
+                        stacklevel=3,
+                    )
+                return
+            self._k = AUTO_STEPS
+        if self._fusion.mode is None and self.fuse_steps == "auto":
+            if jax.default_backend() == "cpu" and self._has_convolutions(ts, batch):
+                self._fusion.mode = "loop"
+        if k == "auto" and self._fusion.mode == "loop":
+            self._k = 1
+        if self._k > 1 and self._fused_step is None:
+            self._fused_step = self.train_step.with_steps(self._k)
+
+    def _has_convolutions(self, ts, batch) -> bool:
+        # From the compiled program itself (the trace is cached: the first
+        # step reuses it), not from layer names.
+        return contains_primitive(
+            self.train_step.trace(ts, batch).jaxpr, "conv_general_dilated"
+        )
 
     def _chunks(self, adapter, epoch, steps, skip=0):
-        k = self.steps_per_execution
-        fuse = k if k > 1 and self._fusion.mode != "loop" else 1
+        fuse = self._k if self._k > 1 and self._fusion.mode != "loop" else 1
         return self._prefetched(adapter, adapter.chunks(epoch, steps, fuse, skip=skip))
 
     def _prefetched(self, adapter, chunks):
@@ -473,17 +669,22 @@ class Trainer:
         chooser = self._fusion
         variant = chooser.mode or chooser.next_variant()
         measuring = chooser.mode is None
+        dispatch = 0.0
         if measuring:
             jax.block_until_ready(ts)
             start = time.perf_counter()
         if variant == "scan":
-            ts, logs = self.train_step.fused(ts, batch)
+            ts, logs = self._fused_step(ts, batch)
         else:
+            step = self.train_step
             for i in range(n):
-                ts, logs = self.train_step(ts, _unstack(batch, i))
+                one = _unstack(batch, i)
+                called = time.perf_counter()
+                ts, logs = step(ts, one)
+                dispatch += time.perf_counter() - called
         if measuring:
-            jax.block_until_ready((ts, logs))
-            chooser.record(variant, time.perf_counter() - start)
+            jax.block_until_ready(ts)
+            chooser.record(variant, time.perf_counter() - start, dispatch)
         return ts, logs
 
     @property
@@ -513,6 +714,7 @@ class Trainer:
             shuffle=False,
             prefetch=self.prefetch,
         )
+        self._build(adapter.peek())
         cbs = CallbackList(
             callbacks,
             add_progbar=verbose != 0,
@@ -529,33 +731,31 @@ class Trainer:
         return logs if return_dict else self._as_list(logs)
 
     def _as_list(self, logs):
-        # Keras's order: the total loss, the metrics, then per-output losses.
-        names = ["loss"] + [e.name for e in self.objectives.metric_entries]
-        names += [e.name for e in self.objectives.losses if e.name not in names]
+        # Keras's order: the total loss, the metrics, then per-output losses;
+        # a custom step's logs in their own order.
+        names = self.metrics_names if self._custom == (None, None) else list(logs)
         values = [logs[k] for k in names if k in logs]
         return values[0] if len(values) == 1 else values
 
     def _evaluate_loop(self, ts, adapter, cbs, steps=None):
         test_ts = cbs.call("on_test_begin", ts, None)
-        test_ts = test_ts._replace(metric_states=None)
+        test_ts = test_ts._replace(metric_states=self._fresh_metrics())
         begin = cbs.active("on_test_batch_begin")
         end = cbs.active("on_test_batch_end")
-        run, make_logs = self.eval_step.run, self.eval_step.logs
-        ran = False
+        logs = None
         for i, (batch, _) in enumerate(
             self._prefetched(adapter, adapter.chunks(0, steps, 1))
         ):
             if begin:
                 test_ts = cbs.call("on_test_batch_begin", test_ts, i, None)
-            test_ts = run(test_ts, batch)
-            ran = True
+            test_ts, logs = self.eval_step(test_ts, batch)
             if end:
-                cbs.call("on_test_batch_end", test_ts, i, make_logs(test_ts))
-        if not ran:
+                cbs.call("on_test_batch_end", test_ts, i, logs)
+        if logs is None:
             raise ValueError(
                 "Evaluation got no data: the dataset or generator is empty."
             )
-        logs = _to_python(make_logs(test_ts))
+        logs = _to_python(logs)
         cbs.call("on_test_end", test_ts, logs)
         return logs
 
@@ -648,13 +848,19 @@ class Trainer:
             sample_weight = class_weight_to_sample_weight(
                 y, class_weight, sample_weight
             )
-        ts, logs = self.train_step(ts, (x, y, sample_weight))
+        batch = (x, y, sample_weight)
+        self._build(batch)
+        ts, logs = self.train_step(self._complete(ts), batch)
         logs = _to_python(logs)
         return ts, (logs if return_dict else self._as_list(logs))
 
     def test_on_batch(self, ts, x, y=None, sample_weight=None, return_dict=False):
         """Loss and metrics of one batch (metrics of this batch alone)."""
-        _, logs = self.eval_step(ts._replace(metric_states=None), (x, y, sample_weight))
+        batch = (x, y, sample_weight)
+        self._build(batch)
+        _, logs = self.eval_step(
+            ts._replace(metric_states=self._fresh_metrics()), batch
+        )
         logs = _to_python(logs)
         return logs if return_dict else self._as_list(logs)
 

@@ -49,16 +49,15 @@ def test_a_users_own_jax_cache_is_left_alone(clean_cache, tmp_path):
     assert compile_cache.cache_dir() == str(tmp_path / "users")
 
 
-def test_trainer_switch(clean_cache, tmp_path):
+def test_the_library_leaves_jax_config_alone(clean_cache, classification_data):
     from training_helpers import mlp
 
+    import kerax
     from kerax.training import Trainer
 
-    trainer = Trainer(mlp(), "sgd", "mse", compilation_cache=False)
-    assert trainer.compilation_cache_dir is None
-    trainer = Trainer(mlp(), "sgd", "mse", compilation_cache=str(tmp_path / "c"))
-    assert (
-        trainer.compilation_cache_dir
-        == str(tmp_path / "c")
-        == compile_cache.cache_dir()
-    )
+    x, y = classification_data
+    before = jax.config.jax_compilation_cache_dir
+    trainer = Trainer(mlp(), "sgd", "sparse_categorical_crossentropy")
+    trainer.fit(trainer.init(), x, y, batch_size=50, verbose=0)
+    assert jax.config.jax_compilation_cache_dir == before
+    assert kerax.training.enable_compilation_cache is compile_cache.enable

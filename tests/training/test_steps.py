@@ -254,7 +254,8 @@ def test_fused_steps_equal_single_steps(regression_data):
     for b in batches:
         single, single_logs = step(single, b)
     stacked = jax.tree.map(lambda *a: np.stack(a), *batches)
-    fused, fused_logs = step.fused(step.init(jax.random.key(0)), stacked)
+    fused_step = make_train_step(mlp(outputs=2), "mse", "adam", steps=3)
+    fused, fused_logs = fused_step(fused_step.init(jax.random.key(0)), stacked)
     _leaves_close(fused.params, single.params, rtol=1e-5, atol=1e-6)
     assert int(fused.step) == 3
     np.testing.assert_allclose(

@@ -359,7 +359,7 @@ def test_steps_per_execution_matches_single_steps(classification_data):
         np.testing.assert_allclose(h.history["loss"], hb.history["loss"], rtol=1e-5)
 
 
-def test_fusion_is_chosen_by_measurement_or_heuristic(classification_data):
+def test_fusion_is_chosen_by_measurement_or_from_the_program(classification_data):
     x, y = classification_data
     trainer = Trainer(mlp(), "adam", XENT, steps_per_execution=2)
     assert trainer.fusion is None
@@ -367,11 +367,75 @@ def test_fusion_is_chosen_by_measurement_or_heuristic(classification_data):
         trainer.init(), x, y, batch_size=8, epochs=1, verbose=0
     )  # 12 fused runs: enough to time both.
     assert trainer.fusion in ("scan", "loop")
-    conv = kerax.Sequential(
+
+
+def _conv_model():
+    return kerax.Sequential(
         [kerax.Input((6, 6, 1)), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(3)]
     )
-    expected = "loop" if jax.default_backend() == "cpu" else None
-    assert Trainer(conv, "adam", XENT, steps_per_execution=4).fusion == expected
+
+
+@pytest.mark.skipif(jax.default_backend() != "cpu", reason="a CPU rule")
+def test_a_conv_model_on_cpu_is_never_fused(rng):
+    x = rng.normal(size=(96, 6, 6, 1)).astype(np.float32)
+    y = rng.integers(0, 3, 96).astype(np.int32)
+    for k in ("auto", 4):
+        trainer = Trainer(_conv_model(), "adam", XENT, steps_per_execution=k)
+        ts, _ = trainer.fit(trainer.init(), x, y, batch_size=4, verbose=0)
+        # Decided from the compiled program's convolutions, before any step.
+        assert trainer.fusion == "loop" and int(ts.step) == 24
+    # A model without convolutions is measured instead.
+    trainer = Trainer(mlp(), "adam", XENT)
+    trainer.fit(trainer.init(), *_classes(rng, 8), batch_size=4, verbose=0)
+    assert trainer.fusion is None
+
+
+def _classes(rng, n):
+    return (
+        rng.normal(size=(n, 8)).astype(np.float32),
+        rng.integers(0, 3, n).astype(np.int32),
+    )
+
+
+def test_default_fusion_gives_the_params_of_single_steps(classification_data):
+    x, y = classification_data
+    model = kerax.Sequential(
+        [
+            kerax.Input((8,)),
+            layers.Dense(16, activation="relu"),
+            layers.Dropout(0.3),  # Same keys fused or not: fold_in(base, step).
+            layers.Dense(3),
+        ]
+    )
+    runs = {}
+    for k, fuse in (("auto", True), (1, "auto")):
+        trainer = Trainer(
+            model, optimizers.Adam(0.01), XENT, steps_per_execution=k, fuse_steps=fuse
+        )
+        runs[k] = trainer.fit(trainer.init(), x, y, batch_size=4, epochs=2, verbose=0)
+        if k == "auto":
+            assert trainer.fusion == "scan"
+    (fused, hf), (single, hs) = runs["auto"], runs[1]
+    assert int(fused.step) == int(single.step) == 100
+    _close(fused.params, single.params, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(hf.history["loss"], hs.history["loss"], rtol=1e-6)
+
+
+def test_batch_callbacks_see_every_batch_under_auto(classification_data):
+    x, y = classification_data
+    seen = []
+
+    class Recorder(kerax.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):  # Keras style.
+            seen.append((batch, float(logs["loss"])))
+
+    trainer = Trainer(mlp(), "adam", XENT, fuse_steps=True)
+    with pytest.warns(UserWarning, match="one step per dispatch"):
+        trainer.fit(
+            trainer.init(), x, y, batch_size=4, verbose=0, callbacks=[Recorder()]
+        )
+    assert [b for b, _ in seen] == list(range(50))
+    assert len({v for _, v in seen}) > 1
 
 
 def test_fit_consumes_the_given_train_state(classification_data):

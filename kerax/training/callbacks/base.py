@@ -6,6 +6,7 @@ import inspect
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 __all__ = ["HOOKS", "Callback", "CallbackList", "History", "LambdaCallback"]
 
@@ -31,22 +32,74 @@ def _copy(tree):
     return jax.tree.map(jnp.copy, tree)
 
 
+# Keras's hooks, with the positional arguments a Keras-style override takes
+# (after `self`); a kerax-style override takes the TrainState first as well.
+_KERAS_ARITY = {
+    hook: 2 if ("epoch" in hook or "batch" in hook) else 1 for hook in HOOKS
+}
+# Keras's aliases: `on_batch_begin/end` are `on_train_batch_begin/end`.
+_ALIASES = {
+    "on_batch_begin": "on_train_batch_begin",
+    "on_batch_end": "on_train_batch_end",
+}
+
+
 class Callback:
-    """Base class of kerax callbacks (Keras's hooks, with the TrainState first).
+    """Base class of kerax callbacks: Keras's hooks, in either of two styles.
+
+    Keras style, as in Keras (told apart by the hook's signature):
+    `on_epoch_end(self, epoch, logs=None)`, `on_train_batch_end(self, batch,
+    logs=None)`, `on_batch_begin/end` (aliases of the train batch hooks);
+    `self.model.stop_training = True` (or `self.stop_training = True`) ends
+    `fit`; `self.model.get_weights()` / `self.model.set_weights(weights)`
+    read and replace the current weights; `self.train_state` is the current
+    `TrainState` (read-only).
+
+    kerax style: the `TrainState` first, `on_epoch_end(self, ts, epoch,
+    logs=None)`, and the hook MAY return a new `TrainState` (None keeps it).
 
     Attributes:
         trainer: the `kerax.Trainer` running (set before `on_train_begin`).
-        model: `trainer.model`.
-        params: `{"verbose", "epochs", "steps"}` of the current run.
+        model: `trainer.model`; for a Keras-style callback, a handle on it
+            that also has `stop_training`, `get_weights` and `set_weights`.
+        params: `{"verbose", "epochs", "steps"}` of the current run (Keras's
+            `Callback.params`).
+        train_state: the `TrainState` the current hook was called with.
+        batch_hooks_per_execution: class attribute; True when the callback's
+            batch hooks may be called once per fused execution (with the
+            last batch's index and logs) instead of once per batch, as the
+            progress bar is. Other callbacks with batch hooks make
+            `steps_per_execution="auto"` run one step per dispatch.
     """
+
+    batch_hooks_per_execution = False
 
     def __init__(self):
         self.trainer = None
         self.params = {}
+        self.train_state = None
+        self._pending_weights = None
 
     @property
     def model(self):
-        return None if self.trainer is None else self.trainer.model
+        if self.trainer is None:
+            return None
+        if is_keras_style(self):
+            return _ModelHandle(self)
+        return self.trainer.model
+
+    @property
+    def stop_training(self) -> bool:
+        """`trainer.stop_training`: set it to True to end `fit` (Keras's flag)."""
+        return bool(self.trainer is not None and self.trainer.stop_training)
+
+    @stop_training.setter
+    def stop_training(self, value: bool) -> None:
+        if self.trainer is None:
+            raise ValueError(
+                "stop_training is set on the Trainer running this callback; it is not running one yet."
+            )
+        self.trainer.stop_training = bool(value)
 
     def set_trainer(self, trainer) -> None:
         self.trainer = trainer
@@ -67,7 +120,7 @@ class Callback:
         """Called at the end of each epoch; `logs` hold the epoch's metrics and `val_` ones."""
 
     def on_train_batch_begin(self, ts, batch, logs=None):
-        """Called before a training batch (once per execution with `steps_per_execution`)."""
+        """Called before a training batch."""
 
     def on_train_batch_end(self, ts, batch, logs=None):
         """Called after a training batch; `batch` is its index in the epoch."""
@@ -97,17 +150,124 @@ class Callback:
         """Called after a prediction batch."""
 
 
+class _ModelHandle:
+    """What `self.model` is for a Keras-style callback: the kerax model's
+    attributes, plus Keras's `stop_training`, `get_weights` and `set_weights`
+    on the run's current TrainState."""
+
+    __slots__ = ("_callback",)
+
+    def __init__(self, callback):
+        object.__setattr__(self, "_callback", callback)
+
+    def __getattr__(self, name):
+        return getattr(self._callback.trainer.model, name)
+
+    def __setattr__(self, name, value):
+        if name != "stop_training":
+            raise AttributeError(
+                f"A kerax model is immutable (tried to set {name!r}); a callback may set `stop_training` "
+                "or call `set_weights`."
+            )
+        self._callback.trainer.stop_training = bool(value)
+
+    @property
+    def stop_training(self) -> bool:
+        return bool(self._callback.trainer.stop_training)
+
+    def get_weights(self) -> list:
+        """The current weights as NumPy copies: the leaves of `params`, then of `state`."""
+        ts = self._callback.train_state
+        if ts is None:
+            raise ValueError(
+                "get_weights() is available inside a callback hook of a running fit."
+            )
+        return [np.array(a) for a in jax.tree.leaves((ts.params, ts.state))]
+
+    def set_weights(self, weights) -> None:
+        """Replaces the weights (the list `get_weights` returns) once the hook returns."""
+        ts = self._callback.train_state
+        if ts is None:
+            raise ValueError(
+                "set_weights() is available inside a callback hook of a running fit."
+            )
+        leaves, treedef = jax.tree.flatten((ts.params, ts.state))
+        weights = list(weights)
+        if len(weights) != len(leaves):
+            raise ValueError(
+                f"set_weights got {len(weights)} arrays; the model has {len(leaves)} (its params, then its state)."
+            )
+        for i, (new, old) in enumerate(zip(weights, leaves)):
+            if np.shape(new) != tuple(old.shape):
+                raise ValueError(
+                    f"set_weights: array {i} has shape {np.shape(new)}, expected {tuple(old.shape)}."
+                )
+        self._callback._pending_weights = treedef.unflatten(
+            [jnp.asarray(w, old.dtype) for w, old in zip(weights, leaves)]
+        )
+
+
 def _overrides(cb, hook: str) -> bool:
     if hook in vars(cb):
         return True
     return getattr(type(cb), hook, None) is not getattr(Callback, hook)
 
 
+def _hook_of(cb, hook: str):
+    """The callback's method for `hook` (or its Keras alias), or None if not overridden."""
+    if _overrides(cb, hook):
+        return getattr(cb, hook)
+    for alias, target in _ALIASES.items():
+        if target == hook and callable(getattr(cb, alias, None)):
+            return getattr(cb, alias)
+    return None
+
+
+def _takes_train_state(fn, hook: str) -> bool:
+    arity = _positional_arity(fn)
+    return arity is None or arity > _KERAS_ARITY[hook]
+
+
+def is_keras_style(cb) -> bool:
+    """True when a callback's hooks take Keras's arguments (no TrainState)."""
+    cached = vars(cb).get("_keras_style")
+    if cached is None:
+        hooks = [(h, _hook_of(cb, h)) for h in HOOKS]
+        cached = any(
+            fn is not None and not _takes_train_state(fn, h) for h, fn in hooks
+        )
+        cb.__dict__["_keras_style"] = cached
+    return cached
+
+
+def _keras_hook(cb, fn):
+    def hook(ts, *args):
+        cb.train_state = ts
+        fn(*args)
+        weights = getattr(cb, "_pending_weights", None)
+        cb._pending_weights = None
+        if weights is not None:
+            ts = ts._replace(params=weights[0], state=weights[1])
+        return ts
+
+    return hook
+
+
+def _kerax_hook(cb, fn):
+    def hook(ts, *args):
+        cb.train_state = ts
+        return fn(ts, *args)
+
+    return hook
+
+
 class CallbackList:
     """Calls a list of callbacks in order, threading the TrainState through.
 
     Only callbacks that override a hook are called for it, so the per-batch
-    cost of unused hooks is nothing.
+    cost of unused hooks is nothing. Keras-style hooks (no TrainState
+    argument) are told apart by their signature and called with Keras's
+    arguments.
     """
 
     def __init__(
@@ -141,13 +301,25 @@ class CallbackList:
             if trainer is not None:
                 cb.set_trainer(trainer)
             cb.set_params(dict(params))
-        self._active = {
-            hook: [getattr(cb, hook) for cb in self.callbacks if _overrides(cb, hook)]
-            for hook in HOOKS
-        }
+        self._active = {hook: [] for hook in HOOKS}
+        self._per_batch = set()  # Hooks some callback needs once per batch.
+        for cb in self.callbacks:
+            keras_style = is_keras_style(cb)
+            for hook in HOOKS:
+                fn = _hook_of(cb, hook)
+                if fn is None:
+                    continue
+                wrap = _keras_hook if keras_style else _kerax_hook
+                self._active[hook].append(wrap(cb, fn))
+                if not cb.batch_hooks_per_execution:
+                    self._per_batch.add(hook)
 
     def active(self, hook: str) -> bool:
         return bool(self._active[hook])
+
+    def per_batch(self, hook: str) -> bool:
+        """True when a callback needs `hook` for every batch, not per execution."""
+        return hook in self._per_batch
 
     def call(self, hook: str, ts, *args):
         for fn in self._active[hook]:

@@ -18,7 +18,12 @@ __all__ = ["ProgbarLogger", "CSVLogger", "TensorBoard"]
 
 
 class ProgbarLogger(Callback):
-    """Prints the Keras progress bar (`verbose=1`) or one line per epoch (`verbose=2`)."""
+    """Prints the Keras progress bar (`verbose=1`) or one line per epoch (`verbose=2`).
+
+    With fused steps it advances once per execution, as Keras's does.
+    """
+
+    batch_hooks_per_execution = True
 
     def __init__(self, stream=None):
         super().__init__()
