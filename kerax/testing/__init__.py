@@ -5,10 +5,23 @@
   chex variants, grad, vmap, no retrace, config round trip).
 - `keras_parity(keras_layer, *inputs)`: imports a Keras layer with
   `kerax.interop` and compares outputs with Keras's own.
+- `check_strict_promotion(layer, params, state, *inputs)`: the layer runs
+  under `jax.numpy_rank_promotion("raise")` and computes the same values.
 - `assert_trees_close`: chex's tree comparison with a message.
 """
 
-from kerax.testing.contract import assert_trees_close, check_layer, random_inputs
+from kerax.testing.contract import (
+    assert_trees_close,
+    check_layer,
+    check_strict_promotion,
+    random_inputs,
+)
 from kerax.testing.parity import keras_parity
 
-__all__ = ["assert_trees_close", "check_layer", "keras_parity", "random_inputs"]
+__all__ = [
+    "assert_trees_close",
+    "check_layer",
+    "check_strict_promotion",
+    "keras_parity",
+    "random_inputs",
+]

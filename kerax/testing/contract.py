@@ -20,7 +20,12 @@ import numpy as np
 from kerax.core import serialization
 from kerax.core.spec import _SYMBOL_NAMES, is_symbolic, to_spec
 
-__all__ = ["assert_trees_close", "check_layer", "random_inputs"]
+__all__ = [
+    "assert_trees_close",
+    "check_layer",
+    "check_strict_promotion",
+    "random_inputs",
+]
 
 
 def assert_trees_close(a, b, atol=1e-5, rtol=1e-5, what: str = "values") -> None:
@@ -204,3 +209,38 @@ def check_layer(
     y_rebuilt, _ = rebuilt.apply(params, state, *inputs, **call_kwargs)
     assert_trees_close(y_rebuilt, y, atol=0, rtol=0, what="config round trip")
     return params, state, inputs, y
+
+
+def check_strict_promotion(layer, params, state, *inputs, **call_kwargs):
+    """`apply` under strict rank promotion, eager and jitted, equals `apply` without it.
+
+    kerax code spells out its broadcasts, so it runs under
+    `jax.numpy_rank_promotion("raise")` (where Keras and optax do not). A layer
+    that relies on implicit rank promotion raises here; the check also makes
+    sure the strict mode is really in force, and that it changes no value.
+
+    Returns:
+        The output of the strict call.
+
+    Example:
+        >>> layer = kerax.layers.Dense(2)
+        >>> params, state = layer.init(jax.random.key(0), kerax.spec((None, 3)))
+        >>> check_strict_promotion(layer, params, state, jnp.ones((4, 3))).shape
+        (4, 2)
+    """
+    want, _ = layer.apply(params, state, *inputs, **call_kwargs)
+    with jax.numpy_rank_promotion("raise"):
+        try:
+            jnp.add(jnp.zeros((1, 2)), jnp.zeros((2,)))
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("jax.numpy_rank_promotion('raise') is not in force")
+        got, _ = layer.apply(params, state, *inputs, **call_kwargs)
+        got_jit, _ = jax.jit(lambda p, s, *x: layer.apply(p, s, *x, **call_kwargs))(
+            params, state, *inputs
+        )
+    what = f"{layer.describe()} under strict rank promotion"
+    assert_trees_close(got, want, atol=0, rtol=0, what=what)
+    assert_trees_close(got_jit, want, what=what + " (jit)")
+    return got

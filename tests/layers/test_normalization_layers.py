@@ -13,34 +13,29 @@ from jax.sharding import PartitionSpec as P
 
 import kerax
 from kerax import layers
-from kerax.interop import layer_from_keras, layer_weights
-from kerax.testing import assert_trees_close, check_layer, keras_parity
+from kerax.testing import (
+    assert_trees_close,
+    check_layer,
+    check_strict_promotion,
+    keras_parity,
+)
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(0)
 
 
-def randn(*shape, scale=1.0, shift=0.0):
-    return (RNG.standard_normal(shape) * scale + shift).astype(np.float32)
-
-
-def randomize(keras_layer):
-    """Random values for every Keras variable (moving variances kept positive)."""
+def imported(keras_layer, x, rng, **parity_kwargs):
+    """Builds the Keras layer on `x` with random variables (variances kept positive),
+    imports it and checks inference parity: `(layer, params, state)`."""
+    keras_layer(x)
     for v in keras_layer.weights:
         if "seed_generator" in v.path:
             continue
-        value = RNG.standard_normal(v.shape).astype(np.float32)
+        value = rng.standard_normal(v.shape).astype(np.float32)
         if "variance" in v.path or "stddev" in v.path:
             value = np.abs(value) + 0.5
         v.assign(value)
-
-
-def imported(keras_layer, x):
-    """Builds the Keras layer on `x`, randomizes it, imports it into kerax."""
-    keras_layer(x)
-    randomize(keras_layer)
-    kx = layer_from_keras(keras_layer)
-    return kx, layer_weights(keras_layer, kx)
+    parity_kwargs.setdefault("training_modes", (False,))
+    return keras_parity(keras_layer, x, **parity_kwargs)
 
 
 # ------------------------------------------------------- BatchNormalization
@@ -70,11 +65,10 @@ def test_batch_norm_contract(kwargs):
         ({"scale": False}, (2, 3, 4)),
     ],
 )
-def test_batch_norm_keras_parity_training_and_moving_stats(kwargs, shape):
-    x = randn(*shape, scale=2.0, shift=1.0)
+def test_batch_norm_keras_parity_training_and_moving_stats(kwargs, shape, rng):
+    x = rng.normal(1.0, 2.0, (*shape,)).astype(np.float32)
     kl = keras.layers.BatchNormalization(**kwargs)
-    kx, (params, state) = imported(kl, x)
-    keras_parity(kx, kl, x, params=params, state=state, training_modes=(False,))
+    kx, params, state = imported(kl, x, rng)
     y, new_state = kx.apply(params, state, jnp.asarray(x), training=True)
     want = kl(x, training=True)  # Updates Keras's moving variables.
     assert_trees_close(y, want, what="training output")
@@ -87,11 +81,11 @@ def test_batch_norm_keras_parity_training_and_moving_stats(kwargs, shape):
     )
 
 
-def test_batch_norm_mask_keras_parity():
-    x = randn(3, 5, 4, scale=2.0)
-    mask = RNG.random((3, 5)) > 0.4
+def test_batch_norm_mask_keras_parity(rng):
+    x = rng.normal(0.0, 2.0, (3, 5, 4)).astype(np.float32)
+    mask = rng.random((3, 5)) > 0.4
     kl = keras.layers.BatchNormalization(momentum=0.8)
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng)
     y, new_state = kx.apply(
         params, state, jnp.asarray(x), training=True, mask=jnp.asarray(mask)
     )
@@ -111,14 +105,17 @@ def test_batch_norm_mask_keras_parity():
     np.testing.assert_array_equal(out_mask, mask)
 
 
-def test_batch_norm_renorm_keras_parity_two_steps():
+def test_batch_norm_renorm_keras_parity_two_steps(rng):
     kl = keras.layers.BatchNormalization(
         renorm=True,
         renorm_clipping={"rmax": 1.5, "rmin": 0.7, "dmax": 0.5},
         renorm_momentum=0.6,
     )
-    x1, x2 = randn(6, 3, scale=2.0, shift=1.0), randn(6, 3, scale=0.5)
-    kx, (params, state) = imported(kl, x1)
+    x1, x2 = (
+        rng.normal(1.0, 2.0, (6, 3)).astype(np.float32),
+        rng.normal(0.0, 0.5, (6, 3)).astype(np.float32),
+    )
+    kx, params, state = imported(kl, x1, rng)
     for x in (x1, x2):
         y, state = kx.apply(params, state, jnp.asarray(x), training=True)
         assert_trees_close(y, kl(x, training=True), what="renorm training output")
@@ -130,10 +127,10 @@ def test_batch_norm_renorm_keras_parity_two_steps():
     assert kx.get_config()["renorm_clipping"] == {"dmax": 0.5, "rmax": 1.5, "rmin": 0.7}
 
 
-def test_batch_norm_mixed_precision_matches_keras():
-    x = randn(4, 3, scale=3.0, shift=2.0)
+def test_batch_norm_mixed_precision_matches_keras(rng):
+    x = rng.normal(2.0, 3.0, (4, 3)).astype(np.float32)
     kl = keras.layers.BatchNormalization(dtype="mixed_bfloat16", momentum=0.5)
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng)
     assert kx.dtype == "mixed_bfloat16"
     p, s = kx.init(KEY, kerax.spec((None, 3)))
     assert p["gamma"].dtype == jnp.float32 and s["moving_mean"].dtype == jnp.float32
@@ -158,12 +155,12 @@ def test_batch_norm_mixed_precision_matches_keras():
     )
 
 
-def test_batch_norm_sharded_batch_equals_unsharded():
+def test_batch_norm_sharded_batch_equals_unsharded(rng):
     devices = jax.devices()
     assert len(devices) == 8
     bn = layers.BatchNormalization(momentum=0.9)
     params, state = bn.init(KEY, kerax.spec((None, 4, 3)))
-    x = jnp.asarray(randn(16, 4, 3, scale=2.0, shift=1.0))
+    x = jnp.asarray(rng.normal(1.0, 2.0, (16, 4, 3)).astype(np.float32))
     sharded_x = jax.device_put(
         x, NamedSharding(Mesh(np.array(devices), ("data",)), P("data"))
     )
@@ -182,10 +179,10 @@ def test_batch_norm_sharded_batch_equals_unsharded():
     )
 
 
-def test_batch_norm_frozen_runs_in_inference_mode():
+def test_batch_norm_frozen_runs_in_inference_mode(rng):
     bn = layers.BatchNormalization(trainable=False)
     params, state = bn.init(KEY, kerax.spec((None, 3)))
-    x = jnp.asarray(randn(4, 3, shift=5.0))
+    x = jnp.asarray(rng.normal(5.0, 1.0, (4, 3)).astype(np.float32))
     y, new_state = bn.apply(params, state, x, training=True)
     assert new_state is state
     assert_trees_close(y, bn.apply(params, state, x)[0])
@@ -237,33 +234,29 @@ def test_batch_norm_errors():
         {"rms_scaling": True},
     ],
 )
-def test_layer_norm_contract_and_keras_parity(kwargs):
+def test_layer_norm_contract_and_keras_parity(kwargs, rng):
     # rms_scaling=True warns that it is deprecated (Keras warns too).
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         kx = layers.LayerNormalization(**kwargs)
         check_layer(kx, kerax.spec((None, 3, 4)))
-        x = randn(2, 3, 4, scale=3.0, shift=1.0)
+        x = rng.normal(1.0, 3.0, (2, 3, 4)).astype(np.float32)
         kl = keras.layers.LayerNormalization(**kwargs)
-        kx, (params, state) = imported(kl, x)
-        keras_parity(
-            kx, kl, x, params=params, state=state, training_modes=(False, True)
-        )
+        imported(kl, x, rng, training_modes=(False, True))
     if kwargs.get("rms_scaling"):
         with pytest.warns(UserWarning, match="deprecated"):
             layers.LayerNormalization(rms_scaling=True)
 
 
-def test_layer_norm_mixed_axes_and_dtypes():
+def test_layer_norm_mixed_axes_and_dtypes(rng):
     # Keras sorts multi-axis lists and reshapes (not transposes) gamma.
-    x = randn(2, 3, 4, 3)
+    x = rng.standard_normal((2, 3, 4, 3), np.float32)
     kl = keras.layers.LayerNormalization(axis=[3, 1])
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng, training_modes=(False, True))
     assert params["gamma"].shape == (3, 3)
-    keras_parity(kx, kl, x, params=params, state=state)
     # Under mixed precision the float32 input is not cast (autocast off), the output is.
     kl = keras.layers.LayerNormalization(dtype="mixed_bfloat16")
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng)
     y, _ = kx.apply(params, state, jnp.asarray(x))
     want = kl(x)
     assert y.dtype == want.dtype == jnp.bfloat16
@@ -293,12 +286,11 @@ def test_layer_norm_errors_and_mask():
         ({"groups": 1, "scale": False}, (2, 5, 4)),
     ],
 )
-def test_group_norm_contract_and_keras_parity(kwargs, shape):
+def test_group_norm_contract_and_keras_parity(kwargs, shape, rng):
     check_layer(layers.GroupNormalization(**kwargs), kerax.spec((None, *shape[1:])))
-    x = randn(*shape, scale=2.0, shift=1.0)
+    x = rng.normal(1.0, 2.0, (*shape,)).astype(np.float32)
     kl = keras.layers.GroupNormalization(**kwargs)
-    kx, (params, state) = imported(kl, x)
-    keras_parity(kx, kl, x, params=params, state=state)
+    imported(kl, x, rng, training_modes=(False, True))
 
 
 def test_group_norm_errors():
@@ -314,13 +306,12 @@ def test_group_norm_errors():
 
 # ---------------------------------------------- RMS and Unit normalization
 @pytest.mark.parametrize("kwargs", [{}, {"axis": (1, 2), "epsilon": 1e-3}])
-def test_rms_norm_contract_and_keras_parity(kwargs):
+def test_rms_norm_contract_and_keras_parity(kwargs, rng):
     check_layer(layers.RMSNormalization(**kwargs), kerax.spec((None, 3, 4)))
-    x = randn(2, 3, 4, scale=2.0)
+    x = rng.normal(0.0, 2.0, (2, 3, 4)).astype(np.float32)
     kl = keras.layers.RMSNormalization(**kwargs)
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng, training_modes=(False, True))
     assert set(params) == {"scale"}
-    keras_parity(kx, kl, x, params=params, state=state)
     # Keras's RMSNormalization does not propagate masks.
     assert (
         kx.apply_masked(params, state, jnp.asarray(x), mask=jnp.ones((2, 3), bool))[2]
@@ -329,15 +320,14 @@ def test_rms_norm_contract_and_keras_parity(kwargs):
 
 
 @pytest.mark.parametrize("axis", [-1, (1, 2), 1])
-def test_unit_norm_contract_and_keras_parity(axis):
+def test_unit_norm_contract_and_keras_parity(axis, rng):
     check_layer(layers.UnitNormalization(axis=axis), kerax.spec((None, 3, 4)))
-    x = randn(2, 3, 4)
+    x = rng.standard_normal((2, 3, 4), np.float32)
     x[0, 1] = 0.0  # A zero vector stays zero (Keras's epsilon).
     kl = keras.layers.UnitNormalization(
         axis=list(axis) if isinstance(axis, tuple) else axis
     )
-    kl(x)
-    keras_parity(layer_from_keras(kl), kl, x)
+    keras_parity(kl, x)
     with pytest.raises(ValueError, match="out of bounds"):
         layers.UnitNormalization(axis=3).init(KEY, kerax.spec((None, 3, 4)))
 
@@ -360,15 +350,14 @@ def test_spectral_norm_contract(inner, spec):
 
 
 @pytest.mark.parametrize("power_iterations", [1, 3])
-def test_spectral_norm_keras_parity_training_and_inference(power_iterations):
-    x = randn(3, 4)
+def test_spectral_norm_keras_parity_training_and_inference(power_iterations, rng):
+    x = rng.standard_normal((3, 4), np.float32)
     kl = keras.layers.SpectralNormalization(
         keras.layers.Dense(5, name="inner_dense"), power_iterations=power_iterations
     )
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng)  # Inference: the raw kernel.
     assert kx.layer.name == "inner_dense" and kx.power_iterations == power_iterations
     assert set(params) == {"inner_dense"} and set(state) == {"vector_u"}
-    keras_parity(kx, kl, x, params=params, state=state)  # Inference: the raw kernel.
     y, new_state = kx.apply(params, state, jnp.asarray(x), training=True)
     want = kl(
         x, training=True
@@ -381,10 +370,10 @@ def test_spectral_norm_keras_parity_training_and_inference(power_iterations):
         assert abs(sigma - 1.0) < 0.1
 
 
-def test_spectral_norm_conv_and_zero_kernel():
-    x = randn(2, 5, 3)
+def test_spectral_norm_conv_and_zero_kernel(rng):
+    x = rng.standard_normal((2, 5, 3), np.float32)
     kl = keras.layers.SpectralNormalization(keras.layers.Conv1D(4, 2))
-    kx, (params, state) = imported(kl, x)
+    kx, params, state = imported(kl, x, rng)
     y, new_state = kx.apply(params, state, jnp.asarray(x), training=True)
     assert_trees_close(y, kl(x, training=True))
     assert_trees_close(new_state["vector_u"], kl.vector_u.numpy())
@@ -426,9 +415,9 @@ def test_spectral_norm_errors():
         )
 
 
-def test_strict_rank_promotion(strict_promotion):
-    x = jnp.asarray(randn(2, 4, 3))
-    mask = jnp.ones((2, 4), bool)
+def test_strict_rank_promotion(rng):
+    x = jnp.asarray(rng.standard_normal((2, 4, 3), np.float32))
+    mask = jnp.asarray(rng.random((2, 4)) > 0.3)
     for layer in (
         layers.BatchNormalization(renorm=True),
         layers.LayerNormalization(axis=(1, 2)),
@@ -437,7 +426,10 @@ def test_strict_rank_promotion(strict_promotion):
         layers.UnitNormalization(),
     ):
         params, state = layer.init(KEY, kerax.spec((None, 4, 3)))
-        layer.apply(params, state, x, training=True, mask=mask)
+        for training in (False, True):
+            check_strict_promotion(
+                layer, params, state, x, key=KEY, training=training, mask=mask
+            )
     sn = layers.SpectralNormalization(layers.Dense(2, use_bias=False))
     params, state = sn.init(KEY, kerax.spec((None, 3)))
-    sn.apply(params, state, x[0], training=True)
+    check_strict_promotion(sn, params, state, x[0], key=KEY, training=True)

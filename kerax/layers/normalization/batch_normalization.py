@@ -1,64 +1,52 @@
-"""Normalization layers: BatchNormalization, LayerNormalization, GroupNormalization,
-RMSNormalization, UnitNormalization and SpectralNormalization.
-
-Numerics follow Keras 3 on its JAX backend step by step (same reductions, same
-`rsqrt` form, same casts), so imported Keras weights give the same outputs.
-Batch and group statistics are computed in at least float32, as Keras does,
-and moving statistics live in `state`.
-"""
+"""`BatchNormalization`: batch statistics in training, moving averages in inference."""
 
 from __future__ import annotations
-
-import warnings
-from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from kerax import initializers
-from kerax.core import naming
-from kerax.core.layer import Layer, cast_floating, is_empty
+from kerax.core.fields import field
+from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
-
-# `keras.config.epsilon()`: guards the masked-moment denominators.
-_KERAS_EPSILON = 1e-7
-
-
-def _stat_dtype(dtype):
-    """At least float32: statistics in half precision overflow (as in Keras)."""
-    return jnp.result_type(dtype, jnp.float32)
-
-
-def _to_compute(layer: Layer, x):
-    """What Keras's `__call__` does to a float input of an autocasting layer."""
-    if jnp.issubdtype(x.dtype, jnp.floating):
-        return x.astype(layer.policy.compute_dtype)
-    return x
-
-
-def _check_axes(layer: Layer, spec, axes) -> None:
-    ndim = len(spec.shape)
-    for a in axes:
-        if not isinstance(a, int) or isinstance(a, bool) or not -ndim <= a < ndim:
-            raise ValueError(
-                f"{layer.describe()}: axis {a!r} is out of bounds for inputs of shape "
-                f"{shape_str(spec.shape)} (rank {ndim})."
-            )
-        if not isinstance(spec.shape[a], int):
-            raise ValueError(
-                f"{layer.describe()}: the normalized axis {a} must have a known size, "
-                f"got shape {shape_str(spec.shape)}."
-            )
+from kerax.layers._args import (
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    constraint_field,
+    initializer_field,
+    integer,
+    number,
+    regularizer_field,
+)
+from kerax.layers.normalization._stats import (
+    KERAS_EPSILON,
+    check_axes,
+    stat_dtype,
+    to_compute,
+)
 
 
-def _int_or_ints(layer: Layer, value, what: str = "axis"):
-    """Keras's `axis=int | list[int]`: validates, keeps the user's form."""
-    items = value if isinstance(value, tuple) else (value,)
-    if not items or any(not isinstance(a, int) or isinstance(a, bool) for a in items):
-        raise TypeError(
-            f"{layer.describe()}: `{what}` must be an int or a list/tuple of ints, "
-            f"got {value!r}."
+def _renorm_clipping(value) -> tuple[tuple[str, float], ...] | None:
+    """Keras's `renorm_clipping` dict as sorted `(key, value)` pairs, checked."""
+    if value is None:
+        return None
+    pairs = tuple(sorted(value.items())) if isinstance(value, dict) else value
+    pairs = tuple(tuple(kv) for kv in pairs)
+    keys = [k for k, _ in pairs]
+    if set(keys) - {"rmax", "rmin", "dmax"}:
+        raise ValueError(
+            f"invalid keys {sorted(keys)}. Supported keys: ['dmax', 'rmax', 'rmin']."
         )
+    c = dict(pairs)
+    if (
+        c.get("rmax") is not None
+        and c.get("rmin") is not None
+        and c["rmax"] < c["rmin"]
+    ):
+        raise ValueError(f"needs rmax >= rmin, got rmax={c['rmax']}, rmin={c['rmin']}.")
+    if c.get("dmax") is not None and c["dmax"] < 0:
+        raise ValueError(f"needs dmax >= 0, got dmax={c['dmax']}.")
+    return pairs
 
 
 class BatchNormalization(Layer):
@@ -83,28 +71,65 @@ class BatchNormalization(Layer):
     renormalization (Ioffe, 2017) with Keras's extra state
     (`moving_stddev`, `renorm_mean`, `renorm_stddev`).
 
+    Args:
+        axis: Integer, the axis that should be normalized (typically the
+            features axis). For instance, after a `Conv2D` layer with
+            `data_format="channels_first"`, use `axis=1`.
+        momentum: Momentum for the moving average.
+        epsilon: Small float added to variance to avoid dividing by zero.
+        center: If `True`, add offset of `beta` to normalized tensor. If
+            `False`, `beta` is ignored.
+        scale: If `True`, multiply by `gamma`. If `False`, `gamma` is not
+            used. When the next layer is linear this can be disabled since
+            the scaling will be done by the next layer.
+        beta_initializer: Initializer for the beta weight.
+        gamma_initializer: Initializer for the gamma weight.
+        moving_mean_initializer: Initializer for the moving mean.
+        moving_variance_initializer: Initializer for the moving variance.
+        beta_regularizer: Optional regularizer for the beta weight.
+        gamma_regularizer: Optional regularizer for the gamma weight.
+        beta_constraint: Optional constraint for the beta weight.
+        gamma_constraint: Optional constraint for the gamma weight.
+        renorm: Whether to use Batch Renormalization
+            (https://arxiv.org/abs/1702.03275). This adds extra variables
+            during training. The inference is the same for either value of
+            this parameter.
+        renorm_clipping: Dictionary, valid only if `renorm = True`. Maps
+            optional keys `"rmax"`, `"rmin"`, `"dmax"` to floats used to
+            clip the renorm correction. The correction `(r, d)` is used as
+            `corrected_value = normalized_value * r + d`, with `r` clipped
+            to `[rmin, rmax]`, and `d` to `[-dmax, dmax]`. Missing `rmax`,
+            `rmin`, `dmax` are set to `inf`, `0`, `inf`, respectively.
+            (Stored as sorted `(key, value)` pairs, which are hashable.)
+        renorm_momentum: Momentum used to update the moving means and
+            standard deviations with renorm. Valid only if `renorm=True`.
+        synchronized: Accepted for Keras compatibility: kerax's statistics
+            are always those of the whole (global) batch under `jit`.
+
     Example:
         >>> bn = kerax.layers.BatchNormalization()
         >>> params, state = bn.init(jax.random.key(0), kerax.spec((None, 3)))
         >>> y, state = bn.apply(params, state, jnp.ones((2, 3)), training=True)
     """
 
-    axis: int = -1
-    momentum: float = 0.99
-    epsilon: float = 1e-3
+    axis: int = field(-1, converter=integer)
+    momentum: float = field(0.99, converter=number)
+    epsilon: float = field(1e-3, converter=number)
     center: bool = True
     scale: bool = True
-    beta_initializer: Any = "zeros"
-    gamma_initializer: Any = "ones"
-    moving_mean_initializer: Any = "zeros"
-    moving_variance_initializer: Any = "ones"
-    beta_regularizer: Any = None
-    gamma_regularizer: Any = None
-    beta_constraint: Any = None
-    gamma_constraint: Any = None
+    beta_initializer: InitializerArg = initializer_field("zeros")
+    gamma_initializer: InitializerArg = initializer_field("ones")
+    moving_mean_initializer: InitializerArg = initializer_field("zeros")
+    moving_variance_initializer: InitializerArg = initializer_field("ones")
+    beta_regularizer: RegularizerArg = regularizer_field("beta")
+    gamma_regularizer: RegularizerArg = regularizer_field("gamma")
+    beta_constraint: ConstraintArg = constraint_field("beta")
+    gamma_constraint: ConstraintArg = constraint_field("gamma")
     renorm: bool = False
-    renorm_clipping: Any = None
-    renorm_momentum: float = 0.99
+    renorm_clipping: tuple[tuple[str, float], ...] | None = field(
+        None, converter=_renorm_clipping
+    )
+    renorm_momentum: float = field(0.99, converter=number)
     synchronized: bool = False
 
     supports_masking = True
@@ -113,38 +138,9 @@ class BatchNormalization(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.axis, int) or isinstance(self.axis, bool):
-            raise TypeError(
-                f"{self.describe()}: `axis` must be an int, got {self.axis!r}."
-            )
-        clipping = self.renorm_clipping
-        if isinstance(clipping, dict):
-            clipping = tuple(sorted(clipping.items()))
-        if self.renorm and clipping is None:
-            clipping = ()
-        if clipping is not None:
-            clipping = tuple(tuple(kv) for kv in clipping)
-            keys = [k for k, _ in clipping]
-            if set(keys) - {"rmax", "rmin", "dmax"}:
-                raise ValueError(
-                    f"{self.describe()}: invalid keys for `renorm_clipping`: {sorted(keys)}. "
-                    "Supported keys: ['dmax', 'rmax', 'rmin']."
-                )
-            c = dict(clipping)
-            if (
-                c.get("rmax") is not None
-                and c.get("rmin") is not None
-                and c["rmax"] < c["rmin"]
-            ):
-                raise ValueError(
-                    f"{self.describe()}: `renorm_clipping` needs rmax >= rmin, got "
-                    f"rmax={c['rmax']}, rmin={c['rmin']}."
-                )
-            if c.get("dmax") is not None and c["dmax"] < 0:
-                raise ValueError(
-                    f"{self.describe()}: `renorm_clipping` needs dmax >= 0, got dmax={c['dmax']}."
-                )
-        object.__setattr__(self, "renorm_clipping", clipping)
+        if self.renorm and self.renorm_clipping is None:
+            # Keras's config holds `{}` here; a converter sees one field only.
+            object.__setattr__(self, "renorm_clipping", ())
         if not 0.0 <= float(self.momentum) <= 1.0:
             raise ValueError(
                 f"{self.describe()}: `momentum` must be in [0, 1], got {self.momentum!r}."
@@ -158,7 +154,7 @@ class BatchNormalization(Layer):
 
     def check_input(self, spec):
         self.expect_ndim(spec, min_ndim=1)
-        _check_axes(self, spec, (self.axis,))
+        check_axes(self, spec, (self.axis,))
 
     def build(self, key, spec):
         dtype = self.policy.variable_dtype
@@ -192,10 +188,10 @@ class BatchNormalization(Layer):
         m = jnp.broadcast_to(jnp.expand_dims(mask, -1), x.shape).astype(bool)
         count = jnp.sum(m.astype(x.dtype), axes, keepdims=True)
         mean = jnp.sum(jnp.where(m, x, 0), axes, keepdims=True) / (
-            count + _KERAS_EPSILON
+            count + KERAS_EPSILON
         )
         sq = jnp.square(jnp.where(m, x - mean, 0))
-        var = jnp.sum(sq, axes, keepdims=True) / (count + _KERAS_EPSILON)
+        var = jnp.sum(sq, axes, keepdims=True) / (count + KERAS_EPSILON)
         return jnp.reshape(mean, (-1,)), jnp.reshape(var, (-1,))
 
     def call(self, params, state, x, *, key, training, mask=None):
@@ -206,8 +202,8 @@ class BatchNormalization(Layer):
                 f"got mask shape {shape_str(mask.shape)} and inputs {shape_str(x.shape)}."
             )
         out_dtype = self.policy.compute_dtype
-        x = _to_compute(self, x)
-        x = x.astype(_stat_dtype(x.dtype))
+        x = to_compute(self, x)
+        x = x.astype(stat_dtype(x.dtype))
         dt = x.dtype
         gamma = params["gamma"].astype(dt) if self.scale else None
         beta = params["beta"].astype(dt) if self.center else None
@@ -277,432 +273,3 @@ def _batch_norm(x, mean, var, axis, offset, scale, epsilon):
     if offset is not None:
         res = res + jnp.reshape(offset, shape)
     return x * inv + res
-
-
-class LayerNormalization(Layer):
-    """Normalizes each example over `axis` (the features), like Keras.
-
-    `y = (x - mean) / sqrt(var + epsilon) * gamma + beta`, statistics over
-    `axis` (an int or a tuple of ints), computed in at least float32.
-    `rms_scaling=True` is Keras's deprecated variant (scales by the variance,
-    no centering, `gamma` only); prefer `RMSNormalization`.
-
-    Example:
-        >>> ln = kerax.layers.LayerNormalization()
-        >>> params, state = ln.init(jax.random.key(0), kerax.spec((None, 5, 8)))
-        >>> y, _ = ln.apply(params, state, jnp.ones((2, 5, 8)))
-    """
-
-    axis: Any = -1
-    epsilon: float = 1e-3
-    center: bool = True
-    scale: bool = True
-    beta_initializer: Any = "zeros"
-    gamma_initializer: Any = "ones"
-    beta_regularizer: Any = None
-    gamma_regularizer: Any = None
-    beta_constraint: Any = None
-    gamma_constraint: Any = None
-    rms_scaling: bool = False
-
-    supports_masking = True
-    autocast = False  # As Keras: inputs keep their dtype, variables stay float32.
-
-    def __post_init__(self):
-        super().__post_init__()
-        _int_or_ints(self, self.axis)
-        if self.rms_scaling:
-            warnings.warn(
-                f"{self.describe()}: `rms_scaling=True` is deprecated (as in Keras): it scales by the "
-                "variance, not the root mean square. Use kerax.layers.RMSNormalization instead.",
-                stacklevel=2,
-            )
-
-    @property
-    def _axes(self) -> list[int]:
-        return sorted(self.axis) if isinstance(self.axis, tuple) else [self.axis]
-
-    def check_input(self, spec):
-        self.expect_ndim(spec, min_ndim=1)
-        _check_axes(self, spec, self._axes)
-
-    def build(self, key, spec):
-        dtype = self.policy.variable_dtype
-        shape = tuple(spec.shape[a] for a in self._axes)
-        k_gamma, k_beta = jax.random.split(key)
-        params = {}
-        if self.scale or self.rms_scaling:
-            params["gamma"] = self.gamma_initializer(k_gamma, shape, dtype)
-        if self.center and not self.rms_scaling:
-            params["beta"] = self.beta_initializer(k_beta, shape, dtype)
-        return params, {}
-
-    def call(self, params, state, x, *, key, training):
-        del key, training
-        original = x.dtype
-        x = x.astype(_stat_dtype(x.dtype))
-        axes = self._axes
-        gamma = params.get("gamma")
-        beta = params.get("beta")
-        gamma = None if gamma is None else gamma.astype(x.dtype)
-        beta = None if beta is None else beta.astype(x.dtype)
-        broadcast_shape = [1] * x.ndim
-        for a in axes:
-            broadcast_shape[a] = x.shape[a]
-
-        def bcast(v):
-            # Keras reshapes (never transposes) multi-axis weights.
-            if v is not None and v.ndim != x.ndim and axes != [x.ndim - 1]:
-                return jnp.reshape(v, broadcast_shape)
-            return v
-
-        if self.rms_scaling:
-            var = jnp.var(x, axis=tuple(axes), keepdims=True)
-            y = x * jax.lax.rsqrt(var + self.epsilon)
-            if gamma is not None:
-                y = y * bcast(gamma)
-        else:
-            mean = jnp.mean(x, tuple(axes), keepdims=True)
-            var = jnp.var(x, axis=tuple(axes), keepdims=True)
-            gamma, beta = bcast(gamma), bcast(beta)
-            inv = jax.lax.rsqrt(var + self.epsilon)
-            if gamma is not None:
-                inv = inv * gamma
-            res = -mean * inv
-            if beta is not None:
-                res = res + beta
-            y = x * inv + res
-        return y.astype(original).astype(self.policy.compute_dtype), state
-
-    def axes(self):
-        if isinstance(self.axis, int):
-            return {"gamma": ("embed",), "beta": ("embed",)}
-        return {}
-
-
-class GroupNormalization(Layer):
-    """Normalizes over groups of channels (Wu & He, 2018), like Keras.
-
-    The `axis` dimension (channels) is split into `groups`; mean and variance
-    are taken per example over each group and every other non-batch axis.
-    `groups=-1` means one group per channel (instance normalization).
-
-    Example:
-        >>> gn = kerax.layers.GroupNormalization(groups=2)
-        >>> params, state = gn.init(jax.random.key(0), kerax.spec((None, 4, 4, 6)))
-    """
-
-    groups: int = 32
-    axis: int = -1
-    epsilon: float = 1e-3
-    center: bool = True
-    scale: bool = True
-    beta_initializer: Any = "zeros"
-    gamma_initializer: Any = "ones"
-    beta_regularizer: Any = None
-    gamma_regularizer: Any = None
-    beta_constraint: Any = None
-    gamma_constraint: Any = None
-
-    supports_masking = True
-    autocast = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        if (
-            not isinstance(self.groups, int)
-            or isinstance(self.groups, bool)
-            or (self.groups <= 0 and self.groups != -1)
-        ):
-            raise ValueError(
-                f"{self.describe()}: `groups` must be a positive int (or -1 for instance "
-                f"normalization), got {self.groups!r}."
-            )
-        if not isinstance(self.axis, int) or isinstance(self.axis, bool):
-            raise TypeError(
-                f"{self.describe()}: `axis` must be an int, got {self.axis!r}."
-            )
-
-    def _groups_for(self, dim: int) -> int:
-        return dim if self.groups == -1 else self.groups
-
-    def check_input(self, spec):
-        self.expect_ndim(spec, min_ndim=2)
-        _check_axes(self, spec, (self.axis,))
-        dim = spec.shape[self.axis]
-        groups = self._groups_for(dim)
-        if dim < groups:
-            raise ValueError(
-                f"{self.describe()}: the number of groups ({groups}) cannot be more than "
-                f"the number of channels ({dim}) of inputs {shape_str(spec.shape)}."
-            )
-        if dim % groups:
-            raise ValueError(
-                f"{self.describe()}: the number of channels ({dim}) must be a multiple of "
-                f"the number of groups ({groups}); inputs {shape_str(spec.shape)}."
-            )
-
-    def build(self, key, spec):
-        dtype = self.policy.variable_dtype
-        shape = (spec.shape[self.axis],)
-        k_gamma, k_beta = jax.random.split(key)
-        params = {}
-        if self.scale:
-            params["gamma"] = self.gamma_initializer(k_gamma, shape, dtype)
-        if self.center:
-            params["beta"] = self.beta_initializer(k_beta, shape, dtype)
-        return params, {}
-
-    def call(self, params, state, x, *, key, training):
-        del key, training
-        dim = x.shape[self.axis]
-        groups = self._groups_for(dim)
-        # Keras's reshape: insert the group axis before the channel axis.
-        group_shape = list(x.shape)
-        group_shape[self.axis] = dim // groups
-        group_shape.insert(self.axis, groups)
-        broadcast_shape = [1] * x.ndim
-        broadcast_shape[self.axis] = dim // groups
-        broadcast_shape.insert(self.axis, groups)
-        inputs_dtype = x.dtype
-        g = jnp.reshape(x, group_shape).astype(_stat_dtype(x.dtype))
-        reduction = list(range(1, g.ndim))
-        reduction.pop(-2 if self.axis == -1 else self.axis - 1)
-        mean = jnp.mean(g, tuple(reduction), keepdims=True)
-        var = jnp.var(g, axis=tuple(reduction), keepdims=True)
-        inv = jax.lax.rsqrt(var + self.epsilon)
-        if self.scale:
-            inv = inv * jnp.reshape(params["gamma"], broadcast_shape).astype(g.dtype)
-        res = -mean * inv
-        if self.center:
-            res = res + jnp.reshape(params["beta"], broadcast_shape).astype(g.dtype)
-        y = (g * inv + res).astype(inputs_dtype)
-        return jnp.reshape(y, x.shape).astype(self.policy.compute_dtype), state
-
-
-class RMSNormalization(Layer):
-    """Root-mean-square normalization (Zhang & Sennrich, 2019), like Keras.
-
-    `y = x * rsqrt(mean(x**2, axis) + epsilon) * scale`, computed in at
-    least float32; the param is named `scale` as in Keras.
-
-    Example:
-        >>> rms = kerax.layers.RMSNormalization()
-        >>> params, state = rms.init(jax.random.key(0), kerax.spec((None, 8)))
-    """
-
-    axis: Any = -1
-    epsilon: float = 1e-6
-
-    def __post_init__(self):
-        super().__post_init__()
-        _int_or_ints(self, self.axis)
-
-    @property
-    def _axes(self) -> list[int]:
-        return sorted(self.axis) if isinstance(self.axis, tuple) else [self.axis]
-
-    def check_input(self, spec):
-        self.expect_ndim(spec, min_ndim=1)
-        _check_axes(self, spec, self._axes)
-
-    def build(self, key, spec):
-        del key  # Deterministic (ones).
-        shape = tuple(spec.shape[a] for a in self._axes)
-        return {"scale": jnp.ones(shape, jnp.float32)}, {}
-
-    def call(self, params, state, x, *, key, training):
-        del key, training
-        original = x.dtype
-        x = x.astype(_stat_dtype(x.dtype))
-        ms = jnp.mean(jnp.square(x), axis=tuple(self._axes), keepdims=True)
-        scale = params["scale"].astype(x.dtype)
-        # Keras broadcasts `scale` against the trailing axes; spelled out here.
-        scale = jnp.reshape(scale, (1,) * (x.ndim - scale.ndim) + scale.shape)
-        y = x * jax.lax.rsqrt(ms + self.epsilon) * scale
-        return y.astype(original), state
-
-    def axes(self):
-        return {"scale": ("embed",)} if isinstance(self.axis, int) else {}
-
-
-class UnitNormalization(Layer):
-    """Scales each example to unit L2 norm over `axis` (`keras.layers.UnitNormalization`).
-
-    Example:
-        >>> un = kerax.layers.UnitNormalization()
-        >>> y, _ = un.apply({}, {}, jnp.array([[3.0, 4.0]]))  # [[0.6, 0.8]]
-    """
-
-    axis: Any = -1
-
-    supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        _int_or_ints(self, self.axis)
-
-    def check_input(self, spec):
-        self.expect_ndim(spec, min_ndim=1)
-        axes = self.axis if isinstance(self.axis, tuple) else (self.axis,)
-        ndim = len(spec.shape)
-        for a in axes:
-            if not -ndim <= a < ndim:
-                raise ValueError(
-                    f"{self.describe()}: axis {a} is out of bounds for inputs of shape "
-                    f"{shape_str(spec.shape)}."
-                )
-
-    def call(self, params, state, x, *, key, training):
-        del params, key, training
-        axis = self.axis if isinstance(self.axis, int) else tuple(self.axis)
-        square_sum = jnp.sum(jnp.square(x), axis=axis, keepdims=True)
-        # Keras's `ops.normalize(order=2, epsilon=1e-12)`: x * min(rsqrt, 1/eps).
-        inv_norm = jnp.minimum(jax.lax.rsqrt(square_sum), 1.0 / 1e-12)
-        return x * inv_norm, state
-
-
-def _l2_normalize_all(x):
-    """`keras.utils.normalize(x, axis=None)` on tensors (epsilon 1e-7)."""
-    inv = jnp.minimum(jax.lax.rsqrt(jnp.sum(jnp.square(x))), 1.0 / _KERAS_EPSILON)
-    return x * inv
-
-
-class SpectralNormalization(Layer):
-    """Wraps a layer and divides its kernel by its spectral norm in training.
-
-    `layer` must have a `kernel` (Dense, Conv*, ...) or `embeddings` param.
-    Its params nest under its name (`params["dense"]["kernel"]`) and the
-    power-iteration vector is `state["vector_u"]`, mirroring the Keras
-    variable paths (`spectral_normalization/dense/kernel`,
-    `spectral_normalization/vector_u`), so Keras weights import as is.
-
-    In training, `power_iterations` steps of power iteration refine
-    `vector_u` (returned in the new `state`) and the wrapped layer runs with
-    `kernel / sigma`; gradients flow through `kernel` and `sigma` with the
-    power-iteration vectors held constant, as in Keras. `params` are never
-    changed by `apply` (they are inputs, not variables): Keras's eager call
-    also writes `kernel / sigma` back into the kernel variable, but under
-    `fit` on the JAX backend that write is dropped, as here. Inference runs
-    the wrapped layer with the kernel as given, like Keras.
-
-    Example:
-        >>> sn = kerax.layers.SpectralNormalization(kerax.layers.Dense(4))
-        >>> params, state = sn.init(jax.random.key(0), kerax.spec((None, 3)))
-        >>> y, state = sn.apply(params, state, jnp.ones((2, 3)), training=True)
-    """
-
-    layer: Layer = None
-    power_iterations: int = 1
-
-    autocast = False  # The wrapped layer casts for itself.
-    _KERNEL_NAMES: ClassVar[tuple] = ("kernel", "embeddings")
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not isinstance(self.layer, Layer):
-            raise ValueError(
-                f"{self.describe()}: `layer` must be a kerax layer with a `kernel` or "
-                f"`embeddings` param, got {self.layer!r}."
-            )
-        if not isinstance(self.power_iterations, int) or self.power_iterations <= 0:
-            raise ValueError(
-                f"{self.describe()}: `power_iterations` must be a positive int, got "
-                f"{self.power_iterations!r}."
-            )
-
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        from kerax.interop.keras import construct_from_keras, layer_from_keras
-
-        return construct_from_keras(
-            cls, config, layer=layer_from_keras(config["layer"])
-        )
-
-    @property
-    def _inner_name(self) -> str:
-        return self.layer.scope_name
-
-    def children(self):
-        return [(self._inner_name, self.layer)]
-
-    def check_input(self, spec):
-        self.expect_ndim(spec, min_ndim=1)
-
-    def _kernel_name(self, inner_params) -> str:
-        for name in self._KERNEL_NAMES:
-            if name in inner_params:
-                return name
-        raise ValueError(
-            f"{self.describe()}: the wrapped {self.layer.describe()} has no `kernel` nor "
-            f"`embeddings` param (it has {sorted(inner_params)})."
-        )
-
-    def build(self, key, spec):
-        name = self._inner_name
-        inner_params, inner_state = self.layer.init(naming.child_key(key, name), spec)
-        kernel = inner_params[self._kernel_name(inner_params)]
-        k_u = jax.random.fold_in(key, 0)
-        vector_u = initializers.TruncatedNormal(stddev=0.02)(
-            k_u, (1, kernel.shape[-1]), kernel.dtype
-        )
-        state = {"vector_u": vector_u}
-        if not is_empty(inner_state):
-            state[name] = inner_state
-        return {name: inner_params}, state
-
-    def _normalized(self, kernel, vector_u):
-        weights = jnp.reshape(kernel, (-1, kernel.shape[-1]))
-        u = vector_u
-        v = None
-        for _ in range(self.power_iterations):
-            v = _l2_normalize_all(u @ weights.T)
-            u = _l2_normalize_all(v @ weights)
-        u, v = jax.lax.stop_gradient(u), jax.lax.stop_gradient(v)
-        sigma = (v @ weights) @ u.T
-        new_kernel = jnp.reshape(kernel / sigma, kernel.shape)
-        # Keras leaves an all-zero kernel (and `vector_u`) untouched.
-        all_zero = jnp.all(kernel == 0)
-        u = jnp.where(all_zero, vector_u, u.astype(vector_u.dtype))
-        return u, jnp.where(all_zero, kernel, new_kernel.astype(kernel.dtype))
-
-    def call(self, params, state, x, *, key, training, mask=None):
-        name = self._inner_name
-        if jnp.issubdtype(x.dtype, jnp.floating):
-            x = x.astype(self.policy.compute_dtype)
-        inner_params = params[name]
-        if training:
-            kname = self._kernel_name(inner_params)
-            vector_u, kernel = self._normalized(inner_params[kname], state["vector_u"])
-            inner_params = dict(inner_params, **{kname: kernel})
-        kwargs = {} if mask is None else {"mask": mask}
-        y, inner_state = self.layer.apply(
-            inner_params,
-            state.get(name, {}),
-            x,
-            key=naming.child_key(key, name),
-            training=training,
-            **kwargs,
-        )
-        if training:
-            state = dict(state, vector_u=vector_u)
-            if name in state:
-                state[name] = inner_state
-        if jnp.issubdtype(x.dtype, jnp.floating):
-            y = cast_floating(y, x.dtype)
-        # Keras casts to the input dtype even for integer inputs, turning an
-        # Embedding's vectors into integers; kerax keeps them float.
-        return y, state
-
-    def compute_mask(self, x, mask=None):
-        return self.layer.compute_mask(x, mask=mask)
-
-
-__all__ = [
-    "BatchNormalization",
-    "GroupNormalization",
-    "LayerNormalization",
-    "RMSNormalization",
-    "SpectralNormalization",
-    "UnitNormalization",
-]
