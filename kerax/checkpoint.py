@@ -26,6 +26,8 @@ from __future__ import annotations
 
 import functools
 import math
+import os
+import warnings
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +35,22 @@ import jax
 import numpy as np
 
 _KEY_IMPLS = "__prng_key_impls__"
+
+
+class CheckpointCorruptedError(ValueError):
+    """A checkpoint whose files cannot be read back (damaged, truncated, empty)."""
+
+
+def _check_position(position: dict, where: str) -> dict:
+    """`epoch`/`batch` must be non-negative ints: anything else is a damaged file."""
+    for key in ("epoch", "batch"):
+        value = position.get(key, 0)
+        if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+            raise CheckpointCorruptedError(
+                f"{where}: position.{key} must be a non-negative int, got {value!r}; "
+                "the checkpoint is corrupted."
+            )
+    return position
 
 
 def _rank_metric(monitor: str, mode: str, metrics: dict) -> float:
@@ -149,6 +167,7 @@ class CheckpointManager:
             create=True,
         )
         self._ocp = ocp
+        self._lock = None
         self._manager = ocp.CheckpointManager(
             self.directory, options=options, item_names=("state", "position")
         )
@@ -166,6 +185,7 @@ class CheckpointManager:
         """Saves `train_state` at `step`; returns whether a save started."""
         ocp = self._ocp
         step = int(step)
+        self._acquire_lock()
         if self.monitor and (metrics is None or self.monitor not in metrics):
             raise ValueError(
                 f"CheckpointManager monitors {self.monitor!r}, but save(metrics=...) has {sorted(metrics or {})}. "
@@ -181,6 +201,65 @@ class CheckpointManager:
             ),
             metrics={k: float(v) for k, v in (metrics or {}).items()},
             force=force,
+        )
+
+    def _acquire_lock(self) -> None:
+        """One writer per directory: a second one would lose saves and break max_to_keep."""
+        if self._lock is not None:
+            return
+        import fcntl
+
+        f = open(self.directory / ".kerax-writer.lock", "a+")
+        try:
+            fcntl.flock(f, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            f.seek(0)
+            holder = f.read().strip() or "unknown"
+            f.close()
+            raise RuntimeError(
+                f"CheckpointManager: another writer (pid {holder}) is saving checkpoints to "
+                f"{self.directory}; two writers would lose saves. Give each run its own "
+                "directory, or close() the other manager first."
+            ) from None
+        f.seek(0)
+        f.truncate()
+        f.write(str(os.getpid()))
+        f.flush()
+        self._lock = f
+
+    def _release_lock(self) -> None:
+        if self._lock is not None:
+            import fcntl
+
+            fcntl.flock(self._lock, fcntl.LOCK_UN)
+            self._lock.close()
+            self._lock = None
+
+    def restore_latest(self, *, target: Any) -> tuple[Any, dict, int]:
+        """Restores the newest checkpoint that reads; `(train_state, position, step)`.
+
+        A damaged newest step (truncated or empty files after a crash) is
+        skipped with a warning naming it, and the previous good step is
+        used, so a resume is never blocked by the save that was interrupted.
+        """
+        steps = sorted(self.all_steps(), reverse=True)
+        if not steps:
+            raise FileNotFoundError(f"No checkpoint in {self.directory}.")
+        errors = []
+        for step in steps:
+            try:
+                ts, position = self.restore(step, target=target)
+                position = _check_position(position, f"{self.directory}/{step}")
+            except CheckpointCorruptedError as e:
+                errors.append(str(e))
+                warnings.warn(
+                    f"Checkpoint {self.directory}/{step} is corrupted and was skipped: {e}",
+                    stacklevel=2,
+                )
+                continue
+            return ts, position, step
+        raise CheckpointCorruptedError(
+            f"Every checkpoint in {self.directory} is corrupted: {errors[0]}"
         )
 
     # --------------------------------------------------------------- restore
@@ -222,9 +301,10 @@ class CheckpointManager:
                     position=ocp.args.JsonRestore(),
                 ),
             )
-        except Exception as e:
-            raise ValueError(
-                f"Checkpoint {self.directory}/{step} does not fit the target train state: {e}"
+        except Exception as e:  # orbax/tensorstore/JSON errors of damaged files.
+            raise CheckpointCorruptedError(
+                f"Checkpoint {self.directory}/{step} is corrupted or does not fit the "
+                f"target train state: {e}"
             ) from e
         position = dict(out["position"])
         impls = position.pop(_KEY_IMPLS, None)
@@ -278,8 +358,11 @@ class CheckpointManager:
         self._manager.wait_until_finished()
 
     def close(self) -> None:
-        self._manager.wait_until_finished()
-        self._manager.close()
+        try:
+            self._manager.wait_until_finished()
+            self._manager.close()
+        finally:
+            self._release_lock()
 
     def __enter__(self):
         return self

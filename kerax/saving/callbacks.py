@@ -85,9 +85,9 @@ class BackupAndRestore(Callback):
             self._previous_handler = signal.signal(signal.SIGTERM, self._on_sigterm)
         if self.manager.latest_step() is None:
             return None
-        ts, position = self.manager.restore(target=ts)
-        self.trainer.initial_epoch = int(position["epoch"])
-        self.trainer.initial_batch = int(position.get("batch", 0))
+        ts, position, _ = self.manager.restore_latest(target=ts)
+        self.trainer.initial_epoch = position.get("epoch", 0)
+        self.trainer.initial_batch = position.get("batch", 0)
         return ts
 
     def _on_sigterm(self, signum, frame):

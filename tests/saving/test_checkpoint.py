@@ -155,3 +155,57 @@ def test_keep_best_ranks_nan_worst(tmp_path):
     assert mgr.best_step() == 1
     assert 1 in mgr.all_steps() and 0 in mgr.all_steps()
     mgr.close()
+
+
+def _tree():
+    return {"w": np.arange(3, dtype="float32")}
+
+
+def _damage(step_dir):
+    """Truncates every file of a step to nothing, as a crash mid-write can."""
+    for p in step_dir.rglob("*"):
+        if p.is_file():
+            p.write_bytes(b"")
+
+
+def test_damaged_newest_checkpoint_falls_back_with_a_warning(tmp_path):
+    from kerax.checkpoint import CheckpointManager
+
+    mgr = CheckpointManager(tmp_path, async_save=False)
+    mgr.save(1, _tree(), position={"epoch": 1})
+    mgr.save(2, {"w": np.ones(3, "float32")}, position={"epoch": 2})
+    mgr.close()
+    _damage(tmp_path / "2")
+    mgr = CheckpointManager(tmp_path, async_save=False)
+    with pytest.warns(UserWarning, match=r"/2 is corrupted"):
+        ts, position, step = mgr.restore_latest(target=_tree())
+    assert step == 1 and position == {"epoch": 1}
+    np.testing.assert_array_equal(ts["w"], _tree()["w"])
+    with pytest.raises(ValueError, match="corrupted"):
+        mgr.restore(2, target=_tree())
+    mgr.close()
+
+
+def test_malformed_position_is_a_clear_error(tmp_path):
+    from kerax.checkpoint import CheckpointCorruptedError, CheckpointManager
+
+    mgr = CheckpointManager(tmp_path, async_save=False)
+    mgr.save(1, _tree(), position={"epoch": "abc"})
+    with pytest.raises(CheckpointCorruptedError, match=r"position.epoch.*'abc'"):
+        with pytest.warns(UserWarning):
+            mgr.restore_latest(target=_tree())
+    mgr.close()
+
+
+def test_second_writer_gets_a_clear_error(tmp_path):
+    from kerax.checkpoint import CheckpointManager
+
+    first = CheckpointManager(tmp_path, async_save=False)
+    first.save(1, _tree())
+    second = CheckpointManager(tmp_path, async_save=False)
+    with pytest.raises(RuntimeError, match="another writer"):
+        second.save(2, _tree())
+    assert second.all_steps() == [1]  # Readers need no lock.
+    first.close()
+    assert second.save(2, _tree())  # The lock is free once the first closes.
+    second.close()
