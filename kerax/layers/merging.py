@@ -286,8 +286,8 @@ class Concatenate(_Merge):
 
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((6,))
-        >>> kerax.layers.Concatenate()([a, b]).shape
-        (batch, 10)
+        >>> kerax.layers.Concatenate()([a, b]).spec.shape[1:]
+        (10,)
     """
 
     axis: int = field(-1, converter=integer)
@@ -384,8 +384,8 @@ class Dot(_Merge):
 
     Example:
         >>> a, b = kerax.Input((4,)), kerax.Input((4,))
-        >>> kerax.layers.Dot(axes=1)([a, b]).shape
-        (batch, 1)
+        >>> kerax.layers.Dot(axes=1)([a, b]).spec.shape[1:]
+        (1,)
     """
 
     axes: int | tuple[int, int] = field(converter=_dot_axes)
