@@ -141,3 +141,41 @@ def test_help_runs_as_a_command():
         timeout=120,
     )
     assert proc.returncode == 0 and "train" in proc.stdout and "launch" in proc.stdout
+
+
+def test_yaml_alias_bomb_is_refused(tmp_path):
+    bomb = 'a: &a ["x","x","x","x","x","x","x","x","x"]\n'
+    for i in range(1, 9):
+        bomb += (
+            f"a{i}: &a{i} [*a{'' if i == 1 else i - 1}, *a{'' if i == 1 else i - 1}]\n"
+        )
+    with pytest.raises(config.ConfigError, match="aliases"):
+        config.load(write(tmp_path, bomb))
+
+
+def test_duplicate_yaml_keys_are_refused(tmp_path):
+    with pytest.raises(config.ConfigError, match="duplicate key 'fit'"):
+        config.load(write(tmp_path, MLP + "fit: {epochs: 3}\n"))
+
+
+@pytest.mark.parametrize("output_dir", ["runs/{0}", "runs/{name.__class__}", "x/{}"])
+def test_output_dir_is_not_a_format_string(tmp_path, output_dir):
+    cfg = config.load(write(tmp_path, MLP + f"output_dir: '{output_dir}'\n"))
+    assert cfg["output_dir"] == output_dir
+
+
+def test_output_dir_substitutes_the_name(tmp_path):
+    cfg = config.load(write(tmp_path, MLP + "output_dir: 'runs/{name}/a'\n"))
+    assert cfg["output_dir"] == "runs/t/a"
+
+
+def test_bad_model_file_is_one_line_and_exit_2(tmp_path, capsys):
+    bad = tmp_path / "model"
+    bad.mkdir()
+    (bad / "config.json").write_text("{")
+    (bad / "metadata.json").write_text("{}")
+    assert main(["evaluate", str(bad)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "Traceback" not in err and "corrupted" in err
+    assert main(["summary", str(tmp_path / "missing.keras")]) == 2
+    assert "Traceback" not in capsys.readouterr().err

@@ -19,6 +19,37 @@ class ConfigError(ValueError):
 
 ANY = object()
 
+
+class _StrictLoader(yaml.SafeLoader):
+    """`yaml.safe_load` without aliases and with duplicate keys refused."""
+
+    def compose_node(self, parent, index):
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()
+            raise ConfigError(
+                f"line {event.start_mark.line + 1}: YAML aliases (*{event.anchor}) are not "
+                "allowed in run configs (one alias can expand to gigabytes); write the value out."
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node, deep=False):
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise ConfigError(
+                    f"line {key_node.start_mark.line + 1}: duplicate key {key!r}; "
+                    "YAML would silently keep the last value. Keep one."
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)
+
+
+def safe_yaml(text: str):
+    """Parses YAML safely: no tags, no aliases, no duplicate keys."""
+    return yaml.load(text, Loader=_StrictLoader)  # noqa: S506 (a SafeLoader subclass)
+
+
 # key -> (type or tuple of types, default). Nested dicts are sections.
 SCHEMA: dict[str, Any] = {
     "name": ((str,), "run"),
@@ -148,7 +179,7 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         )
     key, raw = text.split("=", 1)
     try:
-        value = yaml.safe_load(raw)
+        value = safe_yaml(raw)
     except yaml.YAMLError as e:
         raise ConfigError(f"--set {key}: cannot parse value {raw!r}: {e}") from None
     return key.strip().split("."), value
@@ -162,7 +193,7 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
         if not path.is_file():
             raise ConfigError(f"Config file {path} not found.")
         try:
-            raw = yaml.safe_load(path.read_text()) or {}
+            raw = safe_yaml(path.read_text()) or {}
         except yaml.YAMLError as e:
             raise ConfigError(f"{path}: not valid YAML: {e}") from None
     raw = copy.deepcopy(raw)
@@ -176,7 +207,9 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
         node[keys[-1]] = value
     checked = _check(raw, SCHEMA)
     config = _merge(_defaults(SCHEMA), checked)
-    config["output_dir"] = config["output_dir"].format(name=config["name"])
+    # A plain substitution, not str.format: a path is data, and format fields
+    # ("{0}", "{name.__class__}") would index or look up attributes.
+    config["output_dir"] = config["output_dir"].replace("{name}", config["name"])
     # Function-local: kerax.cli.data imports ConfigError from this module.
     from kerax.cli import data as data_sources
 

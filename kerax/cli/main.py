@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from kerax.cli.config import ConfigError
+from kerax.export.common import ExportError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -111,8 +111,11 @@ def main(argv=None) -> int:
             from kerax.cli.commands import summary
 
             summary(args.source, args.set)
-    except (ConfigError, FileNotFoundError) as e:
-        print(f"kerax {args.command}: error: {e}", file=sys.stderr)
+    except (ValueError, OSError, ExportError) as e:
+        # ConfigError and ModelFileError are ValueErrors: a bad config, file or
+        # input is the user's to fix, so one line, no traceback.
+        message = " ".join(str(e).split()) or type(e).__name__
+        print(f"kerax {args.command}: error: {message}", file=sys.stderr)
         return 2
     return 0
 
