@@ -381,8 +381,12 @@ def get_file(
     datadir_base = os.path.expanduser(
         kerax_home() if cache_dir is None else os.fspath(cache_dir)
     )
-    os.makedirs(datadir_base, exist_ok=True)
-    if not os.access(datadir_base, os.W_OK):
+    try:
+        os.makedirs(datadir_base, exist_ok=True)
+        writable = os.access(datadir_base, os.W_OK)
+    except OSError:
+        writable = False
+    if not writable:
         fallback = os.path.join(tempfile.gettempdir(), ".kerax")
         warnings.warn(
             f"get_file: the cache folder {datadir_base} is not writable; using "
