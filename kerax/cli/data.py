@@ -311,6 +311,11 @@ class Vectorizer:
 
     Keras's `TextVectorization(max_tokens, output_sequence_length=...)` with
     its default standardization, as a picklable batch function.
+
+    Example:
+        >>> v = Vectorizer.adapt(["the cat sat", "the dog"], 10, 4)
+        >>> v(["The cat, the bird!"]).tolist()
+        [[2, 3, 2, 1]]
     """
 
     def __init__(self, vocabulary: list[str], output_sequence_length: int):

@@ -283,14 +283,21 @@ class _Batches:
         return out
 
 
+_GRAIN_PROFILING_FLAG = "grain_enable_multiprocess_worker_profiling"
+
+
 def _allow_grain_workers():
-    # grain 0.2.18 reads an absl flag in mp_prefetch and fails when the
+    # grain 0.2.18's mp_prefetch reads this absl flag and fails when the
     # program never parsed absl flags (google/grain#1355, fixed upstream
-    # after 0.2.18); marking them parsed keeps every flag at its default.
+    # after 0.2.18). Marking this one flag as given, at its default value,
+    # leaves every other flag (and a later absl.app.run) untouched.
     from absl import flags
 
-    if not flags.FLAGS.is_parsed():
-        flags.FLAGS.mark_as_parsed()
+    if flags.FLAGS.is_parsed() or _GRAIN_PROFILING_FLAG not in flags.FLAGS:
+        return
+    holder = flags.FLAGS[_GRAIN_PROFILING_FLAG]
+    if not holder.present:
+        holder.present = 1
 
 
 def default_num_workers() -> int:
@@ -316,6 +323,15 @@ class FileDataset:
             its samples.
         batch_size: samples per batch (None: unbatched samples).
         num_workers: grain worker processes decoding batches (0: threads).
+
+    Example:
+        >>> ds = kerax.utils.timeseries_dataset_from_array(
+        ...     np.arange(6), np.arange(6), sequence_length=2, batch_size=2)
+        >>> len(ds), [y.tolist() for _, y in ds]
+        (3, [[0, 1], [2, 3], [4]])
+        >>> grain_ds = ds.as_grain_dataset(epochs=1)
+        >>> len(grain_ds), grain_ds[0][1].tolist()
+        (3, [0, 1])
     """
 
     def __init__(
