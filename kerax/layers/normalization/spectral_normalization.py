@@ -75,10 +75,7 @@ class SpectralNormalization(Layer):
 
     @property
     def _inner_name(self) -> str:
-        return self.layer.scope_name
-
-    def children(self):
-        return [(self._inner_name, self.layer)]
+        return self.sublayer_name(self.layer)
 
     def check_input(self, spec):
         self.expect_ndim(spec, min_ndim=1)
