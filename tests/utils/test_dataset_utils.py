@@ -55,6 +55,9 @@ _IMAGE_CASES = [
     dict(interpolation="bicubic", class_names=["dog", "cat"]),
     dict(interpolation="area", batch_size=None),
     dict(labels=None),
+    dict(data_format="channels_first"),
+    # Explicit labels: the whole tree is walked (.hidden too, as Keras).
+    dict(labels=[i % 3 for i in range(27)], label_mode="categorical"),
 ]
 
 
