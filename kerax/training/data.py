@@ -488,6 +488,97 @@ def _stack_or_single(batches):
         yield from (Chunk(b, 1) for b in batches)
 
 
+def _non_array_leaf(tree, path="x"):
+    """The first `(path, value)` in a dict/list/tuple that is not an array, or None."""
+    if isinstance(tree, dict):
+        for k, v in tree.items():
+            if isinstance(v, (list, tuple)) and not any(_is_array(u) for u in v):
+                return f"{path}[{k!r}]", v
+            found = _non_array_leaf(v, f"{path}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(tree, (list, tuple)):
+        for i, v in enumerate(tree):
+            found = _non_array_leaf(v, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    if tree is None or _is_array(tree):
+        return None
+    return path, tree
+
+
+def check_array_inputs(x, y=None) -> None:
+    """Clear errors for `fit`'s `x`/`y` given as containers of non-arrays.
+
+    A dict of inputs must hold arrays; nested Python lists of numbers
+    (possibly ragged) are not batches: both say what to pass instead,
+    rather than failing later with an AttributeError.
+    """
+    for name, value in (("x", x), ("y", y)):
+        if isinstance(value, dict) or (
+            isinstance(value, (list, tuple))
+            and value
+            and not any(
+                isinstance(v, (list, tuple, dict)) or _is_array(v) for v in value
+            )
+        ):
+            found = _non_array_leaf(value, name)
+            if found is not None:
+                where, leaf = found
+                raise ValueError(
+                    f"fit: `{where}` is a {type(leaf).__name__}, not an array. Pass NumPy/JAX "
+                    f"arrays (np.asarray(...)) for each input, or a dataset/generator of batches."
+                )
+        if (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, (list, tuple)) for v in value)
+        ):
+            flat = jax.tree.leaves(value)
+            if flat and all(isinstance(v, (int, float, bool)) for v in flat):
+                lengths = {len(v) for v in value}
+                kind = "a ragged" if len(lengths) > 1 else "a nested"
+                raise ValueError(
+                    f"fit: `{name}` is {kind} Python list of numbers, not an array. "
+                    f"Convert it with np.asarray({name}) (pad ragged rows to one length first)."
+                )
+
+
+def check_sparse_labels(loss, y, y_pred_spec) -> None:
+    """Sparse class labels must lie in `[0, num_classes)`: checked once per `fit`.
+
+    Keras lets out-of-range or negative labels through silently (the loss
+    reads a clipped or arbitrary entry); on host NumPy labels the check is
+    one pass over `y`.
+    """
+    name = loss if isinstance(loss, str) else type(loss).__name__
+    if "sparse" not in str(name).lower() or not isinstance(
+        y_pred_spec, jax.ShapeDtypeStruct
+    ):
+        return
+    if not isinstance(y, np.ndarray) or y.size == 0 or y.dtype.kind not in "iuf":
+        return
+    num_classes = int(y_pred_spec.shape[-1])
+    ignore = getattr(loss, "ignore_class", None)
+    labels = y if ignore is None else y[y != ignore]
+    if labels.size == 0:
+        return
+    low, high = labels.min(), labels.max()
+    if (
+        low < 0
+        or high >= num_classes
+        or (y.dtype.kind == "f" and not np.all(labels == np.round(labels)))
+    ):
+        bad = int(np.argmax((labels < 0) | (labels >= num_classes)))
+        raise ValueError(
+            f"fit: `y` holds sparse class labels in [{low}, {high}] (e.g. {labels.flat[bad]!r} "
+            f"at flat index {bad}), but the model has {num_classes} classes and `{name}` needs "
+            f"integer labels in [0, {num_classes}). Fix the labels or the model's output units."
+        )
+
+
 def get_adapter(
     x,
     y=None,
@@ -500,6 +591,7 @@ def get_adapter(
     prefetch=2,
 ):
     """The adapter for `fit`'s `x, y, sample_weight`."""
+    check_array_inputs(x, y)
     if is_array_data(x):
         return ArrayAdapter(
             x,

@@ -58,6 +58,7 @@ from kerax.training.callbacks import CallbackList
 from kerax.training.data import (
     ArrayAdapter,
     IterableAdapter,
+    check_sparse_labels,
     get_adapter,
     is_array_data,
     prefetch_to_device,
@@ -510,6 +511,12 @@ class Trainer:
             )
         first = adapter.peek()
         self._build(first)
+        if is_array_data(x) and isinstance(y, np.ndarray):
+            check_sparse_labels(
+                self._compile_args[0],
+                y,
+                self.model.output_spec(_batch_spec(unpack_batch(first)[0])),
+            )
         if ts is None:
             ts = self.init(spec=_batch_spec(unpack_batch(first)[0]))
         # Complete before callbacks see `ts`, so a checkpoint restore finds
