@@ -79,7 +79,7 @@ def test_keras_parity_catches_a_mismatch(rng):
     with pytest.raises(AssertionError, match="vs Keras"):
         keras_parity(keras_layer, x, layer=layer, params=wrong, state={})
     with pytest.raises(AssertionError, match="vs Keras"):
-        keras_parity(keras_layer, x, layer=kerax.layers.Dense(4, activation="relu"))
+        keras_parity(keras_layer, x, layer=kerax.layers.Dense(4, activation="tanh"))
 
 
 def test_keras_parity_compares_output_masks(rng):
