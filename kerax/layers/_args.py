@@ -38,7 +38,7 @@ DATA_FORMATS = ("channels_last", "channels_first")
 
 
 def is_int(value) -> bool:
-    """True for a Python or NumPy integer, False for a bool (Keras refuses both as sizes)."""
+    """True for a Python or NumPy integer; False for a bool, which Keras refuses as a size."""
     if isinstance(value, bool):
         return False
     try:
