@@ -26,6 +26,7 @@ from kerax import (
     training,
     utils,
 )
+from kerax._version import __version__
 from kerax.core import (
     DTypePolicy,
     Input,
@@ -51,9 +52,8 @@ from kerax.saving import (
 )
 from kerax.training import Trainer, TrainState
 
-__version__ = "0.1.0"
-
 __all__ = [
+    "__version__",
     "TrainState",
     "Trainer",
     "callbacks",

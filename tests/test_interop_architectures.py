@@ -249,3 +249,48 @@ def test_unsupported_keras_op_is_named():
     k_model = keras.Model(x, keras.ops.cumsum(x, axis=1), name="cumsum_model")
     with pytest.raises(ValueError, match="Cumsum"):
         from_keras(k_model)
+
+
+def _doubled_relu(x):
+    return keras.ops.relu(x) * 2.0
+
+
+# Registered under Keras's default package ("Custom>_doubled_relu") in Keras,
+# and under its bare name in kerax: what a user porting a model does.
+keras.saving.register_keras_serializable()(_doubled_relu)
+
+
+def test_registered_custom_activation_converts(rng):
+    """Regression: a Keras-registered activation crashed from_keras ('str' has no 'items')."""
+    import kerax
+
+    def doubled_relu_kerax(x):
+        return jax.nn.relu(x) * 2.0
+
+    kerax.register(doubled_relu_kerax, name="_doubled_relu")
+    x_in = keras.Input((3,))
+    k_model = keras.Model(
+        x_in, keras.layers.Dense(4, activation=_doubled_relu)(x_in), name="custom_act"
+    )
+    assert k_model.layers[-1].get_config()["activation"]["config"] == (
+        "Custom>_doubled_relu"
+    )
+    check_parity(k_model, rng.normal(size=(BATCH, 3)).astype("float32"))
+    model, _, _ = from_keras(k_model)
+    assert model.layers[-1].activation is doubled_relu_kerax
+    # The converted model saves its config naming the kerax registration.
+    assert kerax.from_config(kerax.to_json(model)).layers[-1].activation is (
+        doubled_relu_kerax
+    )
+
+
+def test_unregistered_custom_activation_is_named():
+    x_in = keras.Input((3,))
+
+    @keras.saving.register_keras_serializable(package="h2_tests")
+    def never_in_kerax(x):
+        return x
+
+    k_model = keras.Model(x_in, keras.layers.Dense(2, activation=never_in_kerax)(x_in))
+    with pytest.raises(ValueError, match=r"h2_tests>never_in_kerax.*kerax.register"):
+        from_keras(k_model)

@@ -1,13 +1,9 @@
 """Keras 3 -> kerax: architecture from the Keras config, weights by variable path.
 
-A layer converts by its class name: `kerax.layers.<KerasClassName>` built
-from the Keras config's keys that are kerax fields. A kerax layer class can
-override either step with two optional hooks in its own module:
-
-- `from_keras_config(cls, config: dict) -> Layer` (classmethod), for configs
-  whose keys or values differ from kerax's fields;
-- `keras_weights(self, keras_layer) -> (params, state)`, for weights whose
-  Keras variable paths do not mirror kerax's param dicts.
+Layers convert by class name through `kerax.interop.converters` (the table
+of Keras configs that differ from kerax's fields lives there). A kerax layer
+whose weights do not mirror Keras's variable paths may define
+`keras_weights(self, keras_layer) -> (params, state)`.
 
 By default the weights of a Keras layer become nested dicts keyed by the
 variable path relative to the layer (`query/kernel` ->
@@ -17,27 +13,35 @@ non-trainable ones to `state`.
 
 from __future__ import annotations
 
-import dataclasses
+import functools
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
-# Keras config keys with no kerax counterpart that are safe to drop: they do
-# not change what the layer computes.
-IGNORED_KEYS = {
-    "batch_input_shape",
-    "input_shape",
-    "batch_shape",
-    "sparse",
-    "ragged",
-    "autocast",
-    "seed",
-    "module",
-    "registered_name",
-    "build_config",
-    "compile_config",
-    "quantization_config",
-}
+from kerax import layers as kerax_layers
+from kerax.core import registry
+from kerax.core.node import InputLayer, Node
+from kerax.interop.applications import LayerScale
+from kerax.interop.converters import (
+    IGNORED_KEYS,
+    construct_from_keras,
+    layer_from_keras,
+)
+from kerax.models import Model, Sequential
+
+__all__ = [
+    "IGNORED_KEYS",
+    "LayerScale",
+    "check_structure",
+    "construct_from_keras",
+    "default_weights",
+    "from_keras",
+    "layer_from_keras",
+    "layer_weights",
+    "model_from_keras_config",
+    "model_weights",
+]
 
 
 def _nest(tree: dict, path: list[str], value) -> None:
@@ -117,77 +121,6 @@ def check_structure(kerax_layer, got, want) -> None:
                 )
 
 
-def _plain_config(value):
-    """Keras-serialized values (initializers, dtype policies) as kerax accepts them."""
-    if isinstance(value, dict) and "class_name" in value:
-        cls = value["class_name"]
-        cfg = value.get("config") or {}
-        if cls in ("DTypePolicy", "FloatDTypePolicy"):
-            return cfg.get("name")
-        return {"class_name": cls, "config": {k: v for k, v in cfg.items()}}
-    if isinstance(value, list):
-        return tuple(_plain_config(v) for v in value)
-    return value
-
-
-def layer_from_keras(keras_layer_or_config):
-    """One Keras layer (object or `{"class_name", "config"}`) as a kerax layer."""
-    from kerax.core import serialization
-
-    if isinstance(keras_layer_or_config, dict):
-        class_name, config = (
-            keras_layer_or_config["class_name"],
-            dict(keras_layer_or_config["config"]),
-        )
-    else:
-        class_name, config = (
-            type(keras_layer_or_config).__name__,
-            dict(keras_layer_or_config.get_config()),
-        )
-    try:
-        cls = (
-            _APPLICATION_LAYERS[class_name]
-            if class_name in _APPLICATION_LAYERS
-            else serialization.lookup_class(class_name)
-        )
-    except ValueError:
-        raise ValueError(
-            f"Keras layer class {class_name!r} has no kerax counterpart yet; kerax cannot import this model."
-        ) from None
-    hook = getattr(cls, "from_keras_config", None)
-    if hook is not None:
-        return hook(config)
-    return construct_from_keras(cls, config)
-
-
-def construct_from_keras(cls, config: dict, **overrides):
-    """`cls(**config)` keeping kerax fields, translating Keras values, refusing unknown keys."""
-    fields = {f.name for f in dataclasses.fields(cls)}
-    kwargs = {}
-    for k, v in config.items():
-        if k in overrides:
-            continue
-        if k in fields:
-            kwargs[k] = _plain_config(v)
-        elif k not in IGNORED_KEYS:
-            raise ValueError(
-                f"Keras {cls.__name__} option {k}={v!r} is not supported by kerax.layers.{cls.__name__}."
-            )
-    kwargs.update(overrides)
-    if kwargs.get("dtype") == "float32":
-        kwargs["dtype"] = None  # Keras's default: follow kerax's global policy.
-    from kerax.core.serialization import deserialize_value
-
-    kwargs = {k: _to_kerax_value(k, v, deserialize_value) for k, v in kwargs.items()}
-    return cls(**kwargs)
-
-
-def _to_kerax_value(key, value, deserialize_value):
-    if isinstance(value, dict) and "class_name" in value:
-        return value  # Resolved by the layer's own field handling (initializers, ...).
-    return deserialize_value(value) if isinstance(value, (list, dict)) else value
-
-
 def from_keras(keras_model):
     """A Keras 3 model as kerax `(model, params, state)` with identical outputs.
 
@@ -208,12 +141,10 @@ def from_keras(keras_model):
     """
     if isinstance(keras_model, (str, bytes)) or hasattr(keras_model, "__fspath__"):
         # A file is read by kerax's own allowlisted reader, never by Keras's
-        # loader (which imports modules named in the file). Function-local:
-        # kerax.saving imports this module's converters.
-        from kerax.saving.keras_archive import load_keras
-
+        # loader (which imports modules named in the file). kerax.saving, a
+        # floor above, provides it (and uses this module's converters).
         path = keras_model.decode() if isinstance(keras_model, bytes) else keras_model
-        model, params, state, _ = load_keras(path)
+        model, params, state, _ = registry.provided("load_keras")(path)
         return model, params, state
     model = model_from_keras_config(
         {"class_name": _class_name(keras_model), "config": keras_model.get_config()}
@@ -241,9 +172,6 @@ def _input_spec(model):
 
 def model_from_keras_config(entry: dict):
     """A kerax layer or model from a Keras `{"class_name", "config"}` entry."""
-    from kerax.core.node import InputLayer
-    from kerax.models import Sequential
-
     class_name, config = entry["class_name"], entry["config"]
     if class_name == "Sequential":
         layers = tuple(model_from_keras_config(e) for e in config["layers"])
@@ -266,9 +194,6 @@ def model_from_keras_config(entry: dict):
 
 
 def _functional_from_keras(config: dict):
-    from kerax.core.node import InputLayer, Node
-    from kerax.models import Model
-
     entries = config["layers"]
     layers = {e["name"]: model_from_keras_config(e) for e in entries}
     outputs: dict[tuple[str, int], object] = {}
@@ -369,8 +294,6 @@ def _functional_from_keras(config: dict):
 
 def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
     """Weights of a (possibly nested) Keras model as kerax `(params, state)`."""
-    from kerax.models import Model, Sequential
-
     if isinstance(kerax_layer, (Model, Sequential)):
         params, state = {}, {}
         for name, child in kerax_layer.children():
@@ -402,8 +325,6 @@ def _binary(fn):
 
 
 def _ops_table():
-    import jax.numpy as jnp
-
     def axis(cfg):
         a = cfg.get("axis")
         return tuple(a) if isinstance(a, list) else a
@@ -508,17 +429,10 @@ class _KerasOp:
                 f"Keras functional graph uses the keras.ops operation {class_name!r} "
                 f"({config.get('name')!r}), which kerax.interop cannot translate yet; supported: {sorted(_ops_table())}."
             )
-        self.class_name, self.config, self.layer, self.template = (
-            class_name,
-            config,
-            None,
-            None,
-        )
+        self.class_name, self.config = class_name, config
+        self.layer, self.template, self.merge = None, None, False
 
     def call_on(self, args, kwargs):
-        from kerax.core.node import Node
-        from kerax.layers import core, merging
-
         if kwargs:
             raise ValueError(
                 f"keras.ops {self.class_name} {self.config.get('name')!r}: keyword arguments {sorted(kwargs)} are not supported."
@@ -539,49 +453,19 @@ class _KerasOp:
                 and len(template) == 2
                 and len(tensors[0].spec.shape) == len(tensors[1].spec.shape)
             ):
-                self.layer = getattr(merging, self.class_name)(name=name)
+                self.layer = getattr(kerax_layers, self.class_name)(name=name)
+                self.merge = True
             else:
-                import functools
-
                 fn = functools.partial(
                     _run_op, self.class_name, _freeze_cfg(self.config), template
                 )
-                self.layer = core.Lambda(fn, name=name)
+                self.layer = kerax_layers.Lambda(fn, name=name)
             object.__setattr__(self.layer, "_keras_op", True)
             self.template = template
         elif template != self.template:
             raise ValueError(
                 f"keras.ops {self.class_name} {name!r} is called with different constants at different nodes; kerax cannot share it."
             )
-        if isinstance(self.layer, merging._Merge):
+        if self.merge:
             return self.layer(tensors)
         return self.layer(tensors if len(tensors) != 1 else tensors[0])
-
-
-# ------------------------------------------- layers private to keras.applications
-from kerax.core.layer import Layer as _Layer  # noqa: E402
-
-
-class LayerScale(_Layer):
-    """`keras.applications.convnext.LayerScale`: `x * gamma`, one scale per channel."""
-
-    init_values: float = 1e-6
-    projection_dim: int = 1
-
-    def build(self, key, spec):
-        del key
-        import jax.numpy as jnp
-
-        return {
-            "gamma": jnp.full((self.projection_dim,), self.init_values, jnp.float32)
-        }, {}
-
-    def call(self, params, state, x, *, key, training):
-        del key, training
-        return x * params["gamma"].astype(x.dtype), state
-
-    def keras_weights(self, keras_layer):
-        return {"gamma": np.asarray(keras_layer.weights[0].numpy())}, {}
-
-
-_APPLICATION_LAYERS = {"LayerScale": LayerScale}

@@ -49,6 +49,8 @@ import h5py
 import jax
 import numpy as np
 
+from kerax._version import __version__
+from kerax.core import registry
 from kerax.core.layer import Layer
 from kerax.core.node import InputLayer
 from kerax.core.spec import keras_shape
@@ -666,8 +668,6 @@ def save_keras(
     `kerax_training/vars` in the HDF5 file and their description to
     `metadata.json`; Keras ignores both.
     """
-    from kerax import __version__
-
     path = Path(path)
     entry = keras_config(model, input_spec)
     if extra_config:
@@ -909,3 +909,7 @@ def _read_training(h5, metadata: dict, where: str):
         _check_dataset(ds, jax.ShapeDtypeStruct(ds.shape, ds.dtype), where)
         arrays.append(np.asarray(ds[()]))
     return {**info, "arrays": arrays}
+
+
+# `kerax.interop.from_keras(path)`, a floor below, reads `.keras` files with this.
+registry.provide("load_keras", load_keras)

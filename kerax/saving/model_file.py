@@ -35,6 +35,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from kerax._version import __version__
 from kerax.saving import keras_archive
 from kerax.saving.errors import ModelFileError
 
@@ -241,7 +242,6 @@ def save_model(
         >>> params["dense"]["kernel"].shape
         (3, 2)
     """
-    from kerax import __version__
     from kerax.core import serialization
     from kerax.core.policy import dtype_policy
 
