@@ -3,8 +3,9 @@
 Authors write `build(key, spec) -> (params, state)` and
 `call(params, state, x, *, key, training) -> (y, state)`; users call
 `init`, `apply` and `output_spec`. The base class adds what every layer needs
-once: dataclass config, named scopes, the dtype policy, output specs through
-`jax.eval_shape`, masks, regularization, constraints and graph building.
+once: dataclass (or Keras-style `__init__`) config, sublayer discovery,
+named scopes, the dtype policy, output specs through `jax.eval_shape`,
+masks, regularization, constraints and graph building.
 """
 
 from __future__ import annotations
@@ -12,15 +13,17 @@ from __future__ import annotations
 import dataclasses
 import functools
 import inspect
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
-from kerax.core import aux_losses, naming, registry, serialization
+from kerax.core import authoring, aux_losses, naming, registry, serialization
 from kerax.core.fields import constrained_param, converter_of, regularized_param
 from kerax.core.policy import DTypePolicy, get_policy
 from kerax.core.spec import shape_str, to_spec
+
+BOUND = authoring.BOUND
 
 # Config fields whose values are resolved through a registry family's `get`.
 _RESOLVED_SUFFIXES = {
@@ -62,7 +65,15 @@ def cast_floating(tree, dtype):
             return x.astype(dtype)
         return x
 
-    return jax.tree.map(one, tree)
+    def walk(t):
+        # Plain dicts keep their order (the order `build` created the
+        # variables in, which `get_weights` reports as Keras does);
+        # jax.tree.map would sort their keys.
+        if type(t) is dict:
+            return {k: walk(v) for k, v in t.items()}
+        return jax.tree.map(one, t)
+
+    return walk(tree)
 
 
 def is_empty(tree) -> bool:
@@ -70,12 +81,31 @@ def is_empty(tree) -> bool:
 
 
 @dataclasses.dataclass(frozen=True)
-class Layer:
+class Layer(metaclass=authoring.LayerMeta):
     """Base class of every kerax layer and model.
 
-    A layer is a frozen, hashable dataclass whose fields are its Keras config.
-    Subclasses are made dataclasses automatically: declare fields, `build`
-    and `call`.
+    A layer is a frozen, hashable config with a pure `init`/`apply` pair.
+    Write one in either of two ways, with the same contract underneath:
+
+    - dataclass fields: subclasses are made frozen dataclasses
+      automatically; declare fields (`units: int = 32`), `build` and `call`;
+    - Keras's way: `__init__(self, units, **kwargs)` calling
+      `super().__init__(**kwargs)` and assigning attributes. The instance is
+      writable only during `__init__`; its config is its `__init__`
+      arguments (so `get_config`/`from_config` need no code) and it hashes
+      and compares by them.
+
+    Sublayers held by attributes (alone, or in lists, tuples and dicts) are
+    found automatically (`children()`); their params sit under their names.
+    Inside `call`, `self.dense(x)` runs a sublayer on arrays, and `init`
+    builds the sublayers that `build` leaves out.
+
+    Args:
+        name: The layer's name, unique within its model; by default the
+            snake_case class name (`dense`, then `dense_1`, ... per model).
+        dtype: The dtype policy (`"float32"`, `"mixed_bfloat16"`, or a
+            `kerax.DTypePolicy`); by default the global policy.
+        trainable: `False` freezes the layer's params (and its sublayers').
 
     Example:
         >>> class Scale(kerax.Layer):
@@ -87,10 +117,26 @@ class Layer:
         >>> params, state = Scale(2.0).init(jax.random.key(0), kerax.spec((None, 3)))
         >>> Scale(2.0).apply(params, state, jnp.ones((1, 3)))[0]
         Array([[2., 2., 2.]], dtype=float32)
+
+        The same layer written the Keras way, holding a sublayer:
+
+        >>> class ScaledDense(kerax.Layer):
+        ...     def __init__(self, units, init_value=1.0, **kwargs):
+        ...         super().__init__(**kwargs)
+        ...         self.dense = kerax.layers.Dense(units)
+        ...         self.init_value = init_value
+        ...     def build(self, key, spec):
+        ...         return {"scale": jnp.full((), self.init_value)}, {}
+        ...     def call(self, params, state, x, *, key, training):
+        ...         return self.dense(x) * params["scale"], state
+        >>> layer = ScaledDense(4, init_value=2.0)
+        >>> params, state = layer.init(jax.random.key(0), kerax.spec((None, 3)))
+        >>> sorted(params), layer.get_config()["units"]
+        (['dense', 'scale'], 4)
     """
 
     name: str | None = dataclasses.field(default=None, kw_only=True)
-    dtype: Any = dataclasses.field(default=None, kw_only=True)
+    dtype: str | DTypePolicy | None = dataclasses.field(default=None, kw_only=True)
     trainable: bool = dataclasses.field(default=True, kw_only=True)
 
     # Keras's `supports_masking`: pass an incoming mask through unchanged.
@@ -106,8 +152,8 @@ class Layer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        if "__dataclass_fields__" not in cls.__dict__:
-            dataclasses.dataclass(frozen=True)(cls)
+        # A dataclass, unless the class writes a Keras-style `__init__`.
+        authoring.prepare_subclass(cls, dataclasses.dataclass(frozen=True))
         # Loadable names are not registered here: each family package adds its
         # public classes to the registry, so private bases stay unloadable.
 
@@ -175,6 +221,8 @@ class Layer:
         self.check_input(*specs)
         with jax.named_scope(self.scope_name):
             params, state = self.build(key, *specs, **kwargs)
+            params, state = self._build_sublayers(key, specs, kwargs, params, state)
+        self._check_params_owned(params, state)
         if self.autocast:
             params = cast_floating(params, self.policy.variable_dtype)
         return params, state
@@ -199,10 +247,60 @@ class Layer:
             compute = self.policy.compute_dtype
             inputs = cast_floating(inputs, compute)
             params = cast_floating(params, compute)
-        with jax.named_scope(self.scope_name):
-            return self.call(
+        children = self.children()
+        if not children:
+            with jax.named_scope(self.scope_name):
+                return self.call(
+                    params, state, *inputs, key=key, training=training, **kwargs
+                )
+        # Sublayers called as `self.dense(x)` inside `call` read this frame.
+        with (
+            jax.named_scope(self.scope_name),
+            authoring.frame(
+                self, children, params, state, key=key, training=training
+            ) as f,
+        ):
+            y, state = self.call(
                 params, state, *inputs, key=key, training=training, **kwargs
             )
+        if f.new_state:
+            state = {**state, **f.new_state}
+        return y, state
+
+    def _build_sublayers(self, key, specs, kwargs, params, state):
+        """Builds discovered sublayers that `build` left out, from their calls."""
+        if type(self).children is not Layer.children:
+            return params, state  # Containers build their own children.
+        missing = {
+            name
+            for name, _ in self.children()
+            if name not in params and name not in state
+        }
+        if not missing:
+            return params, state
+        return authoring.build_called_sublayers(
+            self, key, specs, kwargs, params, state, missing
+        )
+
+    def _check_params_owned(self, params, state) -> None:
+        """A params subtree that no sublayer owns would escape `trainable`,
+        regularizers, constraints and sharding: refuse it at `init`."""
+        children = self.children()
+        if not children:
+            return
+        names = [name for name, _ in children]
+        for what, tree in (("params", params), ("state", state)):
+            if not isinstance(tree, dict):
+                continue
+            for k, v in tree.items():
+                if isinstance(v, dict) and k not in names:
+                    raise ValueError(
+                        f"{self.describe()}: {what}[{k!r}] is a subtree that no sublayer owns; its "
+                        f"sublayers are {names}. Put each sublayer's {what} under its name "
+                        f"({what}[self.sublayer_name(layer)] = ...), or call sublayers as "
+                        "`self.<attribute>(x)` in `call` and leave them out of `build`: kerax "
+                        "builds them. Keep the layer's own variables at the top level."
+                    )
 
     def apply_masked(
         self, params, state, *inputs, key=None, training=False, mask=None, **kwargs
@@ -229,10 +327,70 @@ class Layer:
         return y, state, aux_losses.total(losses) + self.regularization_loss(params)
 
     def __call__(self, *args, **kwargs):
-        """Calling a layer on `kerax.Input` nodes builds a graph (see `kerax.Model`)."""
-        from kerax.core import node
+        """On `kerax.Input` nodes: builds a graph (see `kerax.Model`).
+
+        On arrays inside an outer layer's `call`: runs this sublayer with its
+        slice of the outer params, state and key, and returns its output
+        (Keras's `self.dense(x)`).
+        """
+        f = authoring.frame_for(self)
+        if f is not None and not _holds_nodes((args, kwargs)):
+            return authoring.call_sublayer(f, self, args, dict(kwargs))
+        owner = authoring.calling_owner()
+        if owner is not None and not _holds_nodes((args, kwargs)):
+            raise TypeError(
+                f"{self.describe()} is called inside {owner.describe()}.call but is not one of its "
+                "sublayers, so it has no params there: assign it to an attribute in __init__ "
+                "(self.x = layer), or call `layer.apply(params, state, x)` yourself."
+            )
+        from kerax.core import node  # node.py imports this module.
 
         return node.call_layer(self, args, kwargs)
+
+    # ------------------------------------------------- nodes in a model
+    @property
+    def output(self):
+        """This layer's output node in a functional model, as in Keras.
+
+        A layer is a config and remembers no graph: read it through the model,
+        `model.get_layer("dense").output` (or `model.layers[i].output`).
+        """
+        return self._bound_node("output", None)
+
+    @property
+    def input(self):
+        """This layer's input node(s) in a functional model (see `output`)."""
+        return self._bound_node("input", None)
+
+    def get_output_at(self, node_index: int):
+        """The output node of this layer's `node_index`-th call in the model."""
+        return self._bound_node("output", node_index)
+
+    def get_input_at(self, node_index: int):
+        """The input node(s) of this layer's `node_index`-th call in the model."""
+        return self._bound_node("input", node_index)
+
+    def _bound_node(self, what: str, index: int | None):
+        bound = vars(self).get(BOUND)
+        if bound is None:
+            raise AttributeError(
+                f"{self.describe()} has no `{what}` of its own: a kerax layer is a config and "
+                f"remembers no graph. Read it through the model: `model.get_layer({self.scope_name!r}).{what}`."
+            )
+        nodes = bound[1] if what == "input" else bound[2]
+        if index is None:
+            if len(nodes) != 1:
+                raise AttributeError(
+                    f"{self.describe()} is called {len(nodes)} times in this model, so it has "
+                    f"several {what}s: use `get_{what}_at(node_index)`."
+                )
+            index = 0
+        if not 0 <= index < len(nodes):
+            raise ValueError(
+                f"{self.describe()}: node_index {index} is out of range; it is called "
+                f"{len(nodes)} time(s) in this model."
+            )
+        return nodes[index]
 
     # --------------------------------------------------------------- specs
     def output_spec(self, *specs, **kwargs):
@@ -271,8 +429,24 @@ class Layer:
 
     # ---------------------------------------------------- tree utilities
     def children(self) -> list[tuple[str, Layer]]:
-        """`(name, layer)` for each sublayer whose params sit under `params[name]`."""
-        return []
+        """`(name, layer)` for each sublayer whose params sit under `params[name]`.
+
+        Found from the attributes: each layer held alone or in a list, tuple
+        or dict, in order of assignment, named like Keras names sublayer
+        variables (the sublayer's name, `_1`, `_2` on collisions).
+        Containers with their own naming override this.
+        """
+        return authoring.discovered_children(self)
+
+    def sublayer_name(self, layer: Layer) -> str:
+        """The key of `layer`'s params in this layer's params."""
+        for name, child in self.children():
+            if child is layer:
+                return name
+        raise ValueError(
+            f"{layer.describe()} is not a sublayer of {self.describe()}: assign it to an "
+            "attribute (self.x = layer) in __init__ or declare it as a field."
+        )
 
     def _prefixed_fields(self, suffix):
         declared = regularized_param if suffix == "_regularizer" else constrained_param
@@ -352,7 +526,13 @@ class Layer:
 
     # -------------------------------------------------------------- config
     def get_config(self) -> dict:
-        """The Keras-style config: this layer's fields, JSON-safe."""
+        """The Keras-style config: this layer's fields, JSON-safe.
+
+        A Keras-style layer (own `__init__`) gets its config from its
+        `__init__` arguments, as Keras's auto-config does.
+        """
+        if authoring.is_keras_style(type(self)):
+            return self._init_config()
         return {
             f.name: serialization.serialize_value(
                 getattr(self, f.name), f"{self.describe()}.{f.name}"
@@ -363,7 +543,42 @@ class Layer:
     @classmethod
     def from_config(cls, config: dict):
         """Rebuilds the layer from `get_config()` output (allowlisted values only)."""
+        if authoring.is_keras_style(cls):
+            kwargs = {k: serialization.deserialize_value(v) for k, v in config.items()}
+            try:
+                return cls(**kwargs)
+            except TypeError as e:
+                raise TypeError(
+                    f"{cls.__name__}.from_config could not call {cls.__name__}(**config) with keys "
+                    f"{sorted(config)}: {e}. Write get_config and from_config for it."
+                ) from e
         return serialization.construct(cls, config)
+
+    def _init_config(self) -> dict:
+        arguments = authoring.init_args(self)
+        if arguments is None:
+            raise NotImplementedError(
+                f"{self.describe()}: {type(self).__name__} was made with positional-only or `*args` "
+                "arguments, which cannot be a config. Write `get_config` returning "
+                "{**super().get_config(), 'arg': self.arg, ...} (and `from_config` if needed)."
+            )
+        config = {}
+        for k in ("name", "trainable", "dtype"):
+            if authoring.accepts_argument(type(self), k):
+                config[k] = getattr(self, k)
+        config.update(
+            {k: v for k, v in arguments.items() if k not in config},
+        )
+        try:
+            return {
+                k: serialization.serialize_value(v, f"{self.describe()}.{k}")
+                for k, v in config.items()
+            }
+        except (TypeError, ValueError) as e:
+            raise NotImplementedError(
+                f"{e} {type(self).__name__} holds an `__init__` argument kerax cannot save: write "
+                "`get_config` for it, as in Keras."
+            ) from e
 
     def summary(self, *specs, print_fn=print, **kwargs):
         """Prints the Keras-style summary table (see `kerax.models.summary`)."""
@@ -384,6 +599,15 @@ class Layer:
 
 
 registry.set_base("layers", Layer)
+
+
+def _holds_nodes(tree) -> bool:
+    from kerax.core.node import Node  # node.py imports this module.
+
+    return any(
+        isinstance(v, Node)
+        for v in jax.tree.leaves(tree, is_leaf=lambda v: isinstance(v, Node))
+    )
 
 
 def _is_arraylike_tree(v) -> bool:
@@ -410,8 +634,13 @@ def _output_spec(layer, leaves, treedef, static_items):
     static = dict(static_items)
 
     def forward(specs, dynamic):
-        params, state = layer.init(jax.random.key(0), *specs)
-        y, _ = layer.apply(params, state, *specs, training=False, **dynamic, **static)
+        key = jax.random.key(0)
+        params, state = layer.init(key, *specs)
+        # A key, so layers that sample even in inference (a VAE's Sampling)
+        # have symbolic outputs too.
+        y, _ = layer.apply(
+            params, state, *specs, key=key, training=False, **dynamic, **static
+        )
         return y
 
     return jax.eval_shape(forward, specs, dynamic)

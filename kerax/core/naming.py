@@ -15,12 +15,22 @@ def to_snake_case(name: str) -> str:
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-def unique_names(layers, owner: str = "model") -> list[str]:
+def unique_names(layers, owner: str = "model", hints=None) -> list[str]:
     """Names for `layers` in order: explicit names win, then `base`, `base_1`, ...
 
     Never a global counter: building the same model twice gives the same names.
-    Raises on two explicit names that clash.
+    Raises on two explicit names that clash. `hints` (`{id(layer): name}`)
+    are names a source model gave its layers: a model built from its nodes
+    (feature extraction) keeps them where they do not clash, so its params
+    are a sub-tree of the source model's.
+
+    Example:
+        >>> from kerax.core.naming import unique_names
+        >>> dense = kerax.layers.Dense(2)
+        >>> unique_names([dense, kerax.layers.Dense(3), kerax.layers.Dense(4, name="dense_1")])
+        ['dense', 'dense_2', 'dense_1']
     """
+    hints = hints or {}
     explicit = [layer.name for layer in layers if layer.name is not None]
     seen = set()
     for n in explicit:
@@ -31,9 +41,18 @@ def unique_names(layers, owner: str = "model") -> list[str]:
             )
         seen.add(n)
     taken, names, counts = set(explicit), [], {}
+    hinted = {}
+    for layer in layers:
+        hint = hints.get(id(layer))
+        if layer.name is None and hint is not None and hint not in taken:
+            hinted[id(layer)] = hint
+            taken.add(hint)
     for layer in layers:
         if layer.name is not None:
             names.append(layer.name)
+            continue
+        if id(layer) in hinted:
+            names.append(hinted[id(layer)])
             continue
         base = layer.default_name
         k = counts.get(base, 0)

@@ -6,13 +6,15 @@ nothing is computed until a `kerax.Model` built from the nodes is applied.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import jax
 import jax.numpy as jnp
 
-from kerax.core.layer import Layer
-from kerax.core.spec import shape_str, to_spec
+from kerax.core.fields import field
+from kerax.core.layer import BOUND, Layer
+from kerax.core.spec import keras_shape, shape_str, to_spec
 from kerax.core.spec import spec as make_spec
 
 
@@ -23,27 +25,71 @@ class Node:
     and `kwargs` its call arguments (pytrees that may hold other nodes), and
     `path` indexes into the layer's output when it returns several values
     (`node[0]`, `node["key"]`).
+
+    A node handed out by a model (`model.get_layer("x").output`) is a handle
+    on the model's own node (`origin`) that also carries the model's layer
+    names (`names`), so a model built from it (feature extraction) names
+    those layers as the source model did and its params are a sub-tree of
+    the source model's.
     """
 
-    __slots__ = ("spec", "op", "args", "kwargs", "parent", "path")
+    __slots__ = ("spec", "op", "args", "kwargs", "parent", "path", "names", "origin")
 
-    def __init__(self, spec, op=None, args=(), kwargs=None, parent=None, path=()):
+    def __init__(
+        self,
+        spec,
+        op=None,
+        args=(),
+        kwargs=None,
+        parent=None,
+        path=(),
+        names=None,
+        origin=None,
+    ):
         self.spec = spec
         self.op = op
         self.args = args
         self.kwargs = kwargs or {}
         self.parent = parent  # For indexed nodes: the node indexed into.
         self.path = path
+        # {id(layer): (layer, name)}: names given by the model this came from.
+        self.names = names
+        self.origin = origin
+
+    def unwrap(self) -> Node:
+        """The graph node itself (a model's handle resolves to its node)."""
+        return self.origin if self.origin is not None else self
+
+    def with_names(self, names) -> Node:
+        """A handle on this node carrying layer names `{id(layer): (layer, name)}`."""
+        node = self.unwrap()
+        return Node(
+            node.spec,
+            op=node.op,
+            args=node.args,
+            kwargs=node.kwargs,
+            parent=node.parent,
+            path=node.path,
+            names=names,
+            origin=node,
+        )
 
     @property
     def shape(self):
-        return self.spec.shape if isinstance(self.spec, jax.ShapeDtypeStruct) else None
+        """The shape as Keras shows it: `None` for symbolic dimensions."""
+        if isinstance(self.spec, jax.ShapeDtypeStruct):
+            return keras_shape(self.spec.shape)
+        return None
 
     @property
     def dtype(self):
         return self.spec.dtype if isinstance(self.spec, jax.ShapeDtypeStruct) else None
 
     def __getitem__(self, index):
+        if self.origin is not None:
+            sub = self.origin[index]
+            sub.names = self.names
+            return sub
         if isinstance(self.spec, jax.ShapeDtypeStruct):
             raise TypeError(
                 f"This node has a single output of shape {shape_str(self.spec.shape)}; indexing nodes selects "
@@ -67,7 +113,11 @@ class Node:
 
     def __repr__(self):
         made_by = self.op.describe() if self.op is not None else f"index {self.path}"
-        shape = shape_str(self.shape) if self.shape is not None else self.spec
+        shape = (
+            shape_str(self.shape)
+            if self.shape is not None
+            else jax.tree.map(lambda s: shape_str(s.shape), self.spec)
+        )
         return f"<kerax.Node shape={shape} dtype={self.dtype} from {made_by}>"
 
     # Nodes are identities, not values: two nodes are never "equal".
@@ -79,19 +129,51 @@ class Node:
         )
 
 
-class InputLayer(Layer):
-    """The layer behind `kerax.Input`: declares a model input (identity)."""
+def _input_shape(shape) -> tuple[int | None, ...]:
+    if isinstance(shape, int):
+        shape = (shape,)
+    try:
+        return tuple(None if d is None else int(d) for d in shape)
+    except TypeError:
+        raise ValueError(
+            f"expected a shape: a tuple of ints or None, got {shape!r}."
+        ) from None
 
-    shape: tuple = ()
+
+def _dtype_name(dtype) -> str:
+    try:
+        return jnp.dtype(dtype).name
+    except TypeError:
+        raise ValueError(
+            f"expected a dtype such as 'float32' or 'int32', got {dtype!r}."
+        ) from None
+
+
+class InputLayer(Layer):
+    """The layer behind `kerax.Input`: declares a model input (identity).
+
+    Args:
+        shape: The shape of one sample, without the batch dimension; `None`
+            for a dimension of any size (e.g. a variable sequence length).
+        batch_size: A fixed batch size, or `None` for any batch size.
+        input_dtype: The dtype of the input, as a name (`"float32"`).
+        name: The input's name; models take dict inputs keyed by it.
+
+    Example:
+        >>> kerax.layers.InputLayer(shape=(3,), name="x").input_spec
+        ShapeDtypeStruct(shape=(batch, 3), dtype=float32)
+    """
+
+    shape: tuple[int | None, ...] = field((), converter=_input_shape)
     batch_size: int | None = None
-    input_dtype: str = "float32"
+    input_dtype: str = field("float32", converter=_dtype_name)
 
     @property
     def default_name(self) -> str:
         return "input_layer"
 
     @property
-    def input_spec(self):
+    def input_spec(self) -> jax.ShapeDtypeStruct:
         return make_spec((self.batch_size, *self.shape), self.input_dtype)
 
     def call(self, params, state, x, *, key, training):
@@ -99,36 +181,60 @@ class InputLayer(Layer):
         return x, state
 
 
-def Input(
-    shape,
-    batch_size=None,
-    dtype="float32",
-    name=None,
-    batch_shape=None,
-    sparse=None,
-    ragged=None,
-) -> Node:  # noqa: N802
-    """A symbolic model input, like `keras.Input` (the batch dimension is implied).
+def Input(  # noqa: N802
+    shape: tuple[int | None, ...] | int | None = None,
+    batch_size: int | None = None,
+    dtype: str | None = None,
+    sparse: bool | None = None,
+    ragged: bool | None = None,
+    batch_shape: tuple[int | None, ...] | None = None,
+    name: str | None = None,
+) -> Node:
+    """A symbolic model input, like `keras.Input`.
+
+    Args:
+        shape: The shape of one sample, without the batch dimension
+            (`(28, 28, 1)`); `None` for a dimension of any size.
+        batch_size: A fixed batch size; by default any batch size.
+        dtype: The input's dtype (default `"float32"`).
+        sparse: Not supported (kerax inputs are dense arrays).
+        ragged: Not supported.
+        batch_shape: The full shape with the batch dimension,
+            `(None, 28, 28, 1)`: instead of `shape` and `batch_size`.
+        name: The input's name. Models take dict inputs keyed by it.
 
     Example:
         >>> x = kerax.Input((32,), name="features")
         >>> x.shape
-        (batch, 32)
+        (None, 32)
+        >>> kerax.Input(batch_shape=(8, 10)).shape
+        (8, 10)
     """
     if sparse or ragged:
         raise ValueError(
             "kerax.Input: sparse and ragged inputs are not supported; pass dense arrays."
         )
     if batch_shape is not None:
-        batch_size, shape = batch_shape[0], tuple(batch_shape[1:])
+        if shape is not None:
+            raise ValueError(
+                "kerax.Input: pass either `shape` (without the batch dimension) or `batch_shape` "
+                f"(with it), not both; got shape={shape!r}, batch_shape={batch_shape!r}."
+            )
+        batch_shape = _input_shape(batch_shape)
+        if not batch_shape:
+            raise ValueError(
+                "kerax.Input: `batch_shape` starts with the batch dimension, e.g. (None, 784); got ()."
+            )
+        batch_size, shape = batch_shape[0], batch_shape[1:]
     if shape is None:
-        raise ValueError("kerax.Input needs a shape, e.g. kerax.Input((28, 28, 1)).")
-    if isinstance(shape, int):
-        shape = (shape,)
+        raise ValueError(
+            "kerax.Input needs a shape, e.g. kerax.Input((28, 28, 1)) or "
+            "kerax.Input(batch_shape=(None, 28, 28, 1))."
+        )
     layer = InputLayer(
-        shape=tuple(shape),
+        shape=shape,
         batch_size=batch_size,
-        input_dtype=jnp.dtype(dtype).name,
+        input_dtype="float32" if dtype is None else dtype,
         name=name,
     )
     return Node(layer.input_spec, op=layer)
@@ -156,6 +262,11 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
             raise TypeError(
                 f"{layer.describe()}: `{k}` is given when the model is applied, not when it is built."
             )
+    # `model.get_layer(name)` hands out a view of the model's layer: calling it
+    # calls the model's layer itself, so the weights are shared as in Keras.
+    layer = bound_origin(layer)
+    names = merged_names(leaves)
+    args, kwargs = unwrap((args, kwargs))
     arg_specs = _spec_of(args)
     kw_specs = _spec_of(kwargs)
     try:
@@ -167,4 +278,44 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
         raise type(e)(
             f"{layer.describe()} cannot be called on inputs {shapes}: {e}"
         ) from e
-    return Node(out, op=layer, args=args, kwargs=kwargs)
+    return Node(out, op=layer, args=args, kwargs=kwargs, names=names)
+
+
+def unwrap(tree):
+    """Model handles in `tree` replaced by the graph nodes they stand for."""
+    return jax.tree.map(
+        lambda v: v.unwrap() if isinstance(v, Node) else v,
+        tree,
+        is_leaf=lambda v: isinstance(v, Node),
+    )
+
+
+def merged_names(leaves) -> dict | None:
+    """The layer names that the nodes among `leaves` carry, merged."""
+    out = None
+    for v in leaves:
+        if isinstance(v, Node) and v.names:
+            if out is None:
+                out = v.names
+            elif v.names is not out:
+                out = {**v.names, **out}
+    return out
+
+
+def bound_origin(layer: Layer) -> Layer:
+    """The model's own layer behind a view from `model.get_layer`."""
+    bound = vars(layer).get(BOUND)
+    return layer if bound is None else bound[0]
+
+
+def bind(layer: Layer, inputs: tuple, outputs: tuple) -> Layer:
+    """A view of `layer` that knows its input and output nodes in one model.
+
+    The view equals the layer (same config) and calling it calls the layer;
+    `view.input` / `view.output` are the nodes (`inputs[k]`, `outputs[k]`
+    for the layer's k-th call).
+    """
+    layer = bound_origin(layer)
+    view = copy.copy(layer)
+    vars(view)[BOUND] = (layer, tuple(inputs), tuple(outputs))
+    return view

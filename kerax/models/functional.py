@@ -12,8 +12,16 @@ import jax
 
 from kerax.core import naming, serialization
 from kerax.core.layer import Layer, is_empty
-from kerax.core.node import InputLayer, Node
+from kerax.core.node import (
+    InputLayer,
+    Node,
+    bind,
+    bound_origin,
+    merged_names,
+    unwrap,
+)
 from kerax.core.spec import is_symbolic, shape_str
+from kerax.models.handles import KerasModelMethods
 
 
 def _is_node(x) -> bool:
@@ -23,7 +31,7 @@ def _is_node(x) -> bool:
 class _Graph:
     """The traced graph: nodes in order, layer names, call indices."""
 
-    def __init__(self, model_name: str, inputs, outputs):
+    def __init__(self, model_name: str, inputs, outputs, hints=None):
         self.inputs, self.outputs = inputs, outputs
         input_leaves = jax.tree.leaves(inputs, is_leaf=_is_node)
         for leaf in input_leaves:
@@ -83,7 +91,12 @@ class _Graph:
             if node.op is not None and id(node.op) not in seen:
                 seen.add(id(node.op))
                 layers.append(node.op)
-        names = naming.unique_names(layers, owner=f"Model '{model_name}'")
+        # Names that handles from a source model carry (feature extraction).
+        hints = dict(hints or {})
+        for node in order:
+            for k, (_, name) in (node.names or {}).items():
+                hints.setdefault(k, name)
+        names = naming.unique_names(layers, owner=f"Model '{model_name}'", hints=hints)
         self.layers = layers
         self.name_of = {id(layer): n for layer, n in zip(layers, names)}
         self.call_index: dict[int, int] = {}
@@ -99,61 +112,235 @@ class _Graph:
         k = self.call_index[id(node)]
         return name if k == 0 else f"{name}/{k}"
 
+    def keras_order(self) -> list[Layer]:
+        """The layers in Keras's `Functional.layers` order.
 
-class Model(Layer):
+        Keras orders operations by graph depth (inputs first) and, within one
+        depth, by first visit in a depth-first walk from the outputs
+        (`keras.src.ops.function.map_graph`); `model.layers` and
+        `get_weights()` follow it.
+        """
+
+        def base(n):
+            while n.parent is not None:
+                n = n.parent
+            return n
+
+        def parents(n):
+            return [
+                base(a)
+                for a in jax.tree.leaves((n.args, n.kwargs), is_leaf=_is_node)
+                if isinstance(a, Node)
+            ]
+
+        finished, order, op_index = set(), [], {}
+
+        def visit(n):
+            n = base(n)
+            if id(n) in finished:
+                return
+            op_index.setdefault(id(n.op), len(op_index))
+            if not isinstance(n.op, InputLayer):
+                for p in parents(n):
+                    visit(p)
+            finished.add(id(n))
+            order.append(n)
+
+        for out in jax.tree.leaves(self.outputs, is_leaf=_is_node):
+            visit(out)
+        node_depth, op_depth = {}, {}
+        in_graph = {id(n) for n in order}
+        for n in reversed(order):
+            depth = max(node_depth.setdefault(id(n), 0), op_depth.get(id(n.op), 0))
+            op_depth[id(n.op)] = depth
+            node_depth[id(n)] = depth
+            if not isinstance(n.op, InputLayer):
+                for p in parents(n):
+                    if id(p) in in_graph:
+                        node_depth[id(p)] = max(depth + 1, node_depth.get(id(p), 0))
+        for n in jax.tree.leaves(self.inputs, is_leaf=_is_node):
+            if id(n.op) not in op_depth:  # An input no output depends on.
+                op_depth[id(n.op)], op_index[id(n.op)] = 0, -1
+        layers = {id(layer): layer for layer in self.layers}
+        return sorted(
+            (layers[i] for i in op_depth),
+            key=lambda op: (-op_depth[id(op)], op_index[id(op)]),
+        )
+
+    def names(self) -> dict:
+        """`{id(layer): (layer, name)}`: what handles from this graph carry."""
+        if not hasattr(self, "_names"):
+            self._names = {id(x): (x, self.name_of[id(x)]) for x in self.layers}
+        return self._names
+
+    def nodes_of(self, layer: Layer) -> list[Node]:
+        """The nodes `layer` made in this graph, in call order."""
+        return [n for n in self.order if n.op is layer and n.parent is None]
+
+
+# Nodes in a model's inputs/outputs: one node, or a list, tuple or dict of them.
+NodeTree = Node | list | tuple | dict
+
+
+class Model(KerasModelMethods, Layer):
     """A functional model: `Model(inputs, outputs, name=...)`.
 
-    `inputs` and `outputs` are any pytree of nodes (one node, a list, a dict).
-    `apply` takes inputs in the same structure and returns outputs in theirs.
+    `apply` takes inputs in the structure of `inputs` and returns outputs in
+    the structure of `outputs`; a model with a list of inputs also takes a
+    dict keyed by the inputs' names, as in Keras.
+
+    As in Keras, `model.layers` and `model.get_layer(name)` give the layers,
+    and a layer got through the model knows its nodes:
+    `model.get_layer("dense").output`. A model built from those nodes
+    (feature extraction) names its layers as this one does, so its params
+    are a sub-tree of this model's params.
+
+    Args:
+        inputs: The model's `kerax.Input` nodes: one node, or a list, tuple
+            or dict of them.
+        outputs: The nodes the model returns, made by calling layers on
+            `inputs`: one node, or a list, tuple or dict of them.
+        name: The model's name (default `"functional"`).
+        dtype: The dtype policy of the model's layers that set none.
+        trainable: `False` freezes every layer of the model.
 
     Example:
         >>> x = kerax.Input((8,))
         >>> y = kerax.layers.Dense(2)(kerax.layers.Dense(4, activation="relu")(x))
         >>> model = kerax.Model(x, y)
         >>> params, state = model.init(jax.random.key(0), kerax.spec((None, 8)))
+        >>> [layer.name or model.layer_name(layer) for layer in model.layers]
+        ['input_layer', 'dense', 'dense_1']
+        >>> model.get_layer("dense").output.shape
+        (None, 4)
     """
 
-    inputs: object = None
-    outputs: object = None
+    inputs: NodeTree | None = None
+    outputs: NodeTree | None = None
 
     autocast = False
 
     def __post_init__(self):
-        inputs, outputs = self.inputs, self.outputs
+        # Handles from another model (`model.get_layer("x").output`) stand for
+        # that model's nodes and carry its layer names.
+        leaves = jax.tree.leaves((self.inputs, self.outputs), is_leaf=_is_node)
+        hints = {k: name for k, (_, name) in (merged_names(leaves) or {}).items()}
+        inputs, outputs = unwrap(self.inputs), unwrap(self.outputs)
         super().__post_init__()
-        # Keep the user's containers as given: lists stay lists, so inputs and
-        # outputs have the structure the user wrote.
+        # Keep the user's containers as given (the base class would freeze
+        # lists into tuples): outputs come back in the structure written.
         object.__setattr__(self, "inputs", inputs)
         object.__setattr__(self, "outputs", outputs)
         object.__setattr__(
-            self, "_graph", _Graph(self.scope_name, self.inputs, self.outputs)
+            self, "_graph", _Graph(self.scope_name, inputs, outputs, hints)
         )
 
     @property
     def default_name(self) -> str:
         return "functional"
 
-    # A graph is identified by its objects, not compared by value.
-    __hash__ = object.__hash__
+    # A graph is identified by its objects, not compared by value; a view
+    # from an outer model's `get_layer` shares the graph and so is equal.
+    def __hash__(self):
+        return id(self._graph)
 
     def __eq__(self, other):
-        return self is other
+        return isinstance(other, Model) and self._graph is other._graph
 
     @property
     def layers(self) -> list[Layer]:
-        """The model's layers in order of first use, `InputLayer`s included."""
-        return list(self._graph.layers)
+        """The model's layers in Keras's order, `InputLayer`s included.
 
-    def get_layer(self, name: str) -> Layer:
+        Each knows its nodes in this model (`model.layers[1].output`).
+        """
+        return [self._bind(layer) for layer in self._graph.keras_order()]
+
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name` (or at `index` in `model.layers`), as in Keras.
+
+        The layer comes bound to this model: `.input` and `.output` are its
+        nodes here, and calling it calls this model's layer (shared weights).
+        """
+        if (name is None) == (index is None):
+            raise ValueError(
+                f"{self.describe()}.get_layer: give exactly one of `name` and `index`, got "
+                f"name={name!r}, index={index!r}."
+            )
+        if index is not None:
+            layers = self.layers
+            if not -len(layers) <= index < len(layers):
+                raise ValueError(
+                    f"{self.describe()}.get_layer: index {index} is out of range; the model "
+                    f"has {len(layers)} layers."
+                )
+            return layers[index]
         for layer in self._graph.layers:
             if self._graph.name_of[id(layer)] == name:
-                return layer
+                return self._bind(layer)
         raise ValueError(
-            f"{self.describe()} has no layer named {name!r}; layers: {[self.layer_name(x) for x in self.layers]}."
+            f"{self.describe()} has no layer named {name!r}; layers: "
+            f"{[self._graph.name_of[id(x)] for x in self._graph.keras_order()]}."
+        )
+
+    def _bind(self, layer: Layer) -> Layer:
+        g, names = self._graph, self._graph.names()
+
+        def handle(tree):
+            return jax.tree.map(
+                lambda v: v.with_names(names) if isinstance(v, Node) else v,
+                tree,
+                is_leaf=_is_node,
+            )
+
+        nodes = g.nodes_of(layer)
+        if isinstance(layer, InputLayer):
+            inputs = outputs = tuple(handle(n) for n in nodes)
+        else:
+            inputs = tuple(
+                handle(n.args[0] if len(n.args) == 1 else list(n.args)) for n in nodes
+            )
+            outputs = tuple(handle(n) for n in nodes)
+        return bind(layer, inputs, outputs)
+
+    @property
+    def input(self):
+        """The model's inputs, as `kerax.Model(model.input, ...)` takes them."""
+        names = self._graph.names()
+        return jax.tree.map(
+            lambda n: n.with_names(names), self.inputs, is_leaf=_is_node
+        )
+
+    @property
+    def output(self):
+        """The model's outputs, as `kerax.Model(..., model.output)` takes them."""
+        names = self._graph.names()
+        return jax.tree.map(
+            lambda n: n.with_names(names), self.outputs, is_leaf=_is_node
         )
 
     def layer_name(self, layer: Layer) -> str:
-        return self._graph.name_of[id(layer)]
+        return self._graph.name_of[id(bound_origin(layer))]
+
+    def _structured(self, x):
+        """Inputs as `inputs` are structured; a dict keyed by input names too."""
+        if (
+            isinstance(self.inputs, list | tuple)
+            and len(self.inputs) == 1
+            and not isinstance(x, list | tuple | dict)
+        ):
+            return type(self.inputs)(
+                [x]
+            )  # One input in a list: a bare array, as Keras.
+        if not isinstance(x, dict) or isinstance(self.inputs, dict):
+            return x
+        nodes, treedef = jax.tree.flatten(self.inputs, is_leaf=_is_node)
+        names = [self._graph.name_of[id(n.op)] for n in nodes]
+        if set(x) != set(names):
+            raise ValueError(
+                f"{self.describe()}: a dict of inputs must have one entry per Input, keyed by "
+                f"the Inputs' names {names}; got keys {sorted(x)}."
+            )
+        return jax.tree.unflatten(treedef, [x[n] for n in names])
 
     def children(self):
         return [
@@ -174,6 +361,7 @@ class Model(Layer):
         return super().output_spec(*(specs or (self.input_spec,)), **kwargs)
 
     def check_input(self, spec) -> None:
+        spec = self._structured(spec)
         expected = jax.tree.leaves(self.inputs, is_leaf=_is_node)
         got = flatten_like(self.inputs, spec, _is_node, f"{self.describe()} inputs")
         for node, g in zip(expected, got):
@@ -230,11 +418,11 @@ class Model(Layer):
         g = self._graph
         input_nodes = jax.tree.leaves(self.inputs, is_leaf=_is_node)
         where = f"{self.describe()} inputs"
-        xs = flatten_like(self.inputs, x, _is_node, where)
+        xs = flatten_like(self.inputs, self._structured(x), _is_node, where)
         masks = (
             [None] * len(xs)
             if mask is None
-            else flatten_like(self.inputs, mask, _is_node, where)
+            else flatten_like(self.inputs, self._structured(mask), _is_node, where)
         )
         values = {id(n): v for n, v in zip(input_nodes, xs)}
         node_masks = {id(n): m for n, m in zip(input_nodes, masks)}

@@ -9,8 +9,21 @@ from __future__ import annotations
 import jax
 
 from kerax.core import aux_losses
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str, to_spec
+
+
+def _block(block) -> Layer:
+    if not isinstance(block, Layer):
+        raise TypeError(f"expected a kerax layer, got {block!r}.")
+    return block
+
+
+def _times(times) -> int:
+    if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+        raise ValueError(f"expected a positive int, got {times!r}.")
+    return times
 
 
 class Repeat(Layer):
@@ -18,6 +31,14 @@ class Repeat(Layer):
 
     The block must map its input spec to the same spec. Params and state are
     the block's with a leading axis of size `times`, under the block's name.
+
+    Args:
+        block: The layer (or model) to repeat; it must keep its input's
+            shape and dtype.
+        times: How many times to apply it, each time with its own params.
+        name: The layer's name (default `"repeat"`).
+        dtype: The dtype policy of the block if it sets none.
+        trainable: `False` freezes every repetition.
 
     Example:
         >>> block = kerax.layers.Dense(16, activation="relu", name="mlp")
@@ -27,21 +48,10 @@ class Repeat(Layer):
         (12, 16, 16)
     """
 
-    block: Layer = None
-    times: int = 1
+    block: Layer = field(converter=_block)
+    times: int = field(1, converter=_times)
 
     autocast = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not isinstance(self.block, Layer):
-            raise TypeError(
-                f"Repeat: `block` must be a kerax layer, got {self.block!r}."
-            )
-        if not isinstance(self.times, int) or self.times < 1:
-            raise ValueError(
-                f"Repeat: `times` must be a positive int, got {self.times!r}."
-            )
 
     def children(self):
         return [(self.block.scope_name, self.block)]

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+import functools
+
 from kerax.core import naming, serialization
+from kerax.core.fields import field
 from kerax.core.layer import Layer, is_empty
-from kerax.core.node import InputLayer, Node
+from kerax.core.node import InputLayer, Node, bind, bound_origin
+from kerax.models.handles import KerasModelMethods
 
 
-class Sequential(Layer):
+def _as_layers(layers) -> tuple[Layer, ...]:
+    # `keras.Sequential([keras.Input(...), ...])` idiom: the Input's layer.
+    layers = tuple(
+        x.unwrap().op if isinstance(x, Node) and isinstance(x.op, InputLayer) else x
+        for x in (layers or ())
+    )
+    for i, layer in enumerate(layers):
+        if not isinstance(layer, Layer):
+            raise TypeError(f"item {i} is not a kerax layer: {layer!r}.")
+        if isinstance(layer, InputLayer) and i > 0:
+            raise ValueError(
+                f"an Input may only come first; item {i} is {layer.describe()}."
+            )
+    # A view from `model.get_layer` stands for the model's own layer.
+    return tuple(bound_origin(layer) for layer in layers)
+
+
+class Sequential(KerasModelMethods, Layer):
     """A linear stack of layers, like `keras.Sequential`.
 
     A leading `kerax.Input(shape)` (or `InputLayer`) fixes the input spec, so
-    `summary()` and `init(key)` need no spec argument.
+    `summary()` and `init(key)` need no spec argument, and the model then
+    has Keras's handles: `model.inputs`, `model.outputs` and
+    `model.get_layer(name).output` for feature extraction.
+
+    Args:
+        layers: The layers in order, optionally led by `kerax.Input(shape)`.
+        name: The model's name (default `"sequential"`).
+        dtype: The dtype policy of the model's layers that set none.
+        trainable: `False` freezes every layer of the model.
 
     Example:
         >>> model = kerax.Sequential([
@@ -20,29 +49,18 @@ class Sequential(Layer):
         ...     kerax.layers.Dense(1),
         ... ])
         >>> params, state = model.init(jax.random.key(0))
+        >>> model.get_layer("dense").output.shape
+        (None, 8)
     """
 
-    layers: tuple = ()
+    layers: tuple[Layer, ...] = field((), converter=_as_layers)
 
     autocast = False
 
     def __post_init__(self):
-        layers = tuple(self.layers or ())
-        # `keras.Sequential([keras.Input(...), ...])` idiom.
-        layers = tuple(
-            x.op if isinstance(x, Node) and isinstance(x.op, InputLayer) else x
-            for x in layers
-        )
-        for i, layer in enumerate(layers):
-            if not isinstance(layer, Layer):
-                raise TypeError(
-                    f"Sequential: item {i} is not a kerax layer: {layer!r}."
-                )
-            if isinstance(layer, InputLayer) and i > 0:
-                raise ValueError("Sequential: an Input may only come first.")
-        object.__setattr__(self, "layers", layers)
         super().__post_init__()
-        names = naming.unique_names(layers, owner=self.describe())
+        names = naming.unique_names(self.layers, owner=self.describe())
+        # Derived from the config (not config itself): the per-container names.
         object.__setattr__(self, "_names", tuple(names))
 
     @property
@@ -71,13 +89,82 @@ class Sequential(Layer):
     def children(self):
         return self.named_layers()
 
-    def get_layer(self, name: str) -> Layer:
+    def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
+        """The layer called `name`, or the `index`-th layer after the Input.
+
+        As in Keras; with a leading `kerax.Input` the layer comes bound to
+        this model, so `.input` and `.output` are its nodes here.
+        """
+        if (name is None) == (index is None):
+            raise ValueError(
+                f"{self.describe()}.get_layer: give exactly one of `name` and `index`, got "
+                f"name={name!r}, index={index!r}."
+            )
+        if index is not None:
+            named = self.named_layers()
+            if not -len(named) <= index < len(named):
+                raise ValueError(
+                    f"{self.describe()}.get_layer: index {index} is out of range; the model "
+                    f"has {len(named)} layers after its Input."
+                )
+            name = named[index][0]
         for n, layer in zip(self._names, self.layers):
             if n == name:
-                return layer
+                return self._bind(layer)
         raise ValueError(
             f"{self.describe()} has no layer named {name!r}; layers: {list(self._names)}."
         )
+
+    @functools.cached_property
+    def _nodes(self) -> dict | None:
+        """`{id(layer): node}`: the stack as a graph from its Input (None without one)."""
+        if self.input_spec is None:
+            return None
+        names = {id(x): (x, n) for x, n in zip(self.layers, self._names)}
+        node = Node(self.input_spec, op=self.layers[0], names=names)
+        nodes = {id(self.layers[0]): node}
+        for layer in self.layers[1:]:
+            node = Node(
+                layer.output_spec(node.spec), op=layer, args=(node,), names=names
+            )
+            nodes[id(layer)] = node
+        return nodes
+
+    def _bind(self, layer: Layer) -> Layer:
+        if self._nodes is None:
+            return layer  # No Input: the layer has no nodes in this model.
+        node = self._nodes[id(layer)]
+        inputs = node if isinstance(layer, InputLayer) else node.args[0]
+        return bind(layer, (inputs,), (node,))
+
+    def _ends(self, what: str) -> Node:
+        if self._nodes is None:
+            raise AttributeError(
+                f"{self.describe()} has no `{what}`: it does not start with an Input. Start it "
+                "with kerax.Input(shape), as Keras's Sequential must be built for this."
+            )
+        layer = self.layers[0] if what in ("input", "inputs") else self.layers[-1]
+        return self._nodes[id(layer)]
+
+    @property
+    def input(self) -> Node:
+        """The model's input node (needs a leading `kerax.Input`)."""
+        return self._ends("input")
+
+    @property
+    def output(self) -> Node:
+        """The model's output node (needs a leading `kerax.Input`)."""
+        return self._ends("output")
+
+    @property
+    def inputs(self) -> list[Node]:
+        """`[model.input]`, as Keras's `Sequential.inputs`."""
+        return [self._ends("inputs")]
+
+    @property
+    def outputs(self) -> list[Node]:
+        """`[model.output]`, as Keras's `Sequential.outputs`."""
+        return [self._ends("outputs")]
 
     def init(self, key, *specs, **kwargs):
         if not specs:

@@ -1,0 +1,393 @@
+"""Keras-style layer authoring: `__init__` layers, sublayer discovery and calls.
+
+Two ways to write a layer share one contract. Dataclass fields (`units: int =
+32`) are one; Keras's `__init__(self, units, **kwargs)` assigning attributes
+is the other. For the second, `LayerMeta.__call__` runs `__init__` with the
+instance writable and freezes it afterwards (Equinox's rule), records the
+`__init__` arguments as the layer's config (Keras's auto-config), and makes
+the layer hash and compare by that config, so jit caches and `output_spec`
+caching treat it like any other layer.
+
+Sublayers are found, never declared: every attribute holding a layer, alone
+or in a list, tuple or dict, in order of assignment. Their params sit under
+their names (Keras's `outer/dense/kernel`, collisions numbered `_1`, `_2`).
+Inside `call`, `self.dense(x)` on arrays runs the sublayer with its slice of
+params, state and key from a frame the outer `apply` opens (a trace-time
+stack like `aux_losses`: pure from JAX's point of view), and `init` builds
+sublayers that `build` left out by tracing `call` once for their input specs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import inspect
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+
+from kerax.core import naming
+from kerax.core.spec import to_spec
+
+# Instance-dict keys the base class owns; sublayer discovery skips them.
+_INITIALIZING = "_kerax_initializing"
+_INIT_ARGS = "_kerax_init_args"
+_CONFIG_KEY = "_kerax_config_key"
+_CHILDREN = "_kerax_children"
+# A view from `model.get_layer`: (the model's layer, input nodes, output nodes).
+BOUND = "_kerax_bound"
+PRIVATE_PREFIX = "_kerax_"
+
+
+class LayerMeta(type):
+    """The metaclass of `kerax.Layer`: runs Keras-style `__init__`s, then freezes.
+
+    Dataclass-style layers are made as usual. A class that writes its own
+    `__init__` gets its instance writable only while that `__init__` runs.
+    """
+
+    def __call__(cls, *args, **kwargs):
+        if not cls.__dict__.get("_keras_style", False):
+            return super().__call__(*args, **kwargs)
+        self = cls.__new__(cls)
+        vars(self)[_INITIALIZING] = True
+        try:
+            cls.__init__(self, *args, **kwargs)
+        finally:
+            vars(self).pop(_INITIALIZING, None)
+        if "trainable" not in vars(self):
+            raise TypeError(
+                f"{cls.__name__}.__init__ must call `super().__init__(**kwargs)`, as in Keras: "
+                "it sets the layer's name, dtype and trainable."
+            )
+        for k, v in list(vars(self).items()):
+            if not k.startswith(PRIVATE_PREFIX):
+                # Lists built up in __init__ become tuples: the layer is a frozen config.
+                vars(self)[k] = _freeze(v)
+        arguments = init_arguments(cls, args, kwargs)
+        vars(self)[_INIT_ARGS] = arguments
+        vars(self)[_CONFIG_KEY] = _config_key(self, arguments)
+        return self
+
+
+def _freeze(value):
+    if isinstance(value, list | tuple) and not hasattr(value, "_fields"):
+        return tuple(_freeze(v) for v in value)
+    if isinstance(value, dict):
+        return {k: _freeze(v) for k, v in value.items()}
+    return value
+
+
+def is_keras_style(cls) -> bool:
+    """Whether `cls` (or a base below `Layer`) writes its own `__init__`."""
+    return bool(cls.__dict__.get("_keras_style", False))
+
+
+def prepare_subclass(cls, make_dataclass: Callable[[type], type]) -> None:
+    """Called by `Layer.__init_subclass__`: a dataclass, or a Keras-style class."""
+    inherited = any(b.__dict__.get("_keras_style", False) for b in cls.__mro__[1:])
+    if "__init__" in cls.__dict__ or inherited:
+        cls._keras_style = True
+        cls.__setattr__ = _setattr
+        cls.__delattr__ = _delattr
+        cls.__eq__ = _eq
+        cls.__hash__ = _hash
+        if "__repr__" not in cls.__dict__:
+            cls.__repr__ = _repr
+        return
+    cls._keras_style = False
+    if "__dataclass_fields__" not in cls.__dict__:
+        make_dataclass(cls)
+
+
+def _setattr(self, name: str, value: Any) -> None:
+    if _INITIALIZING in vars(self):
+        object.__setattr__(self, name, value)
+        return
+    raise dataclasses.FrozenInstanceError(
+        f"{self.describe()} is frozen after __init__ (a kerax layer is a config): cannot set "
+        f"`{name}`. Make a new layer with the value you want instead."
+    )
+
+
+def _delattr(self, name: str) -> None:
+    raise dataclasses.FrozenInstanceError(
+        f"{self.describe()} is frozen after __init__: cannot delete `{name}`."
+    )
+
+
+def _eq(self, other) -> bool:
+    if self is other:
+        return True
+    if type(self) is not type(other):
+        return NotImplemented
+    mine, theirs = vars(self).get(_CONFIG_KEY), vars(other).get(_CONFIG_KEY)
+    return mine is not None and mine == theirs
+
+
+def _hash(self) -> int:
+    key = vars(self).get(_CONFIG_KEY)
+    return object.__hash__(self) if key is None else hash((type(self), key))
+
+
+def _repr(self) -> str:
+    arguments = vars(self).get(_INIT_ARGS) or {}
+    shown = {k: v for k, v in arguments.items() if k not in ("dtype", "trainable")}
+    if self.name is not None:
+        shown["name"] = self.name
+    return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in shown.items())})"
+
+
+def init_arguments(cls, args: tuple, kwargs: dict) -> dict | None:
+    """The `__init__` arguments by name, defaults filled in, `**kwargs` expanded.
+
+    None when they cannot be a config (Keras's rule: positional-only or
+    `*args` arguments cannot be passed back to `cls(**config)`).
+    """
+    signature = inspect.signature(cls.__init__)
+    try:
+        bound = signature.bind(None, *args, **kwargs)
+    except TypeError:
+        return None
+    bound.apply_defaults()
+    out = {}
+    for i, (name, value) in enumerate(bound.arguments.items()):
+        param = signature.parameters[name]
+        if i == 0:
+            continue  # self
+        if param.kind is inspect.Parameter.POSITIONAL_ONLY:
+            return None
+        if param.kind is inspect.Parameter.VAR_POSITIONAL:
+            if value:
+                return None
+            continue
+        if param.kind is inspect.Parameter.VAR_KEYWORD:
+            out.update(value)
+        else:
+            out[name] = value
+    return out
+
+
+def accepts_argument(cls, name: str) -> bool:
+    params = inspect.signature(cls.__init__).parameters
+    return name in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
+
+
+def _hashable(value):
+    if isinstance(value, list | tuple):
+        return tuple(_hashable(v) for v in value)
+    if isinstance(value, dict):
+        return tuple(sorted((str(k), _hashable(v)) for k, v in value.items()))
+    hash(value)  # Raises TypeError for arrays and other unhashable values.
+    return value
+
+
+def _config_key(layer, arguments: dict | None):
+    """What a Keras-style layer is compared and hashed by; None: by identity."""
+    if arguments is None:
+        return None
+    base = {k: getattr(layer, k) for k in ("name", "dtype", "trainable")}
+    try:
+        return _hashable({**arguments, **base})
+    except TypeError:
+        return None
+
+
+def init_args(layer) -> dict | None:
+    """The recorded `__init__` arguments of a Keras-style layer (None otherwise)."""
+    return vars(layer).get(_INIT_ARGS)
+
+
+# --------------------------------------------------------------- discovery
+def find_sublayers(layer) -> list:
+    """Layers held by `layer`'s attributes, alone or in lists/tuples/dicts.
+
+    In order of assignment (dataclass fields in field order, then what
+    `__init__` or `__post_init__` set), each layer once.
+    """
+    found, seen = [], {id(layer)}
+
+    def walk(value):
+        if isinstance(type(value), LayerMeta):
+            if id(value) not in seen:
+                seen.add(id(value))
+                found.append(value)
+        elif isinstance(value, list | tuple):
+            for v in value:
+                walk(v)
+        elif isinstance(value, Mapping):
+            for v in value.values():
+                walk(v)
+
+    for name, value in vars(layer).items():
+        if not name.startswith(PRIVATE_PREFIX):
+            walk(value)
+    return found
+
+
+def discovered_children(layer) -> list[tuple[str, Any]]:
+    """`(name, sublayer)` pairs, names unique the Keras way (cached per layer)."""
+    cached = vars(layer).get(_CHILDREN)
+    if cached is not None:
+        return list(cached)
+    found = find_sublayers(layer)
+    names = naming.unique_names(found, owner=layer.describe())
+    children = tuple(zip(names, found))
+    if _INITIALIZING not in vars(layer):
+        vars(layer)[_CHILDREN] = children  # A cache, not config: eq/hash ignore it.
+    return list(children)
+
+
+# ------------------------------------------------------- sublayer calls
+_local = threading.local()
+
+
+def _stack() -> list:
+    if not hasattr(_local, "stack"):
+        _local.stack = []
+    return _local.stack
+
+
+class Frame:
+    """One layer's `apply` (or build trace): what its sublayer calls read."""
+
+    def __init__(self, owner, children, params, state, key, training, building):
+        self.owner = owner
+        self.names = {id(layer): name for name, layer in children}
+        self.params = params
+        self.state = state
+        self.key = key
+        self.training = training
+        # During the build trace: {name: recorded input specs} for sublayers
+        # that `build` left out and that `init` must build from their first call.
+        self.building = building
+        self.new_state: dict = {}
+        self.counts: dict = {}
+
+
+@contextlib.contextmanager
+def frame(owner, children, params, state, *, key, training, building=None):
+    f = Frame(owner, children, params, state, key, training, building)
+    _stack().append(f)
+    try:
+        yield f
+    finally:
+        _stack().pop()
+
+
+def frame_for(layer) -> Frame | None:
+    """The innermost frame whose owner holds `layer` as a sublayer."""
+    stack = _stack()
+    if stack and id(layer) in stack[-1].names:
+        return stack[-1]
+    return None
+
+
+def calling_owner():
+    """The layer whose `call` is running (None outside any frame)."""
+    stack = _stack()
+    return stack[-1].owner if stack else None
+
+
+def call_sublayer(f: Frame, layer, args: tuple, kwargs: dict):
+    """`self.dense(x)` inside `call`: runs the sublayer, threads its state."""
+    name = f.names[id(layer)]
+    k = f.counts.get(name, 0)
+    f.counts[name] = k + 1
+    key = kwargs.pop("key", None)
+    training = kwargs.pop("training", f.training)
+    if key is None:
+        key = naming.child_key(f.key, name if k == 0 else f"{name}/{k}")
+    if f.building is not None and name not in f.params and name not in f.building:
+        specs = _specs_of(args)
+        f.building[name] = specs
+        p, s = layer.init(naming.child_key(f.key, name), *specs)
+        f.params = {**f.params, name: p}
+        f.state = {**f.state, name: s}
+    state = f.new_state.get(name, _get(f.state, name))
+    y, s = layer.apply(
+        _get(f.params, name), state, *args, key=key, training=training, **kwargs
+    )
+    if s or name in f.new_state:
+        f.new_state[name] = s
+    return y
+
+
+def _get(tree, name):
+    return tree.get(name, {}) if isinstance(tree, Mapping) else {}
+
+
+def _specs_of(args):
+    def one(x):
+        if hasattr(x, "shape") and hasattr(x, "dtype"):
+            return jax.ShapeDtypeStruct(tuple(x.shape), x.dtype)
+        return x
+
+    return jax.tree.map(one, args)
+
+
+def build_called_sublayers(layer, key, specs, kwargs, params, state, missing):
+    """Builds the sublayers `missing` from `build` by tracing `call` once.
+
+    The trace (`jax.eval_shape`, no computation) records each sublayer's
+    input specs at its first call; the sublayers are then built for real
+    with their own keys, as a functional model builds its layers.
+    """
+    children = layer.children()
+    recorded: dict = {}
+    arrays = {k: v for k, v in kwargs.items() if _is_arraylike(v)}
+    static = {k: v for k, v in kwargs.items() if k not in arrays}
+
+    def trace(specs, arrays):
+        trace_key = jax.random.key(0) if key is None else key
+        with frame(
+            layer,
+            children,
+            dict(params),
+            dict(state),
+            key=trace_key,
+            training=False,
+            building=recorded,
+        ) as f:
+            try:
+                layer.call(
+                    f.params,
+                    f.state,
+                    *specs,
+                    key=trace_key,
+                    training=False,
+                    **arrays,
+                    **static,
+                )
+            except KeyError as e:
+                name = e.args[0] if e.args else None
+                if name in missing:
+                    raise KeyError(
+                        f"{layer.describe()}: `call` reads params[{name!r}], which `build` did not create. "
+                        f"Call the sublayer as `self.<attribute>(x)` inside `call` (kerax then builds it), "
+                        f"or create its params in `build`: "
+                        f"`params[{name!r}], state[{name!r}] = sublayer.init(key, spec)`."
+                    ) from e
+                raise
+
+    jax.eval_shape(trace, to_spec(specs), to_spec(arrays))
+    params, state = dict(params), dict(state)
+    by_name = dict(children)
+    for name, child_specs in recorded.items():
+        if name not in missing:
+            continue
+        p, s = by_name[name].init(naming.child_key(key, name), *child_specs)
+        if jax.tree.leaves(p):
+            params[name] = p
+        if jax.tree.leaves(s):
+            state[name] = s
+    return params, state
+
+
+def _is_arraylike(v) -> bool:
+    leaves = jax.tree.leaves(v)
+    return bool(leaves) and all(hasattr(x, "shape") for x in leaves)

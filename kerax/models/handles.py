@@ -1,0 +1,222 @@
+"""What Keras users reach for on a model: weights in Keras's order, JSON,
+and the kerax lines for Keras's stateful methods.
+
+A kerax model holds no weights: `get_weights`/`set_weights` read and write
+the `params`/`state` you pass, and `compile`/`fit`/`save`/... raise an error
+that shows the kerax line to write instead.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from kerax.core import serialization
+from kerax.core.layer import Layer
+from kerax.core.node import InputLayer
+
+_TRAINER = (
+    "kerax models hold no training state: write "
+    "`trainer = kerax.Trainer(model, optimizer=..., loss=...)` then `ts = trainer.init()`; "
+)
+_INSTEAD = {
+    "compile": _TRAINER + "`ts, history = trainer.fit(ts, x, y)`.",
+    "fit": _TRAINER
+    + "`ts, history = trainer.fit(ts, x, y, epochs=..., batch_size=...)`.",
+    "evaluate": _TRAINER + "`logs = trainer.evaluate(ts, x, y)`.",
+    "predict": (
+        "kerax models hold no weights: write `y = trainer.predict(ts, x)` with a "
+        "kerax.Trainer, or `params, state = model.init(key)`; "
+        "`y, state = model.apply(params, state, x)`."
+    ),
+    "train_on_batch": _TRAINER + "`ts, history = trainer.fit(ts, x, y, epochs=1)`, or "
+    "step yourself with `kerax.training.make_train_step`.",
+    "test_on_batch": _TRAINER + "`logs = trainer.evaluate(ts, x, y)`.",
+    "predict_on_batch": "kerax models hold no weights: write "
+    "`y, state = model.apply(params, state, x)`.",
+    "save": (
+        "kerax models hold no weights: write `kerax.save_model(path, model, params, state)` "
+        "(after training: `kerax.save_model(path, model, ts.params, ts.state)`)."
+    ),
+    "save_weights": (
+        "kerax models hold no weights: write `kerax.save_weights(path, model, params, state)`."
+    ),
+    "load_weights": (
+        "kerax models hold no weights: write "
+        "`params, state = kerax.load_weights(path, model)`."
+    ),
+}
+
+
+def _refuse(method: str):
+    def refuse(self, *args, **kwargs):
+        del args, kwargs
+        raise TypeError(f"{self.describe()}.{method}(...): {_INSTEAD[method]}")
+
+    refuse.__name__ = method
+    refuse.__doc__ = f"Not in kerax: {_INSTEAD[method]}"
+    return refuse
+
+
+class KerasModelMethods:
+    """Keras's model methods that make sense over explicit params and state."""
+
+    compile = _refuse("compile")
+    fit = _refuse("fit")
+    evaluate = _refuse("evaluate")
+    predict = _refuse("predict")
+    train_on_batch = _refuse("train_on_batch")
+    test_on_batch = _refuse("test_on_batch")
+    predict_on_batch = _refuse("predict_on_batch")
+    save = _refuse("save")
+    save_weights = _refuse("save_weights")
+    load_weights = _refuse("load_weights")
+
+    def to_json(self, **kwargs) -> str:
+        """The architecture as Keras-style JSON (`kerax.from_config` reads it)."""
+        return serialization.to_json(self, **kwargs)
+
+    def get_weights(self, params, state=None) -> list[np.ndarray]:
+        """`params` and `state` as a list of NumPy arrays in Keras's order.
+
+        The order is Keras's `model.get_weights()` order: layers as in
+        `model.layers`; in each, the trainable variables then the
+        non-trainable ones in the order the layer creates them; then its
+        sublayers. `state` is needed when the model has non-trainable
+        variables (BatchNormalization's moving statistics).
+
+        Example:
+            >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+            >>> params, state = model.init(jax.random.key(0))
+            >>> [w.shape for w in model.get_weights(params)]
+            [(3, 2), (2,)]
+        """
+        trees = {"params": params, "state": self._state_for(state, "get_weights")}
+        return [np.asarray(_get(trees[kind], path)) for kind, path in self._order()]
+
+    def set_weights(self, params, weights: Sequence, state=None):
+        """New `(params, state)` with the arrays of `weights` (Keras's order).
+
+        `weights` is what `get_weights` returns (or Keras's `get_weights()` on
+        the same architecture). Each array must have its variable's shape.
+
+        Example:
+            >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+            >>> params, state = model.init(jax.random.key(0))
+            >>> params, state = model.set_weights(params, [np.ones((3, 2)), np.zeros(2)])
+            >>> float(params["dense"]["kernel"].sum())
+            6.0
+        """
+        order = self._order()
+        state = self._state_for(state, "set_weights")
+        if len(weights) != len(order):
+            raise ValueError(
+                f"{self.describe()}.set_weights: expected {len(order)} arrays (the model's "
+                f"variables in Keras's order), got {len(weights)}."
+            )
+        trees = {"params": _copy(params), "state": _copy(state)}
+        for (kind, path), w in zip(order, weights):
+            old = _get(trees[kind], path)
+            w = jnp.asarray(w)
+            if tuple(w.shape) != tuple(old.shape):
+                raise ValueError(
+                    f"{self.describe()}.set_weights: {kind}[{'/'.join(path)}] has shape "
+                    f"{tuple(old.shape)}, got an array of shape {tuple(w.shape)}."
+                )
+            _set(trees[kind], path, w.astype(old.dtype))
+        return trees["params"], trees["state"]
+
+    def _state_for(self, state, method):
+        if state is not None:
+            return state
+        if any(kind == "state" for kind, _ in self._order()):
+            raise ValueError(
+                f"{self.describe()}.{method}: the model has non-trainable variables (state); "
+                f"pass them too: `model.{method}(params, ..., state=state)`."
+            )
+        return {}
+
+    def _order(self) -> list[tuple[str, tuple]]:
+        spec = getattr(self, "input_spec", None)
+        if spec is None:
+            raise ValueError(
+                f"{self.describe()}: Keras's weight order needs the model's input; start it "
+                "with kerax.Input(shape)."
+            )
+        captured = {}
+
+        def trace():
+            # Inside the trace the dicts keep the order `build` made them in,
+            # which is the variables' creation order; eval_shape's output
+            # would sort the keys.
+            params, state = self.init(jax.random.key(0))
+            captured["params"], captured["state"] = _skeleton(params), _skeleton(state)
+
+        jax.eval_shape(trace)
+        return weight_order(self, captured["params"], captured["state"])
+
+
+def weight_order(layer: Layer, params, state, prefix=()) -> list[tuple[str, tuple]]:
+    """`[("params" | "state", key_path), ...]` in Keras's `weights` order.
+
+    `params`/`state` are the layer's trees with dicts in creation order.
+    """
+    children = _children_in_keras_order(layer)
+    names = {name for name, _ in children}
+    out = []
+    for kind, tree in (("params", params), ("state", state)):
+        for k, v in tree.items():
+            if k not in names:
+                out.extend((kind, prefix + p) for p in _leaf_paths(v, (k,)))
+    for name, child in children:
+        if name in params or name in state:
+            out.extend(
+                weight_order(
+                    child, params.get(name, {}), state.get(name, {}), prefix + (name,)
+                )
+            )
+    return out
+
+
+def _children_in_keras_order(layer: Layer):
+    graph = getattr(layer, "_graph", None)
+    if graph is not None:  # A functional model: Keras's `Functional.layers` order.
+        return [
+            (graph.name_of[id(x)], x)
+            for x in graph.keras_order()
+            if not isinstance(x, InputLayer)
+        ]
+    return layer.children()
+
+
+def _skeleton(tree):
+    if isinstance(tree, dict):
+        return {k: _skeleton(v) for k, v in tree.items()}
+    return None
+
+
+def _leaf_paths(tree, prefix):
+    if isinstance(tree, dict):
+        return [p for k, v in tree.items() for p in _leaf_paths(v, prefix + (k,))]
+    return [prefix]
+
+
+def _get(tree, path):
+    for k in path:
+        tree = tree[k]
+    return tree
+
+
+def _set(tree, path, value) -> None:
+    for k in path[:-1]:
+        tree = tree[k]
+    tree[path[-1]] = value
+
+
+def _copy(tree):
+    if isinstance(tree, dict):
+        return {k: _copy(v) for k, v in tree.items()}
+    return tree
