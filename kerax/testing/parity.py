@@ -66,18 +66,6 @@ def keras_parity(
         >>> params["kernel"].shape
         (3, 4)
     """
-    if isinstance(keras_layer, Layer):
-        return _positional_form(
-            keras_layer,
-            *inputs,
-            params=params,
-            state=state,
-            training_modes=training_modes,
-            atol=atol,
-            rtol=rtol,
-            keras_kwargs=keras_kwargs,
-            kerax_kwargs=kerax_kwargs,
-        )
     # Keras is an optional extra: only parity tests need it. Its masks have no
     # public accessor; a Keras graph keeps them as `_keras_mask` on tensors.
     from keras.src.backend.common.masking import get_keras_mask
@@ -138,18 +126,3 @@ def _with_keras_masks(inputs, mask):
             set_keras_mask(x, jnp.asarray(m))
     first = tensors if isinstance(first, list | tuple) else tensors[0]
     return (first, *inputs[1:])
-
-
-def _positional_form(
-    kerax_layer, keras_layer, inputs, *, training_modes=(False,), **kwargs
-):
-    """The earlier form `keras_parity(kerax_layer, keras_layer, inputs) -> (params, state)`.
-
-    Kept while the convolutional, attention, recurrent and preprocessing
-    tests move to the form above; it compares in inference only, as before.
-    """
-    xs = inputs if isinstance(inputs, tuple) else (inputs,)
-    _, params, state = keras_parity(
-        keras_layer, *xs, layer=kerax_layer, training_modes=training_modes, **kwargs
-    )
-    return params, state
