@@ -8,9 +8,10 @@ its source file and commit in its docstring). Both files are reduced to their
 code lines: the guide's prose (top-level string statements) and blank lines
 are dropped, trailing whitespace is ignored, and the original's `keras` is
 read as `kerax`. The original's lines are then matched in order against the
-port's (difflib); a port line that carries a `# kerax: ...` marker is a
-change, and `# kerax: state` marks a change that makes state explicit
-(params, state, TrainState, keys), which the measure allows.
+port's (difflib), markers aside; the port's changed lines carry a
+`# kerax: ...` marker on their statement, and `# kerax: state` marks a change
+that makes state explicit (params, state, TrainState, keys), which the
+measure allows: original lines replaced only by such lines count as kept.
 
 Reported per guide: original code lines; lines kept verbatim; lines replaced
 by explicit-state lines; other changes; and kept = (verbatim + state) /
@@ -27,19 +28,47 @@ import sys
 MARK = re.compile(r"\s*# kerax:(?P<why>.*)$")
 
 
+_COMPOUND = (
+    ast.FunctionDef,
+    ast.AsyncFunctionDef,
+    ast.ClassDef,
+    ast.For,
+    ast.While,
+    ast.If,
+    ast.With,
+    ast.Try,
+)
+
+
 def code_lines(source: str) -> list[str]:
-    """The lines outside top-level string statements, without blank lines."""
+    """The lines outside top-level string statements, without blank lines.
+
+    A `# kerax:` marker anywhere in a simple statement (one that a formatter
+    may spread over several lines) marks all of its lines.
+    """
     tree = ast.parse(source)
+    lines = source.splitlines()
     prose = set()
     for node in tree.body:
         if isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
             if isinstance(node.value.value, str):
                 prose.update(range(node.lineno, node.end_lineno + 1))
-    return [
-        line.rstrip()
-        for i, line in enumerate(source.splitlines(), start=1)
-        if i not in prose and line.strip()
-    ]
+    marker: dict[int, str] = {}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.stmt) and not isinstance(node, _COMPOUND):
+            span = range(node.lineno, node.end_lineno + 1)
+            found = [m for i in span if (m := MARK.search(lines[i - 1]))]
+            if found:
+                for i in span:
+                    marker.setdefault(i, found[0].group(0).strip())
+    out = []
+    for i, line in enumerate(lines, start=1):
+        if i in prose or not line.strip():
+            continue
+        if i in marker and not MARK.search(line):
+            line = f"{line}  {marker[i]}"
+        out.append(line.rstrip())
+    return out
 
 
 def as_kerax(line: str) -> str:
@@ -50,14 +79,19 @@ def count(port_source: str, original_source: str) -> dict[str, float]:
     original = [as_kerax(line) for line in code_lines(original_source)]
     port = code_lines(port_source)
     marks = [MARK.search(line) for line in port]
-    unmarked = [line if m is None else "\0" for line, m in zip(port, marks)]
+    # Lines are compared without their markers: a line of a marked statement
+    # that is still the original's counts as verbatim.
+    stripped = [MARK.sub("", line).rstrip() for line in port]
     verbatim = state = 0
-    matcher = difflib.SequenceMatcher(None, original, unmarked, autojunk=False)
+    matcher = difflib.SequenceMatcher(None, original, stripped, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
             verbatim += i2 - i1
         elif tag in ("replace", "delete"):
-            replaced = [marks[j] for j in range(j1, j2)]
+            # Comment lines the port adds (section titles) are not code.
+            replaced = [
+                marks[j] for j in range(j1, j2) if not port[j].lstrip().startswith("#")
+            ]
             state_lines = sum(
                 1 for m in replaced if m and m["why"].strip().startswith("state")
             )

@@ -129,6 +129,19 @@ class Metric:
         """The metric value for everything accumulated in `state`."""
         raise NotImplementedError
 
+    # Keras's stateless metric API, which is kerax's pure one under other names.
+    def stateless_update_state(self, metric_variables: State, *args, **kwargs) -> State:
+        """Keras's name for `update`: the state after one more batch."""
+        return self.update(metric_variables, *args, **kwargs)
+
+    def stateless_result(self, metric_variables: State) -> jax.Array:
+        """Keras's name for `result`."""
+        return self.result(metric_variables)
+
+    def stateless_reset_state(self) -> State:
+        """Keras's name for `init()`: a fresh state."""
+        return self.init()
+
     def merge(self, state_a: State, state_b: State) -> State:
         """The state of both streams of batches (all kerax states are sums)."""
         return jax.tree.map(jnp.add, state_a, state_b)

@@ -54,3 +54,20 @@ def test_functional_api(tmp_path, monkeypatch):
     # The toy ResNet's train state (the last `ts`) has Keras's param count.
     count = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(scope["ts"].params))
     assert count == _keras_toy_resnet().count_params()
+
+
+def test_writing_a_custom_training_loop_in_jax(tmp_path, monkeypatch):
+    scope = run_port("writing_a_custom_training_loop_in_jax", tmp_path, monkeypatch)
+    # The eval loop ran over all validation batches with the trained params.
+    trainable, non_trainable, metric_state = scope["state"]
+    assert float(metric_state["count"]) == len(scope["x_val"])
+    # The last section's loss adds the activity loss, as Keras's would.
+    model = scope["model"]
+    params, state = model.init(jax.random.key(1))
+    x, y = scope["x_val"][:4], scope["y_val"][:4]
+    metric = scope["train_acc_metric"]
+    loss, _, _ = scope["compute_loss_and_updates"](params, state, metric.init(), x, y)
+    y_pred, _ = model.apply(params, state, x)
+    hidden, _ = model.layers[1].apply(params["dense"], {}, x)  # The first Dense.
+    expected = scope["loss_fn"](y, y_pred) + 1e-2 * np.sum(np.asarray(hidden))
+    np.testing.assert_allclose(loss, expected, rtol=1e-5)
