@@ -249,3 +249,19 @@ def test_valid_conv_then_global_max_pool_on_unknown_length(rank, rng):
     }
     y, _ = model.apply(params, {}, data)
     np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-5)
+
+
+def test_fine_tuning_after_set_trainable_trains_only_the_rest(rng):
+    model = _branchy()
+    frozen = kerax.models.set_trainable(model, ["a1", "a2"], False)
+    trainer = kerax.Trainer(frozen, optimizer="sgd", loss="mse")
+    ts = trainer.init(jax.random.key(0))
+    x = rng.normal(size=(8, 8)).astype("float32")
+    y = rng.normal(size=(8, 2)).astype("float32")
+    before = jax.tree.map(np.asarray, ts.params)  # fit donates `ts`.
+    trained, _ = trainer.fit(ts, x, y, epochs=1, batch_size=4, verbose=0)
+    for name in ("a1", "a2"):
+        np.testing.assert_array_equal(
+            trained.params[name]["kernel"], before[name]["kernel"]
+        )
+    assert not np.allclose(trained.params["head"]["kernel"], before["head"]["kernel"])
