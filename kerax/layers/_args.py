@@ -56,6 +56,16 @@ def positive_int(value) -> int:
     return operator.index(value)
 
 
+def optional(convert: Callable[[object], object]) -> Callable[[object], object]:
+    """`convert`, letting None through (`strides=None`, ...).
+
+    Example:
+        >>> optional(int_tuple(2))(None), optional(int_tuple(2))(3)
+        (None, (3, 3))
+    """
+    return lambda value: None if value is None else convert(value)
+
+
 def optional_positive_int(value) -> int | None:
     """None, or an int > 0 (`lora_rank`, ...)."""
     return None if value is None else positive_int(value)

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from kerax.core.fields import field
-from kerax.layers._args import data_format_field, int_tuple, padding
-from kerax.layers.pooling.base_pooling import BasePooling, optional
+from kerax.layers._args import data_format_field, int_tuple, optional, padding
+from kerax.layers.pooling.base_pooling import BasePooling
 
 
 class AveragePooling1D(BasePooling):

@@ -91,10 +91,6 @@ def window_counts(n, k, s, pad):
     return np.array([padded[i * s : i * s + k].sum() for i in range(n_out)], np.float32)
 
 
-def optional(convert):
-    return lambda value: None if value is None else convert(value)
-
-
 class BasePooling(Layer):
     """Shared code of the Max/Average pooling layers (each declares its fields).
 
