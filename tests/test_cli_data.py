@@ -225,3 +225,57 @@ def test_csv_errors_name_the_line_and_column(tmp_path):
             f"data.csv.path={tmp_path / 't.csv'}",
             "data.csv.label=y",
         )
+
+
+@pytest.mark.slow  # Compiles MobileNetV2 twice (frozen, then fine-tuned): ~1 CPU-minute.
+def test_transfer_learning_config_trains(tmp_path, rng):
+    pytest.importorskip("keras")
+    from PIL import Image
+
+    for c in ("checks", "stripes"):
+        (tmp_path / "images" / c).mkdir(parents=True)
+        for i in range(5):
+            Image.fromarray(rng.integers(0, 256, (40, 40, 3), dtype=np.uint8)).save(
+                tmp_path / "images" / c / f"{i}.png"
+            )
+    result = _run(
+        "transfer_learning.yaml",
+        tmp_path,
+        f"data.image_folder.directory={tmp_path / 'images'}",
+        "data.image_folder.image_size=[32, 32]",
+        "model.input_shape=[32, 32, 3]",
+        "model.backbone.weights=null",  # Offline: no ImageNet download.
+        "fit.batch_size=8",
+        "fit.fine_tune.epochs=1",
+    )
+    # One epoch of the head, then one of fine-tuning.
+    assert len(result["history"]["loss"]) == 2
+    cfg = json.loads((tmp_path / "run" / "config.resolved.json").read_text())
+    assert cfg["fit"]["fine_tune"]["learning_rate"] == 1e-5
+
+
+def test_representative_inputs_come_from_training_data(tmp_path, rng):
+    from kerax.cli import data as data_sources
+
+    x = rng.normal(size=(300, 4)).astype(np.float32)
+    arrays = data_sources.Data((x, x[:, 0]), None, None, 300, 0, [])
+    np.testing.assert_array_equal(data_sources.representative_inputs(arrays), x[:256])
+    import kerax
+
+    windows = kerax.utils.timeseries_dataset_from_array(x, None, 3, batch_size=100)
+    data = data_sources.Data(windows, None, None, windows.num_samples, 0, [])
+    sample = data_sources.representative_inputs(data, count=150)
+    assert sample.shape == (150, 3, 4)
+
+
+def test_fine_tune_needs_a_backbone():
+    with pytest.raises(
+        config.ConfigError, match="fit.fine_tune: only with model.backbone"
+    ):
+        config.load(
+            ROOT / "configs" / "npz_classifier.yaml", ["fit.fine_tune={epochs: 1}"]
+        )
+    with pytest.raises(config.ConfigError, match="model.backbone.colour: unknown key"):
+        config.load(
+            ROOT / "configs" / "transfer_learning.yaml", ["model.backbone.colour=red"]
+        )

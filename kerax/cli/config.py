@@ -73,6 +73,7 @@ SCHEMA: dict[str, Any] = {
         "layers": ((list,), None),
         "config_file": ((str,), None),
         "name": ((str,), None),
+        "backbone": ((dict,), None),  # kerax.cli.transfer
     },
     "trainer": {
         "optimizer": ((str, dict), "adam"),
@@ -87,6 +88,7 @@ SCHEMA: dict[str, Any] = {
         "shuffle": ((bool,), True),
         "verbose": ((int, str), "auto"),
         "steps_per_epoch": ((int,), None),
+        "fine_tune": ((dict,), None),  # kerax.cli.transfer
     },
     "callbacks": {
         "early_stopping": ((dict,), None),
@@ -216,6 +218,20 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
     config["data"] = data_sources.resolve(
         config["data"], checked.get("data") or {}, path
     )
+    from kerax.cli import transfer
+
+    if config["model"]["backbone"] is not None:
+        config["model"]["backbone"] = transfer.check_backbone(
+            config["model"]["backbone"]
+        )
+    if config["fit"]["fine_tune"] is not None:
+        if config["model"]["backbone"] is None:
+            raise ConfigError(
+                "fit.fine_tune: only with model.backbone (it unfreezes the backbone)."
+            )
+        config["fit"]["fine_tune"] = transfer.check_fine_tune(
+            config["fit"]["fine_tune"]
+        )
     model = config["model"]
     if model["config_file"] is None and not model["layers"]:
         raise ConfigError(
@@ -249,6 +265,10 @@ def build_model(model_config: dict):
     from kerax.core.node import Input
     from kerax.models import Sequential
 
+    if model_config.get("backbone"):
+        from kerax.cli import transfer
+
+        return transfer.build(model_config, load_weights=False)[0]
     if model_config["config_file"]:
         return serialization.from_config(
             json.loads(Path(model_config["config_file"]).read_text())

@@ -202,6 +202,20 @@ def load(cfg: dict, out_dir: Path) -> Data:
     return _load_named(cfg)
 
 
+def representative_inputs(data: Data, count: int = 256):
+    """Up to `count` training inputs (for int8 calibration of TFLite exports)."""
+    if isinstance(data.train, tuple):
+        return data.train[0][:count]
+    batches, total = [], 0
+    for batch in data.train:
+        x = batch[0] if isinstance(batch, tuple) else batch
+        batches.append(x)
+        total += len(x)
+        if total >= count:
+            break
+    return np.concatenate(batches)[:count]
+
+
 def _load_named(cfg):
     import kerax
 

@@ -10,6 +10,7 @@ import numpy as np
 
 from kerax.cli import config as config_lib
 from kerax.cli import data as data_sources
+from kerax.cli import transfer
 from kerax.cli.report import plot_history, write_report
 
 
@@ -88,7 +89,11 @@ def train(config_path, overrides=()) -> dict:
     data = cfg["data"]
     source = data_sources.load(cfg, out)
 
-    model = config_lib.build_model(cfg["model"])
+    backbone = None
+    if cfg["model"]["backbone"] is not None:
+        model, backbone = transfer.build(cfg["model"])
+    else:
+        model = config_lib.build_model(cfg["model"])
     t = cfg["trainer"]
     trainer_kwargs = {}
     distribution = _distribution(cfg)
@@ -104,6 +109,8 @@ def train(config_path, overrides=()) -> dict:
         **trainer_kwargs,
     )
     ts = trainer.init()
+    if backbone is not None:
+        ts = transfer.with_backbone(ts, backbone)
     print(
         f"kerax train {cfg['name']}: {source.num_train} training examples, {source.num_test} test examples, output in {out}"
     )
@@ -115,11 +122,7 @@ def train(config_path, overrides=()) -> dict:
     # Arrays are split and batched by fit; files come as datasets already
     # batched, with their validation part split off by kerax.cli.data.
     x, y = source.train if isinstance(source.train, tuple) else (source.train, None)
-    ts, history = trainer.fit(
-        ts,
-        x,
-        y,
-        epochs=fit["epochs"],
+    fit_kwargs = dict(
         batch_size=fit["batch_size"] if y is not None else None,
         shuffle=fit["shuffle"],
         verbose=fit["verbose"],
@@ -128,8 +131,35 @@ def train(config_path, overrides=()) -> dict:
         if source.validation is None and y is not None
         else 0.0,
         validation_data=source.validation,
-        callbacks=_callbacks(cfg, out),
     )
+    ts, history = trainer.fit(
+        ts, x, y, epochs=fit["epochs"], callbacks=_callbacks(cfg, out), **fit_kwargs
+    )
+    fine_history = {}
+    if fit["fine_tune"] is not None:
+        # Transfer learning's second phase: the backbone unfrozen, the whole
+        # model trained on at a low learning rate; the optimizer starts over.
+        model = transfer.unfreeze(model, backbone)
+        trainer = kerax.Trainer(
+            model,
+            optimizer=transfer.fine_tune_optimizer(fit["fine_tune"]),
+            loss=t["loss"],
+            metrics=t["metrics"],
+            steps_per_execution=t["steps_per_execution"],
+            seed=cfg["seed"],
+            **trainer_kwargs,
+        )
+        ts = trainer.init()._replace(params=ts.params, state=ts.state)
+        (out / "fine_tune").mkdir(exist_ok=True)
+        ts, tuned = trainer.fit(
+            ts,
+            x,
+            y,
+            epochs=fit["fine_tune"]["epochs"],
+            callbacks=_callbacks(cfg, out / "fine_tune"),
+            **fit_kwargs,
+        )
+        fine_history = tuned.history
     seconds = time.perf_counter() - started
 
     test_x, test_y = (
@@ -153,6 +183,12 @@ def train(config_path, overrides=()) -> dict:
     formats = cfg["export"]["formats"]
     if formats:
         options = {f: dict(cfg["export"][f]) for f in formats}
+        tflite = options.get("tflite", {})
+        if tflite.get("quantization") == "int8":
+            # Full int8 calibrates on typical inputs: the training data's.
+            tflite.setdefault(
+                "representative_data", data_sources.representative_inputs(source)
+            )
         reports = kerax.export.export(
             model,
             out / "export",
@@ -165,6 +201,8 @@ def train(config_path, overrides=()) -> dict:
     hist = {k: [float(v) for v in vals] for k, vals in history.history.items()}
     if (out / "history.csv").exists():  # All epochs, across resumed runs.
         hist = _read_csv(out / "history.csv") or hist
+    for k, vals in fine_history.items():  # Fine-tuning epochs follow.
+        hist.setdefault(k, []).extend(float(v) for v in vals)
     if not history.history:
         print(
             f"Nothing left to train: the checkpoints in {out / 'checkpoints'} already cover {fit['epochs']} epochs. "
