@@ -71,3 +71,21 @@ def test_writing_a_custom_training_loop_in_jax(tmp_path, monkeypatch):
     hidden, _ = model.layers[1].apply(params["dense"], {}, x)  # The first Dense.
     expected = scope["loss_fn"](y, y_pred) + 1e-2 * np.sum(np.asarray(hidden))
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
+
+
+@pytest.mark.xfail(
+    strict=False,
+    reason=(
+        "Trainer(metrics=model.metrics) without a loss still keeps its own 'loss' "
+        "tracker in ts.metric_states and renames the guide's Mean(name='loss') "
+        "to 'loss_1' (Keras compiles no loss tracker then), so the guide's "
+        "second train_step finds the tracker's state under 'loss'."
+    ),
+)
+def test_custom_train_step_in_jax(tmp_path, monkeypatch):
+    # The first section's step is compared with Keras number for number in
+    # tests/training/test_keras_ports.py.
+    scope = run_port("custom_train_step_in_jax", tmp_path, monkeypatch)
+    loss, mae = scope["test_logs"]  # Keras's evaluate: [loss, mae].
+    assert np.isfinite(loss) and np.isfinite(mae)
+    assert scope["history"].history["mae"][-1] < scope["history"].history["mae"][0]
