@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import jax
 import numpy as np
+
+import kerax
+from kerax.cli import config
 
 
 def evaluate(model_dir, data, loss, metrics, batch_size):
-    import kerax
-
     model, params, state = kerax.load_model(model_dir)
     _, (x, y) = kerax.datasets.get(data)
     trainer = kerax.Trainer(model, optimizer="sgd", loss=loss, metrics=metrics)
@@ -27,9 +29,6 @@ def evaluate(model_dir, data, loss, metrics, batch_size):
 
 
 def predict(model_dir, input_path, output_path, batch_size):
-    import jax
-
-    import kerax
 
     model, params, state = kerax.load_model(model_dir)
     x = np.load(input_path, allow_pickle=False)
@@ -45,8 +44,6 @@ def predict(model_dir, input_path, output_path, batch_size):
 
 
 def export(model_dir, out_dir, formats, quantization, batch_size):
-    import kerax
-
     options = {"tflite": {"quantization": quantization, "batch_size": batch_size}}
     reports = kerax.export.export(
         Path(model_dir), Path(out_dir), formats=tuple(formats), **options
@@ -57,8 +54,6 @@ def export(model_dir, out_dir, formats, quantization, batch_size):
 
 
 def summary(source, overrides):
-    import kerax
-    from kerax.cli import config
 
     source = Path(source)
     if source.is_dir():

@@ -6,6 +6,9 @@ import argparse
 import os
 import sys
 
+from kerax.cli import commands
+from kerax.cli.train import train
+from kerax.distribute.launch import main as launch_main
 from kerax.export.common import ExportError
 
 
@@ -78,29 +81,19 @@ def main(argv=None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv and argv[0] == "launch":
-        from kerax.distribute.launch import main as launch_main
-
         return launch_main(argv[1:])
     args = _parser().parse_args(argv)
     try:
         if args.command == "train":
-            from kerax.cli.train import train
-
             train(args.config, args.set)
         elif args.command == "evaluate":
-            from kerax.cli.commands import evaluate
-
-            evaluate(
+            commands.evaluate(
                 args.model_dir, args.data, args.loss, args.metrics, args.batch_size
             )
         elif args.command == "predict":
-            from kerax.cli.commands import predict
-
-            predict(args.model_dir, args.input, args.output, args.batch_size)
+            commands.predict(args.model_dir, args.input, args.output, args.batch_size)
         elif args.command == "export":
-            from kerax.cli.commands import export
-
-            export(
+            commands.export(
                 args.model_dir,
                 args.out_dir,
                 args.formats,
@@ -108,9 +101,7 @@ def main(argv=None) -> int:
                 args.batch_size,
             )
         elif args.command == "summary":
-            from kerax.cli.commands import summary
-
-            summary(args.source, args.set)
+            commands.summary(args.source, args.set)
     except (ValueError, OSError, ExportError) as e:
         # ConfigError and ModelFileError are ValueErrors: a bad config, file or
         # input is the user's to fix, so one line, no traceback.

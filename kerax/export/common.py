@@ -14,6 +14,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax.core.spec import is_symbolic, to_spec
+from kerax.models import Model
+from kerax.saving.model_file import atomic_directory_write
 
 
 class ExportError(RuntimeError):
@@ -73,8 +75,6 @@ def resolve_spec(model, input_spec):
 
 def signature(model, params, state, input_spec) -> Signature:
     """Input names from `kerax.Input` names (or dict keys), outputs likewise."""
-    from kerax.models.functional import Model
-
     check_params(model, params, state or {}, input_spec)
     specs, treedef = jax.tree.flatten(input_spec)
     if isinstance(model, Model):
@@ -204,7 +204,6 @@ def host(tree):
 
 
 def atomic_write_dir(path: Path, write) -> None:
-    from kerax.saving.model_file import atomic_directory_write
 
     atomic_directory_write(Path(path), write)
 

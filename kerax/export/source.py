@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from kerax.export.onnx import onnx
+from kerax.export.saved_model import saved_model
+from kerax.export.stablehlo import stablehlo
+from kerax.export.tflite import tflite
+from kerax.saving import load_model
+
 FORMATS = ("saved_model", "tflite", "stablehlo", "onnx")
+_EXPORTERS = {
+    "saved_model": saved_model,
+    "tflite": tflite,
+    "stablehlo": stablehlo,
+    "onnx": onnx,
+}
 
 
 def from_source(source, params=None, state=None):
     """`(model, params, state)` from a model directory, `(model, TrainState)` or the triple."""
-    from kerax.saving import load_model
-
     if isinstance(source, (str, Path)):
         return load_model(source)
     model = source
@@ -44,8 +54,6 @@ def export(
     a `TrainState` as `params`). Per-format options go in
     `options[format] = {...}` (e.g. `tflite={"quantization": "float16"}`).
     """
-    from kerax import export as ex
-
     model, params, state = from_source(source, params, state)
     path = Path(path)
     unknown = [f for f in formats if f not in FORMATS]
@@ -61,7 +69,7 @@ def export(
     }
     reports = []
     for fmt in formats:
-        fn = getattr(ex, fmt)
+        fn = _EXPORTERS[fmt]
         reports.append(
             fn(
                 model,

@@ -33,6 +33,7 @@ import jax
 import numpy as np
 
 from kerax.export import common
+from kerax.export.saved_model import tf_module
 
 TOLERANCES = {None: 1e-5, "float16": 1e-2, "dynamic_range": 5e-2, "int8": 0.15}
 
@@ -135,9 +136,7 @@ def tflite(
       verify: run the artifact with LiteRT and compare with JAX.
       tolerance: override the table in the module docstring.
     """
-    import tensorflow as tf
-
-    from kerax.export.saved_model import tf_module
+    import tensorflow as tf  # Optional and heavy: only when exporting.
 
     if quantization not in TOLERANCES:
         raise ValueError(

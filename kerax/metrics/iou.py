@@ -8,7 +8,7 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
-from kerax.losses import EPSILON, squeeze_or_expand_to_same_rank
+from kerax.losses import EPSILON, compute_dtype, squeeze_or_expand_to_same_rank
 from kerax.metrics.base import Metric, State, hashable
 
 
@@ -53,8 +53,6 @@ class _IoUBase(Metric):
 
     @property
     def compute_dtype(self) -> jnp.dtype:
-        from kerax.losses import compute_dtype
-
         return compute_dtype(self.dtype or "int32")
 
     def init(self, y_pred_shape=None) -> State:

@@ -40,6 +40,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from kerax.optimizers import schedules
+
 __all__ = [
     "KerasOptimizer",
     "KerasOptimizerState",
@@ -170,8 +172,6 @@ def _split_learning_rate(learning_rate) -> tuple[Schedule | None, float]:
     if callable(learning_rate):
         return learning_rate, 1.0
     if isinstance(learning_rate, dict):
-        from kerax.optimizers import schedules
-
         return schedules.deserialize(learning_rate), 1.0
     try:
         return None, float(learning_rate)
@@ -343,8 +343,6 @@ def keras_optimizer(
 
 
 def _config_learning_rate(learning_rate):
-    from kerax.optimizers import schedules
-
     if isinstance(learning_rate, schedules.LearningRateSchedule):
         return schedules.serialize(learning_rate)
     if callable(learning_rate) or isinstance(learning_rate, dict):

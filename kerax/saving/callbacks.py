@@ -20,6 +20,8 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from kerax.checkpoint import CheckpointManager
+from kerax.saving import model_file
 from kerax.training.callbacks.base import Callback
 from kerax.training.callbacks.monitoring import _MonitorCallback
 
@@ -69,8 +71,6 @@ class BackupAndRestore(Callback):
 
     # ----------------------------------------------------------- lifecycle
     def on_train_begin(self, ts, logs=None):
-        from kerax.checkpoint import CheckpointManager
-
         previous = _LIVE.pop(self.backup_dir.absolute(), None)
         if previous is not None:
             previous.close()
@@ -238,8 +238,6 @@ class ModelCheckpoint(_MonitorCallback):
             print(f"\nEpoch {epoch + 1}: saving model to {path}")
 
     def _write(self, path: Path, ts):
-        from kerax.saving import model_file
-
         if self.save_weights_only:
             tree = {
                 "params": jax.tree.map(np.asarray, ts.params),

@@ -50,10 +50,13 @@ import jax
 import numpy as np
 
 from kerax._version import __version__
-from kerax.core import registry
+from kerax.core import registry, serialization
 from kerax.core.layer import Layer
-from kerax.core.node import InputLayer
+from kerax.core.naming import to_snake_case
+from kerax.core.node import InputLayer, Node
 from kerax.core.spec import keras_shape
+from kerax.core.spec import spec as make_spec
+from kerax.interop.keras import model_from_keras_config
 from kerax.models import Model, Sequential
 from kerax.saving.errors import ModelFileError
 
@@ -168,7 +171,6 @@ def _keras_operation_order(model) -> list:
     (`keras.src.ops.function.map_graph`); its weights file names them in
     that order, so kerax follows it exactly.
     """
-    from kerax.models.functional import Node
 
     def base(n):
         while n.parent is not None:
@@ -220,8 +222,6 @@ def _container_paths(model) -> dict:
         layers = [c for _, c in model.children() if not isinstance(c, InputLayer)]
     else:
         layers = _keras_operation_order(model)
-    from kerax.core.naming import to_snake_case
-
     used, out = {}, {}
     for layer in layers:
         segment = _unique(to_snake_case(_keras_class_name(layer)), used)
@@ -329,8 +329,6 @@ def _dtype_entry(dtype):
 
 
 def _leaf_entry(layer, name, input_shape) -> dict:
-    from kerax.core import registry, serialization
-
     entry = serialization.serialize(layer)
     config = dict(entry["config"], name=name)
     if config.get("dtype") is None:
@@ -419,16 +417,12 @@ def _sequential_entry(model, spec, name) -> dict:
 
 
 def entries_spec(entries):
-    from kerax.core.spec import spec as make_spec
-
     cfg = entries[0]["config"]
     return make_spec(tuple(cfg["batch_shape"]), cfg["dtype"])
 
 
 def _functional_entry(model, spec, name) -> dict:
     del spec  # A functional model's inputs fix its spec.
-    from kerax.models.functional import Node
-
     g = model._graph
     history = {}
 
@@ -763,8 +757,6 @@ def read_json_member(text: bytes, member: str, where: str):
 
 def check_modules(config, custom_objects, where: str) -> None:
     """Refuses any `module` outside Keras's own unless its class is the user's."""
-    from kerax.core import registry
-
     stack = [config]
     while stack:
         v = stack.pop()
@@ -829,8 +821,6 @@ def zlib_error():
 
 def _keras_spec(entry):
     """The input spec that Keras's config records for a model or layer."""
-    from kerax.core.spec import spec as make_spec
-
     cfg = entry.get("config") or {}
     if entry.get("class_name") == "Sequential":
         first = (cfg.get("layers") or [{}])[0]
@@ -850,9 +840,6 @@ def load_keras(path, custom_objects=None):
     Returns `(model, params, state, training)`; `training` is None unless
     the file was saved with `train_state=` (see `training_state`).
     """
-    from kerax.core import registry
-    from kerax.interop.keras import model_from_keras_config
-
     where = f"kerax.load_model({str(path)!r})"
     config, metadata, weights = read_keras_archive(path, custom_objects)
     for key in ("class_name", "config"):

@@ -36,7 +36,11 @@ import jax
 import numpy as np
 
 from kerax._version import __version__
-from kerax.saving import keras_archive
+from kerax.core import registry, serialization
+from kerax.core.policy import dtype_policy
+from kerax.core.spec import keras_shape
+from kerax.core.spec import spec as make_spec
+from kerax.saving import keras_archive, training_state
 from kerax.saving.errors import ModelFileError
 
 FORMAT_VERSION = 1
@@ -68,8 +72,6 @@ def _checksums(folder: Path) -> dict[str, str]:
 
 
 def _spec_to_json(spec):
-    from kerax.core.spec import keras_shape
-
     return jax.tree.map(
         lambda s: {
             "shape": list(keras_shape(s.shape)),
@@ -80,13 +82,11 @@ def _spec_to_json(spec):
 
 
 def _spec_from_json(tree):
-    from kerax.core.spec import spec
-
     def is_leaf(x):
         return isinstance(x, dict) and set(x) == {"shape", "dtype"}
 
     return jax.tree.map(
-        lambda d: spec(tuple(d["shape"]), d["dtype"]), tree, is_leaf=is_leaf
+        lambda d: make_spec(tuple(d["shape"]), d["dtype"]), tree, is_leaf=is_leaf
     )
 
 
@@ -242,9 +242,6 @@ def save_model(
         >>> params["dense"]["kernel"].shape
         (3, 2)
     """
-    from kerax.core import serialization
-    from kerax.core.policy import dtype_policy
-
     state = {} if state is None else state
     if (train_state is None) != (trainer is None):
         raise ValueError(
@@ -258,8 +255,6 @@ def save_model(
     host = jax.tree.map(np.asarray, {"params": params, "state": state})
     training = None
     if train_state is not None:
-        from kerax.saving import training_state
-
         training = training_state.describe(trainer, train_state)
 
     if _is_keras_path(path):
@@ -424,8 +419,6 @@ def load_model(path, *, custom_objects=None):
 
 def load_model_file(path, *, custom_objects=None):
     """`(model, params, state, training)`; `training` is None without saved training state."""
-    from kerax.core import registry, serialization
-
     path = Path(path)
     where = f"kerax.load_model({str(path)!r})"
     if _is_keras_path(path) and path.is_file():
@@ -471,8 +464,6 @@ def load_model_file(path, *, custom_objects=None):
     _check_tree("state", restored["state"], state)
     training = None
     if "training" in metadata:
-        from kerax.saving import training_state
-
         folder = path / "training"
         _verify_manifest(
             folder, metadata.get("training_sha256"), "training_sha256", where

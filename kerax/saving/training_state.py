@@ -20,7 +20,10 @@ from __future__ import annotations
 import jax
 import numpy as np
 
+from kerax import optimizers
+from kerax.saving import model_file
 from kerax.saving.errors import ModelFileError
+from kerax.training import Trainer
 
 # Trainer arguments that round-trip through the file (JSON values only).
 _TRAINER_FIELDS = ("seed", "steps_per_execution")
@@ -48,8 +51,6 @@ def _leaves(train_state):
 
 def describe(trainer, train_state) -> dict:
     """`{"compile_config", "json", "arrays"}` for `trainer` and `train_state`."""
-    from kerax import optimizers
-
     opt = getattr(trainer, "optimizer", None) or getattr(trainer, "tx", None)
     if not isinstance(opt, optimizers.KerasOptimizer):
         raise ModelFileError(
@@ -84,9 +85,6 @@ def describe(trainer, train_state) -> dict:
 
 def make_trainer(model, info: dict, where: str):
     """A Trainer from a saved `compile_config` (Keras's shape)."""
-    from kerax import optimizers
-    from kerax.training import Trainer
-
     cc = info.get("compile_config")
     if not isinstance(cc, dict) or not isinstance(cc.get("optimizer"), dict):
         raise ModelFileError(
@@ -138,8 +136,6 @@ def restore(trainer, params, state, arrays: list, where: str, spec=None):
 
 def read_directory(folder, info: dict, where: str) -> dict:
     """The saved training arrays of a model directory (checksums already verified)."""
-    from kerax.saving.model_file import read_weights
-
     n = info.get("num_arrays") if isinstance(info, dict) else None
     if not isinstance(n, int) or n < 0:
         raise ModelFileError(
@@ -156,7 +152,7 @@ def read_directory(folder, info: dict, where: str) -> dict:
     abstract = {
         k: jax.ShapeDtypeStruct(tuple(v.shape), v.dtype) for k, v in meta.items()
     }
-    arrays = read_weights(folder, abstract)
+    arrays = model_file.read_weights(folder, abstract)
     return {**info, "arrays": [np.asarray(arrays[str(i)]) for i in range(n)]}
 
 
@@ -179,10 +175,8 @@ def load_trainer(path, *, custom_objects=None):
         >>> int(ts2.step)
         1
     """
-    from kerax.saving.model_file import load_model_file
-
     where = f"kerax.load_trainer({str(path)!r})"
-    model, params, state, training = load_model_file(
+    model, params, state, training = model_file.load_model_file(
         path, custom_objects=custom_objects
     )
     if training is None:

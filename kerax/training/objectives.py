@@ -26,6 +26,10 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 
+from kerax import losses as losses_module
+from kerax import metrics as metrics_module
+from kerax.core.node import Node
+
 __all__ = ["Objectives", "unpack_batch"]
 
 
@@ -132,8 +136,6 @@ def _output_layer_names(model, n):
     outputs = getattr(model, "outputs", None)
     if outputs is None or not hasattr(model, "layer_name"):
         return None
-    from kerax.core.node import Node
-
     nodes = jax.tree.leaves(outputs, is_leaf=lambda v: isinstance(v, Node))
     if len(nodes) != n:
         return None
@@ -280,8 +282,6 @@ class Objectives:
         weights = self._per_output(
             self.loss_weights, names, "loss_weights", y_pred, broadcast=n == 1
         )
-        from kerax import losses as losses_module
-
         self.losses = []
         for i in range(n):
             if losses[i] is None:
@@ -624,13 +624,6 @@ def _resolve_loss(identifier, y_true_shape, y_pred_shape, losses_module):
 def _resolve_metric(identifier, y_true_shape, y_pred_shape, loss):
     if _is_metric(identifier):
         return identifier
-    try:
-        from kerax import metrics as metrics_module
-    except ImportError as e:  # pragma: no cover - depends on the metrics module.
-        raise ValueError(
-            f"Metric {identifier!r} needs kerax.metrics, which could not be imported ({e}). "
-            "Pass metric objects with init/update/result instead."
-        ) from e
     resolve = getattr(metrics_module, "resolve", None)
     if resolve is not None:
         return resolve(identifier, y_true_shape, y_pred_shape, loss)

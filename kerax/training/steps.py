@@ -47,8 +47,10 @@ import jax.numpy as jnp
 import optax
 from jax.extend import core as jax_core
 
+from kerax import optimizers
 from kerax.core import aux_losses
 from kerax.core.spec import to_spec
+from kerax.optimizers import DynamicLossScale
 from kerax.optimizers import base as optimizer_base
 from kerax.training.objectives import Objectives, unpack_batch
 from kerax.training.train_state import TrainState, init_train_state, step_key
@@ -82,8 +84,6 @@ def has_frozen_layers(layer) -> bool:
 
 def resolve_optimizer(model, optimizer) -> optax.GradientTransformation:
     """`kerax.optimizers.get(optimizer)`, masked for frozen layers (Keras `trainable=False`)."""
-    from kerax import optimizers
-
     tx = optimizers.get(optimizer)
     if has_frozen_layers(model):
         tx = optimizers.freeze(tx, model.trainable_mask)
@@ -96,8 +96,6 @@ def resolve_loss_scale(model, loss_scale):
     if loss_scale is None or loss_scale is False:
         return None
     if isinstance(loss_scale, str) and loss_scale == "auto" or loss_scale is True:
-        from kerax.optimizers import DynamicLossScale
-
         if loss_scale is True or model.policy.compute_dtype == jnp.float16:
             return DynamicLossScale()
         return None

@@ -54,6 +54,7 @@ import jax
 import numpy as np
 
 from kerax.core.spec import spec as make_spec
+from kerax.distribute import pad_batch, to_host
 from kerax.training.callbacks import CallbackList
 from kerax.training.data import (
     ArrayAdapter,
@@ -127,8 +128,6 @@ def _unstack(batch, i):
 def _pad_with_zero_weights(batch, multiple: int):
     """`(x, y, sample_weight)` padded to a multiple of `multiple` rows; the
     padding rows get sample weight 0."""
-    from kerax.distribute import pad_batch
-
     x, y, sw = batch
     (x, y), n = pad_batch((x, y), multiple)
     if sw is None:
@@ -824,8 +823,6 @@ class Trainer:
         if not outputs:
             raise ValueError("Prediction got no data.")
         if self.distribution is not None:
-            from kerax.distribute import to_host
-
             outputs = to_host(outputs)
         outputs = jax.device_get(outputs)
         result = jax.tree.map(lambda *a: np.concatenate(a, axis=0), *outputs)

@@ -8,6 +8,7 @@ import warnings
 
 import numpy as np
 
+from kerax.optimizers import ema_params, get_learning_rate, set_learning_rate
 from kerax.training.callbacks.base import Callback, _copy
 
 __all__ = [
@@ -184,14 +185,10 @@ class EarlyStopping(_MonitorCallback):
 
 
 def _get_lr(ts) -> float:
-    from kerax.optimizers import get_learning_rate
-
     return float(get_learning_rate(ts.opt_state))
 
 
 def _set_lr(ts, value):
-    from kerax.optimizers import set_learning_rate
-
     return ts._replace(opt_state=set_learning_rate(ts.opt_state, value))
 
 
@@ -349,8 +346,6 @@ class SwapEMAWeights(Callback):
 
     @staticmethod
     def _with_ema(ts):
-        from kerax.optimizers import ema_params
-
         return ts._replace(params=_copy(ema_params(ts.opt_state, ts.params)))
 
     def on_train_begin(self, ts, logs=None):
