@@ -76,6 +76,7 @@ def resolve_spec(model, input_spec):
 def signature(model, params, state, input_spec) -> Signature:
     """Input names from `kerax.Input` names (or dict keys), outputs likewise."""
     check_params(model, params, state or {}, input_spec)
+    check_no_host_callbacks(model, params, state or {}, input_spec)
     specs, treedef = jax.tree.flatten(input_spec)
     if isinstance(model, Model):
         nodes = jax.tree.leaves(
@@ -164,6 +165,44 @@ def max_abs_diff(want, got) -> float:
         d = np.where(np.isinf(w) & (w == g), 0.0, d)
         worst = max(worst, float(np.max(d)))
     return worst
+
+
+_HOST_CALLBACKS = ("pure_callback", "io_callback", "debug_callback", "callback")
+
+
+def _sub_jaxprs(value):
+    items = value if isinstance(value, (list, tuple)) else [value]
+    for sub in items:
+        if hasattr(sub, "eqns"):
+            yield sub
+        elif hasattr(sub, "jaxpr"):
+            inner = sub.jaxpr
+            yield inner if hasattr(inner, "eqns") else inner.jaxpr
+
+
+def check_no_host_callbacks(model, params, state, input_spec) -> None:
+    """A host callback cannot leave the process: a clear error naming the layer.
+
+    The exporters would otherwise fail deep in XLA or TensorFlow (a C++
+    `std::bad_cast`). The layer is found from the named scope kerax puts
+    around every layer call.
+    """
+    closed = jax.make_jaxpr(lambda p, s, x: model.apply(p, s, x)[0])(
+        params, state, input_spec
+    )
+    stack = [closed.jaxpr]
+    while stack:
+        jaxpr = stack.pop()
+        for eqn in jaxpr.eqns:
+            if eqn.primitive.name in _HOST_CALLBACKS:
+                scope = str(eqn.source_info.name_stack) or model.scope_name
+                raise ExportError(
+                    f"Export of {model.describe()}: layer '{scope}' calls back into Python "
+                    f"({eqn.primitive.name}), which an exported artifact cannot do. Replace the "
+                    "callback with jax.numpy operations, or export a model without that layer."
+                )
+            for value in eqn.params.values():
+                stack.extend(_sub_jaxprs(value))
 
 
 def check_params(model, params, state, input_spec) -> None:

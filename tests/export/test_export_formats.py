@@ -203,3 +203,17 @@ def test_export_refuses_another_models_params(tmp_path):
     with pytest.raises(ExportError, match="another model"):
         kerax.export.stablehlo(small, params, state, tmp_path / "m.stablehlo")
     assert not (tmp_path / "m.stablehlo").exists()
+
+
+def test_host_callback_is_a_clear_error_naming_the_layer(tmp_path):
+    def on_host(x):
+        return jax.pure_callback(
+            lambda a: np.asarray(a) * 2, jax.ShapeDtypeStruct(x.shape, x.dtype), x
+        )
+
+    model = kerax.Sequential(
+        [kerax.Input((3,)), layers.Lambda(on_host, name="host_double"), layers.Dense(2)]
+    )
+    params, state = model.init(jax.random.key(0))
+    with pytest.raises(ExportError, match=r"host_double.*pure_callback"):
+        kerax.export.stablehlo(model, params, state, tmp_path / "m")

@@ -410,3 +410,31 @@ def test_custom_objects_name_a_user_layer(tmp_path):
         _max_diff(model.apply(params, state, x)[0], model2.apply(params2, {}, x)[0])
         == 0
     )
+
+
+def _application(fn, shape, rng):
+    keras.utils.set_random_seed(0)
+    km = fn(weights=None, input_shape=shape, classes=10, classifier_activation=None)
+    for v in km.weights:  # Non-trivial weights and BatchNorm statistics.
+        name = v.path.split("/")[-1]
+        if name in ("moving_variance", "gamma"):
+            v.assign(rng.uniform(0.5, 1.5, tuple(v.shape)).astype("float32"))
+        elif name in ("moving_mean", "beta"):
+            v.assign(rng.normal(0, 0.1, tuple(v.shape)).astype("float32"))
+    return km
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("app", ["MobileNetV2"])
+def test_keras_applications_both_ways(tmp_path, rng, app):
+    km = _application(getattr(keras.applications, app), (32, 32, 3), rng)
+    x = rng.uniform(0, 255, size=(2, 32, 32, 3)).astype("float32")
+    want = np.asarray(km(x))
+    km.save(tmp_path / "k.keras")
+    model, params, state = kerax.load_model(tmp_path / "k.keras")
+    y = np.asarray(model.apply(params, state, x)[0])
+    scale = max(1.0, float(np.abs(want).max()))
+    assert np.abs(y - want).max() / scale < 1e-4
+    path = kerax.save_model(tmp_path / "x.keras", model, params, state)
+    back = keras.saving.load_model(path)
+    assert np.abs(np.asarray(back(x)) - y).max() / scale < 1e-4
