@@ -452,3 +452,12 @@ def test_calling_a_layer_that_is_not_a_sublayer_names_both():
         TypeError, match="Dense 'stray' is called inside UsesStray 'uses_stray'.call"
     ):
         UsesStray().init(jax.random.key(0), kerax.spec((None, 3)))
+
+
+def test_keras_style_layers_pass_the_layer_contract():
+    from kerax.testing import check_layer
+
+    kerax.register(Linear, name="test_authoring>Linear")
+    kerax.register(MLPBlock, name="test_authoring>MLPBlock")
+    check_layer(Linear(4), kerax.spec((None, 3)))
+    check_layer(MLPBlock(), kerax.spec((None, 3)))
