@@ -461,3 +461,18 @@ def test_keras_style_layers_pass_the_layer_contract():
     kerax.register(MLPBlock, name="test_authoring>MLPBlock")
     check_layer(Linear(4), kerax.spec((None, 3)))
     check_layer(MLPBlock(), kerax.spec((None, 3)))
+
+
+def test_sharding_axes_follow_discovered_sublayers():
+    class Wrapped(kerax.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.inner = layers.Dense(3)
+
+        def call(self, params, state, x, *, key, training):
+            return self.inner(x), state
+
+    params, _ = Wrapped().init(jax.random.key(0), kerax.spec((None, 4)))
+    assert Wrapped().param_axes(params) == {
+        "dense": {"kernel": ("embed", "mlp"), "bias": ("mlp",)}
+    }
