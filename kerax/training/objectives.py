@@ -167,6 +167,9 @@ class Objectives:
             (one entry per output, each a metric, a list of them or None) or
             a dict by output name for several outputs.
         weighted_metrics: like `metrics`, but updated with the sample weights.
+        track_loss: keep the running `loss` tracker (Keras's compiled
+            `Mean(name="loss")`). False only for custom steps without a
+            loss, whose own metrics may then use the name `loss`.
     """
 
     def __init__(
@@ -176,6 +179,8 @@ class Objectives:
         loss_weights=None,
         metrics=None,
         weighted_metrics=None,
+        *,
+        track_loss: bool = True,
     ):
         if loss_weights is not None and not isinstance(
             loss_weights, (int, float, list, tuple, dict)
@@ -189,6 +194,7 @@ class Objectives:
         self.loss_weights = loss_weights
         self.metrics = metrics
         self.weighted_metrics = weighted_metrics
+        self.track_loss = bool(track_loss)
         self._built_for = None
         self.losses: list[_LossEntry] = []
         self.metric_entries: list[_MetricEntry] = []
@@ -212,6 +218,7 @@ class Objectives:
         *,
         x_spec=None,
         y_spec=None,
+        track_loss: bool = True,
     ) -> Objectives:
         """Resolved objectives for a model's outputs and a target spec, in one call.
 
@@ -225,6 +232,7 @@ class Objectives:
                 from the loss as Keras does when shapes are unknown, and a
                 name that cannot be chosen that way raises a ValueError
                 asking for `y_spec`.
+            track_loss: as the constructor.
 
         Example:
             >>> import kerax
@@ -242,7 +250,14 @@ class Objectives:
                     f"{model.describe()} has no kerax.Input, so its loss and metrics cannot be resolved without "
                     "the input spec: pass x_spec=kerax.spec((None, features))."
                 )
-        objectives = cls(model, loss, loss_weights, metrics, weighted_metrics)
+        objectives = cls(
+            model,
+            loss,
+            loss_weights,
+            metrics,
+            weighted_metrics,
+            track_loss=track_loss,
+        )
         return objectives.build(y_spec, model.output_spec(x_spec))
 
     def __setattr__(self, name, value):
@@ -302,7 +317,9 @@ class Objectives:
             )
 
         self.metric_entries = []
-        used: dict[str, int] = {"loss": 1, **{e.name: 1 for e in self.losses}}
+        used: dict[str, int] = {e.name: 1 for e in self.losses}
+        if self.track_loss:
+            used["loss"] = 1
         for weighted, spec in ((False, self.metrics), (True, self.weighted_metrics)):
             per_output = self._metrics_per_output(spec, names)
             for i, ids in enumerate(per_output):
@@ -486,7 +503,7 @@ class Objectives:
             )
 
     def _metric_states(self) -> dict:
-        states = {"loss": _LossTracker.init()}
+        states = {"loss": _LossTracker.init()} if self.track_loss else {}
         if len(self.losses) > 1:
             for e in self.losses:
                 states[e.name] = _LossTracker.init()
@@ -512,7 +529,8 @@ class Objectives:
         """
         states = dict(states)
         bs = jnp.asarray(batch_size, jnp.float32)
-        states["loss"] = _LossTracker.update(states["loss"], loss, bs)
+        if self.track_loss:
+            states["loss"] = _LossTracker.update(states["loss"], loss, bs)
         if len(self.losses) > 1:
             for e, value in zip(self.losses, per_output):
                 states[e.name] = _LossTracker.update(states[e.name], value, bs)
@@ -543,7 +561,7 @@ class Objectives:
 
     def results(self, states) -> dict:
         """The logs: `loss`, per-output losses, then metrics, as running values."""
-        logs = {"loss": _LossTracker.result(states["loss"])}
+        logs = {"loss": _LossTracker.result(states["loss"])} if self.track_loss else {}
         if len(self.losses) > 1:
             for e in self.losses:
                 logs[e.name] = _LossTracker.result(states[e.name])

@@ -158,14 +158,16 @@ def _sharded(chunks, strategy, same_on_every_process: bool):
 class _FusionChooser:
     """Decides, once per Trainer, whether `lax.scan` fusion beats single steps.
 
-    The first executions run single steps and time them: when the calls
-    return in under `DISPATCH_SHARE` of the time the steps take, dispatch
-    cannot weigh enough for fusion to win and nothing more is tried. Else
-    both variants run real training chunks (nothing is wasted), alternately,
-    after one untimed run of the fused one (compilation). Fusion must never
-    make training slower, so it wins only when its best time beats the
-    single steps' best by `MARGIN`; on a noisy machine a near tie goes to
-    single steps.
+    All runs are real training (nothing is wasted). Single steps come first
+    (their compile is the first, as in a hand-written loop): one untimed
+    run, then `ROUNDS` timed ones. If, even in the least disturbed of them,
+    the calls returned in under `DISPATCH_SHARE` of the time the steps took,
+    dispatch cannot weigh enough for fusion to win: single steps, and the
+    fused program is never compiled. Else the fused variant runs (one
+    untimed run: compilation), then both alternate until each has `ROUNDS`
+    timings. Fusion must never make training slower, so it wins only when
+    its best time beats the single steps' best by `MARGIN`; on a noisy
+    machine a near tie goes to single steps.
     """
 
     ROUNDS = 3
@@ -176,14 +178,13 @@ class _FusionChooser:
         self.mode = {"auto": None, True: "scan", False: "loop"}.get(mode, mode)
         self.times = {"scan": [], "loop": []}
         self.warm = {"scan": False, "loop": False}
-        self.dispatch_share = None
+        self.dispatch_shares: list[float] = []
 
     def next_variant(self) -> str:
-        # Single steps first: the first compile is the single step's, as in
-        # a hand-written loop.
-        for v in ("loop", "scan"):
-            if not self.warm[v]:
-                return v
+        if not self.warm["loop"] or len(self.times["loop"]) < self.ROUNDS:
+            return "loop"
+        if not self.warm["scan"]:
+            return "scan"
         return "scan" if len(self.times["scan"]) <= len(self.times["loop"]) else "loop"
 
     def record(self, variant: str, seconds: float, dispatch: float = 0.0) -> None:
@@ -191,9 +192,12 @@ class _FusionChooser:
             self.warm[variant] = True  # The first run compiles: not timed.
             return
         self.times[variant].append(seconds)
-        if variant == "loop" and self.dispatch_share is None:
-            self.dispatch_share = dispatch / seconds
-            if self.dispatch_share < self.DISPATCH_SHARE:
+        if variant == "loop":
+            self.dispatch_shares.append(dispatch / seconds)
+            if (
+                len(self.dispatch_shares) == self.ROUNDS
+                and max(self.dispatch_shares) < self.DISPATCH_SHARE
+            ):
                 self.mode = "loop"
                 return
         if all(len(t) >= self.ROUNDS for t in self.times.values()):
@@ -368,6 +372,8 @@ class Trainer:
             weighted_metrics,
             x_spec=x_spec,
             y_spec=y_spec,
+            # Keras's custom steps without a loss keep their own trackers.
+            track_loss=loss is not None or self._custom[0] is None,
         )
         train_fn, test_fn = self._custom
         if train_fn is not None:

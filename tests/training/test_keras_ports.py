@@ -300,3 +300,48 @@ def test_custom_test_step_runs_in_evaluate(rng):
     logs = trainer.evaluate(ts, x, y, batch_size=64, verbose=0, return_dict=True)
     y_pred = trainer.predict(ts, x, verbose=0)
     np.testing.assert_allclose(logs["max_error"], np.abs(y_pred - y).max(), rtol=1e-6)
+
+
+def test_custom_step_without_a_loss_keeps_its_own_trackers(rng):
+    # The guide's second section: no compiled loss, the step's own
+    # `Mean(name="loss")` and MAE, reset by fit every epoch.
+    x, y = _regression(rng, 64)
+    loss_tracker = kerax.metrics.Mean(name="loss")
+    mae_metric = kerax.metrics.MeanAbsoluteError(name="mae")
+    model = _get_model()
+
+    def train_step(ts, data):
+        x, y = data
+
+        def loss_fn(params):
+            y_pred, state = model.apply(params, ts.state, x, training=True)
+            return kerax.losses.mean_squared_error(y, y_pred).mean(), (y_pred, state)
+
+        (loss, (y_pred, state)), grads = jax.value_and_grad(loss_fn, has_aux=True)(
+            ts.params
+        )
+        updates, opt_state = trainer.tx.update(grads, ts.opt_state, ts.params)
+        metric_states = {
+            "loss": loss_tracker.update(ts.metric_states["loss"], loss),
+            "mae": mae_metric.update(ts.metric_states["mae"], y, y_pred),
+        }
+        ts = ts._replace(
+            params=optax.apply_updates(ts.params, updates),
+            state=state,
+            opt_state=opt_state,
+            step=ts.step + 1,
+            metric_states=metric_states,
+        )
+        return ts, {
+            "loss": loss_tracker.result(metric_states["loss"]),
+            "mae": mae_metric.result(metric_states["mae"]),
+        }
+
+    trainer = Trainer(
+        model, "sgd", metrics=[loss_tracker, mae_metric], train_step=train_step
+    )
+    ts, history = trainer.fit(trainer.init(), x, y, batch_size=16, epochs=2, verbose=0)
+    assert trainer.metrics_names == ["loss", "mae"]
+    assert history.history["loss"][1] < history.history["loss"][0]
+    # Reset every epoch: the count is one epoch's batches.
+    assert float(ts.metric_states["loss"]["count"]) == 4

@@ -359,3 +359,55 @@ def test_output_masks_reach_losses_and_metrics():
     np.testing.assert_allclose(
         float(logs["accuracy"]), (pred.argmax(-1) == y)[valid].mean(), rtol=1e-6
     )
+
+
+def test_resolved_once_and_complete_after_init(regression_data):
+    x, y = regression_data
+    model = mlp(outputs=2)
+    objectives = kerax.training.Objectives.resolve(
+        model, "mse", metrics=["mae"], y_spec=kerax.spec((None, 2))
+    )
+    with pytest.raises(AttributeError, match="immutable"):
+        objectives.loss = "mae"
+    step = make_train_step(model, objectives, optax.sgd(0.1))
+    ts = step.init(jax.random.key(0))
+    # Complete: a first call needs nothing filled in.
+    assert set(ts.metric_states) == {"loss", "mae"}
+    ts, logs = step(ts, (x, y))
+    assert set(logs) == {"loss", "mae"}  # optax.sgd declares no learning rate.
+    with pytest.raises(ValueError, match="Objectives.resolve"):
+        make_train_step(model, objectives, "sgd", metrics=["mse"])
+
+
+def test_names_chosen_from_the_target_shape_need_y_spec():
+    model = mlp(outputs=2)
+    with pytest.raises(ValueError, match="y_true_shape"):
+        make_train_step(model, "mse", "sgd", metrics=["accuracy"])
+    step = make_train_step(
+        model, "mse", "sgd", metrics=["accuracy"], y_spec=kerax.spec((None,), "int32")
+    )
+    (entry,) = step.objectives.metric_entries
+    assert type(entry.metric).__name__ == "SparseCategoricalAccuracy"
+
+
+def test_the_compiled_step_carries_only_what_changes(regression_data):
+    x, y = regression_data
+    model = mlp(outputs=2)
+    step = make_train_step(model, "mse", optax.adam(1e-3))
+    ts = step.init(jax.random.key(0))
+    weights = len(jax.tree.leaves((ts.params, ts.state, ts.opt_state)))
+    # In: the weights, the step counter, the loss tracker, the base key, x, y.
+    # Out: the weights, the step counter, the loss tracker; no logs.
+    assert step.leaf_counts(ts, (x, y)) == (weights + 5, weights + 2)
+
+
+def test_optimizer_capabilities_drive_the_step(regression_data):
+    x, y = regression_data
+    model = mlp(outputs=2)
+    scaled = make_train_step(model, "mse", optimizers.SGD(0.1, loss_scale_factor=4.0))
+    plain = make_train_step(model, "mse", optimizers.SGD(0.1))
+    a, logs = scaled(scaled.init(jax.random.key(0)), (x, y))
+    b, _ = plain(plain.init(jax.random.key(0)), (x, y))
+    # Keras divides the gradients by the factor again: the same update.
+    _leaves_close(a.params, b.params, rtol=1e-6)
+    assert "learning_rate" in logs
