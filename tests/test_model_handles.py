@@ -265,3 +265,19 @@ def test_fine_tuning_after_set_trainable_trains_only_the_rest(rng):
             trained.params[name]["kernel"], before[name]["kernel"]
         )
     assert not np.allclose(trained.params["head"]["kernel"], before["head"]["kernel"])
+
+
+def test_nested_model_through_the_outer_model_gives_outer_nodes(rng):
+    inner_in = kerax.Input((4,))
+    encoder = kerax.Model(inner_in, layers.Dense(3)(inner_in), name="encoder")
+    x = kerax.Input((4,))
+    model = kerax.Model(x, layers.Dense(1)(encoder(x)))
+    view = model.get_layer("encoder")
+    assert view == encoder and hash(view) == hash(encoder)
+    assert encoder.output.shape == (None, 3)  # Its own graph's output.
+    features = kerax.Model(model.inputs, view.output)  # The outer graph's node.
+    params, state = model.init(jax.random.key(0))
+    data = rng.normal(size=(2, 4)).astype("float32")
+    y, _ = features.apply(params, state, data)
+    expected, _ = encoder.apply(params["encoder"], {}, data)
+    np.testing.assert_allclose(y, expected, rtol=1e-6)

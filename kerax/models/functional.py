@@ -11,7 +11,7 @@ from __future__ import annotations
 import jax
 
 from kerax.core import naming, serialization
-from kerax.core.layer import Layer, is_empty
+from kerax.core.layer import BOUND, Layer, is_empty
 from kerax.core.node import (
     InputLayer,
     Node,
@@ -304,7 +304,13 @@ class Model(KerasModelMethods, Layer):
 
     @property
     def input(self):
-        """The model's inputs, as `kerax.Model(model.input, ...)` takes them."""
+        """The model's inputs, as `kerax.Model(model.input, ...)` takes them.
+
+        A nested model got through the outer model (`outer.get_layer("m")`)
+        gives its input node in the outer graph instead.
+        """
+        if BOUND in vars(self):
+            return self._bound_node("input", None)
         names = self._graph.names()
         return jax.tree.map(
             lambda n: n.with_names(names), self.inputs, is_leaf=_is_node
@@ -312,7 +318,14 @@ class Model(KerasModelMethods, Layer):
 
     @property
     def output(self):
-        """The model's outputs, as `kerax.Model(..., model.output)` takes them."""
+        """The model's outputs, as `kerax.Model(..., model.output)` takes them.
+
+        A nested model got through the outer model gives its output node in
+        the outer graph instead, so `outer.get_layer("encoder").output`
+        extracts features as for any layer.
+        """
+        if BOUND in vars(self):
+            return self._bound_node("output", None)
         names = self._graph.names()
         return jax.tree.map(
             lambda n: n.with_names(names), self.outputs, is_leaf=_is_node
