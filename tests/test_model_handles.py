@@ -281,3 +281,13 @@ def test_nested_model_through_the_outer_model_gives_outer_nodes(rng):
     y, _ = features.apply(params, state, data)
     expected, _ = encoder.apply(params["encoder"], {}, data)
     np.testing.assert_allclose(y, expected, rtol=1e-6)
+
+
+def test_nested_sequential_through_the_outer_model_gives_outer_nodes():
+    body = kerax.Sequential([layers.Dense(3), layers.Dense(2)], name="body")
+    x = kerax.Input((4,))
+    model = kerax.Model(x, layers.Dense(1)(body(x)))
+    features = kerax.Model(model.inputs, model.get_layer("body").output)
+    params, state = model.init(jax.random.key(0))
+    assert set(features.init(jax.random.key(0))[0]) == {"body"}
+    assert features.apply(params, state, np.ones((2, 4), "float32"))[0].shape == (2, 2)

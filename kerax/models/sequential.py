@@ -6,7 +6,7 @@ import functools
 
 from kerax.core import naming, serialization
 from kerax.core.fields import field
-from kerax.core.layer import Layer, is_empty
+from kerax.core.layer import BOUND, Layer, is_empty
 from kerax.core.node import InputLayer, Node, bind, bound_origin
 from kerax.models.handles import KerasModelMethods
 
@@ -148,12 +148,23 @@ class Sequential(KerasModelMethods, Layer):
 
     @property
     def input(self) -> Node:
-        """The model's input node (needs a leading `kerax.Input`)."""
+        """The model's input node (needs a leading `kerax.Input`).
+
+        Got through an outer model (`outer.get_layer("sequential")`): its
+        input node in the outer graph.
+        """
+        if BOUND in vars(self):
+            return self._bound_node("input", None)
         return self._ends("input")
 
     @property
     def output(self) -> Node:
-        """The model's output node (needs a leading `kerax.Input`)."""
+        """The model's output node (needs a leading `kerax.Input`).
+
+        Got through an outer model: its output node in the outer graph.
+        """
+        if BOUND in vars(self):
+            return self._bound_node("output", None)
         return self._ends("output")
 
     @property
