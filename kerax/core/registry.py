@@ -194,9 +194,8 @@ def register(obj=None, *, name: str | None = None, package: str | None = None):
     Example:
         >>> def half(x):
         ...     return x / 2
-        >>> registry.register(half, package="docs")
-        <function half at ...>
-        >>> registry.registered_name(half)
+        >>> _ = register(half, package="docs")
+        >>> registered_name(half)
         'docs>half'
     """
 
@@ -231,8 +230,8 @@ def custom_object_scope(custom_objects: Mapping[str, Any] | None) -> Iterator[No
     """Makes `{name: object}` loadable inside the `with` block (Keras's name).
 
     Example:
-        >>> with registry.custom_object_scope({"half": lambda x: x / 2}):
-        ...     registry.lookup_custom("half")(4.0)
+        >>> with custom_object_scope({"half": lambda x: x / 2}):
+        ...     lookup_custom("half")(4.0)
         2.0
     """
     outer = _SCOPE.get() or {}
