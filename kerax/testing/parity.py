@@ -82,6 +82,9 @@ def keras_parity(
     params = {} if params is None else params
     state = {} if state is None else state
     xs = [jax.tree.map(jnp.asarray, x) for x in inputs]
+    # A `mask` in `call_kwargs` goes to both calls explicitly (as Keras's
+    # `layer(x, mask=m)`), instead of riding on the Keras inputs.
+    explicit_mask = kerax_call.pop("mask", None)
     keras_inputs = inputs if mask is None else _with_keras_masks(inputs, mask)
     for training in training_modes:
         want = keras_layer(*keras_inputs, training=training, **keras_call)
@@ -92,21 +95,33 @@ def keras_parity(
             *xs,
             key=jax.random.key(0) if training else None,
             training=training,
-            mask=mask,
+            mask=mask if mask is not None else explicit_mask,
             **kerax_call,
         )
         assert_trees_close(
             got, jax.tree.map(np.asarray, want), atol=atol, rtol=rtol, what=what
         )
         if mask is not None:
-            want_mask = get_keras_mask(want)
+            # Several outputs (an RNN's `(output, *states)`): one mask each.
+            if isinstance(want, list | tuple):
+                want_mask = tuple(get_keras_mask(w) for w in want)
+                if all(m is None for m in want_mask):
+                    want_mask = None
+            else:
+                want_mask = get_keras_mask(want)
+            if isinstance(got_mask, list | tuple) and all(m is None for m in got_mask):
+                got_mask = None
             if want_mask is None or got_mask is None:
                 assert got_mask is None and want_mask is None, (
                     f"{what}: output mask {got_mask} vs Keras's {want_mask}"
                 )
             else:
                 assert_trees_close(
-                    got_mask, np.asarray(want_mask), atol=0, rtol=0, what=what + " mask"
+                    tuple(got_mask) if isinstance(got_mask, list) else got_mask,
+                    jax.tree.map(np.asarray, want_mask),
+                    atol=0,
+                    rtol=0,
+                    what=what + " mask",
                 )
     return layer, params, state
 

@@ -10,26 +10,52 @@ from keras.src import backend as keras_backend
 import kerax
 from kerax import layers
 from kerax.interop import layer_from_keras, layer_weights
+from kerax.layers._docs import undocumented_args
 from kerax.testing import assert_trees_close, check_layer
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(0)
+
+# Shapes of the shared inputs; the `arrays` fixture draws them from the test's
+# own generator, and parametrized cases name them ("Q", "V", ...).
+SHAPES = {
+    "Q": (2, 4, 6),
+    "V": (2, 5, 7),
+    "K": (2, 5, 3),
+    "QG": (2, 4, 7),
+    "QA": (2, 4, 3),
+    "VA": (2, 5, 6),
+    "KA": (2, 5, 3),
+}
 
 
-def randn(*shape):
-    return RNG.standard_normal(shape).astype(np.float32)
+@pytest.fixture
+def arrays(rng):
+    return {n: rng.standard_normal(s).astype(np.float32) for n, s in SHAPES.items()}
+
+
+def resolve(arrays, value):
+    """`value` with every input name ("Q", ...) replaced by its array."""
+    if isinstance(value, str) and value in SHAPES:
+        return arrays[value]
+    if isinstance(value, tuple | list):
+        return type(value)(resolve(arrays, v) for v in value)
+    return value
+
+
+def randn(rng, *shape):
+    return rng.standard_normal(shape).astype(np.float32)
 
 
 def spec_of(x):
     return kerax.spec((None, *x.shape[1:]))
 
 
-def imported(keras_layer, *inputs, **kwargs):
+def imported(rng, keras_layer, *inputs, **kwargs):
     """Builds the Keras layer, gives it random weights (biases too), imports it."""
     keras_layer(*inputs, **kwargs)
     for v in keras_layer.weights:
         if "seed_generator" not in v.path:
-            v.assign(0.5 * RNG.standard_normal(v.shape).astype(np.float32))
+            v.assign(0.5 * rng.standard_normal(v.shape).astype(np.float32))
     kx = layer_from_keras(keras_layer)
     return kx, layer_weights(keras_layer, kx)
 
@@ -69,7 +95,6 @@ def compare(
     return got
 
 
-Q, V, K = randn(2, 4, 6), randn(2, 5, 7), randn(2, 5, 3)
 Q_MASK = np.array([[1, 1, 1, 0], [1, 1, 0, 0]], bool)
 V_MASK = np.array([[1, 1, 0, 0, 0], [1, 1, 1, 1, 0]], bool)
 K_MASK = np.array([[1, 0, 1, 1, 1], [1, 1, 1, 1, 1]], bool)
@@ -113,43 +138,50 @@ def test_mha_contract(kwargs, shapes, call_kwargs):
 @pytest.mark.parametrize(
     "kwargs,inputs,call_kwargs",
     [
-        ({"num_heads": 2, "key_dim": 3}, (Q, V), {}),
-        ({"num_heads": 2, "key_dim": 3}, (Q, V, K), {"return_attention_scores": True}),
+        ({"num_heads": 2, "key_dim": 3}, ("Q", "V"), {}),
+        (
+            {"num_heads": 2, "key_dim": 3},
+            ("Q", "V", "K"),
+            {"return_attention_scores": True},
+        ),
         (
             {"num_heads": 3, "key_dim": 2, "value_dim": 4, "output_shape": (2, 3)},
-            (Q, V),
+            ("Q", "V"),
             {"return_attention_scores": True},
         ),
         (
             {"num_heads": 2, "key_dim": 3, "output_shape": 5, "use_bias": False},
-            (Q, Q),
+            ("Q", "Q"),
             {"use_causal_mask": True},
         ),
         (
             {"num_heads": 2, "key_dim": 3},
-            (Q, V),
+            ("Q", "V"),
             {"use_causal_mask": True, "return_attention_scores": True},
         ),
         (
             {"num_heads": 2, "key_dim": 3, "use_gate": True, "sliding_window": 2},
-            (Q, Q),
+            ("Q", "Q"),
             {"use_causal_mask": True},
         ),
         # Dropout > 0 takes Keras's einsum path even in inference.
-        ({"num_heads": 2, "key_dim": 3, "dropout": 0.5}, (Q, V), {}),
+        ({"num_heads": 2, "key_dim": 3, "dropout": 0.5}, ("Q", "V"), {}),
     ],
 )
-def test_mha_keras_parity(kwargs, inputs, call_kwargs):
+def test_mha_keras_parity(kwargs, inputs, call_kwargs, arrays, rng):
+    kwargs = resolve(arrays, kwargs)
+    inputs = resolve(arrays, inputs)
+    call_kwargs = resolve(arrays, call_kwargs)
     kl = keras.layers.MultiHeadAttention(**kwargs)
-    kx, (params, state) = imported(kl, *inputs, **call_kwargs)
+    kx, (params, state) = imported(rng, kl, *inputs, **call_kwargs)
     compare(kx, params, state, kl, inputs, call_kwargs, call_kwargs)
 
 
 @pytest.mark.parametrize("axes", [(2,), (1, 2), -2])
-def test_mha_attention_axes_keras_parity(axes):
-    x, y = randn(2, 3, 4, 5), randn(2, 3, 4, 6)
+def test_mha_attention_axes_keras_parity(axes, rng):
+    x, y = randn(rng, 2, 3, 4, 5), randn(rng, 2, 3, 4, 6)
     kl = keras.layers.MultiHeadAttention(2, 3, attention_axes=axes)
-    kx, (params, state) = imported(kl, x, y)
+    kx, (params, state) = imported(rng, kl, x, y)
     compare(kx, params, state, kl, (x, y))
     got = compare(
         kx,
@@ -162,7 +194,7 @@ def test_mha_attention_axes_keras_parity(axes):
     )
     if axes == (1, 2):
         assert got[1].shape == (2, 2, 3, 4, 3, 4)
-    mask = RNG.random((2, 3, 4, 3, 4) if axes == (1, 2) else (2, 3, 4, 4)) > 0.3
+    mask = rng.random((2, 3, 4, 3, 4) if axes == (1, 2) else (2, 3, 4, 4)) > 0.3
     compare(
         kx,
         params,
@@ -183,17 +215,17 @@ def test_mha_attention_axes_keras_parity(axes):
         {"use_causal_mask": True, "return_attention_scores": True},
     ],
 )
-def test_mha_input_masks_keras_parity(call_kwargs):
+def test_mha_input_masks_keras_parity(call_kwargs, arrays, rng):
     # Masks attached to the inputs (as from Embedding(mask_zero=True)) become
     # query/value/key masks; the kerax container passes them as a tuple.
     kl = keras.layers.MultiHeadAttention(2, 3)
-    kx, (params, state) = imported(kl, Q, V, K)
+    kx, (params, state) = imported(rng, kl, arrays["Q"], arrays["V"], arrays["K"])
     compare(
         kx,
         params,
         state,
         kl,
-        (Q, V, K),
+        (arrays["Q"], arrays["V"], arrays["K"]),
         call_kwargs,
         call_kwargs,
         masks=(Q_MASK, V_MASK, K_MASK),
@@ -203,22 +235,29 @@ def test_mha_input_masks_keras_parity(call_kwargs):
         params,
         state,
         kl,
-        (Q, V, K),
+        (arrays["Q"], arrays["V"], arrays["K"]),
         call_kwargs,
         call_kwargs,
         masks=(None, None, K_MASK),
     )
     kl = keras.layers.MultiHeadAttention(2, 3)
-    kx, (params, state) = imported(kl, Q, Q)
+    kx, (params, state) = imported(rng, kl, arrays["Q"], arrays["Q"])
     compare(
-        kx, params, state, kl, (Q, Q), call_kwargs, call_kwargs, masks=(Q_MASK, Q_MASK)
+        kx,
+        params,
+        state,
+        kl,
+        (arrays["Q"], arrays["Q"]),
+        call_kwargs,
+        call_kwargs,
+        masks=(Q_MASK, Q_MASK),
     )
 
 
-def test_mha_explicit_masks_keras_parity():
+def test_mha_explicit_masks_keras_parity(arrays, rng):
     kl = keras.layers.MultiHeadAttention(2, 3)
-    kx, (params, state) = imported(kl, Q, V, K)
-    attention_mask = RNG.random((2, 4, 5)) > 0.3
+    kx, (params, state) = imported(rng, kl, arrays["Q"], arrays["V"], arrays["K"])
+    attention_mask = rng.random((2, 4, 5)) > 0.3
     for kw in (
         {"attention_mask": attention_mask},
         {
@@ -232,53 +271,75 @@ def test_mha_explicit_masks_keras_parity():
         ours = {
             k: jnp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()
         }
-        compare(kx, params, state, kl, (Q, V, K), kw, ours)
+        compare(
+            kx, params, state, kl, (arrays["Q"], arrays["V"], arrays["K"]), kw, ours
+        )
     # Keras takes the query mask from the query tensor only; kerax also honours the argument.
-    want = kl(masked(Q, Q_MASK), V, K)
-    got, _ = kx.apply(params, state, Q, V, K, query_mask=jnp.asarray(Q_MASK))
+    want = kl(masked(arrays["Q"], Q_MASK), arrays["V"], arrays["K"])
+    got, _ = kx.apply(
+        params,
+        state,
+        arrays["Q"],
+        arrays["V"],
+        arrays["K"],
+        query_mask=jnp.asarray(Q_MASK),
+    )
     assert_trees_close(got, np.asarray(want))
 
 
-def test_mha_unequal_value_dim_fused_path():
+def test_mha_unequal_value_dim_fused_path(arrays, rng):
     # Keras 3.15 on JAX fails here without return_attention_scores; kerax's
     # fused path must equal its einsum path (and Keras's einsum path).
     kl = keras.layers.MultiHeadAttention(2, 3, value_dim=5)
-    kx, (params, state) = imported(kl, Q, V, return_attention_scores=True)
+    kx, (params, state) = imported(
+        rng, kl, arrays["Q"], arrays["V"], return_attention_scores=True
+    )
     explicit = compare(
         kx,
         params,
         state,
         kl,
-        (Q, V),
+        (arrays["Q"], arrays["V"]),
         {"return_attention_scores": True},
         {"return_attention_scores": True},
     )
-    fused, _ = kx.apply(params, state, Q, V)
+    fused, _ = kx.apply(params, state, arrays["Q"], arrays["V"])
     assert_trees_close(fused, explicit[0])
-    causal_fused, _ = kx.apply(params, state, Q, V, use_causal_mask=True)
+    causal_fused, _ = kx.apply(
+        params, state, arrays["Q"], arrays["V"], use_causal_mask=True
+    )
     causal_explicit, _ = kx.apply(
-        params, state, Q, V, use_causal_mask=True, return_attention_scores=True
+        params,
+        state,
+        arrays["Q"],
+        arrays["V"],
+        use_causal_mask=True,
+        return_attention_scores=True,
     )
     assert_trees_close(causal_fused, causal_explicit[0])
 
 
-def test_mha_in_functional_model_masks_and_key_input():
+def test_mha_in_functional_model_masks_and_key_input(arrays):
     q, v, k = kerax.Input((4, 6)), kerax.Input((5, 7)), kerax.Input((5, 3))
     mha = layers.MultiHeadAttention(2, 3, name="mha")
     out, scores = mha(q, v, k, return_attention_scores=True)
     model = kerax.Model([q, v, k], [out, scores])
-    params, state = model.init(KEY, [spec_of(Q), spec_of(V), spec_of(K)])
+    params, state = model.init(
+        KEY, [spec_of(arrays["Q"]), spec_of(arrays["V"]), spec_of(arrays["K"])]
+    )
     assert params["mha"]["key"]["kernel"].shape == (3, 2, 3)
     masks = [jnp.asarray(Q_MASK), jnp.asarray(V_MASK), jnp.asarray(K_MASK)]
-    (y, s), _, out_masks = model.apply_masked(params, state, [Q, V, K], mask=masks)
+    (y, s), _, out_masks = model.apply_masked(
+        params, state, [arrays["Q"], arrays["V"], arrays["K"]], mask=masks
+    )
     np.testing.assert_array_equal(out_masks[0], Q_MASK)
     assert out_masks[1] is None
     want, _ = mha.apply(
         params["mha"],
         {},
-        Q,
-        V,
-        K,
+        arrays["Q"],
+        arrays["V"],
+        arrays["K"],
         query_mask=masks[0],
         value_mask=masks[1],
         key_mask=masks[2],
@@ -304,26 +365,32 @@ def test_mha_embedding_mask_flows_like_keras():
     np.testing.assert_array_equal(out_mask, tokens != 0)
 
 
-def test_mha_dropout_needs_key_and_is_random_only_in_training():
+def test_mha_dropout_needs_key_and_is_random_only_in_training(arrays):
     mha = layers.MultiHeadAttention(2, 3, dropout=0.5)
-    params, state = mha.init(KEY, spec_of(Q), spec_of(V))
+    params, state = mha.init(KEY, spec_of(arrays["Q"]), spec_of(arrays["V"]))
     with pytest.raises(ValueError, match="needs a PRNG key"):
-        mha.apply(params, state, Q, V, training=True)
-    y_inf, _ = mha.apply(params, state, Q, V)
+        mha.apply(params, state, arrays["Q"], arrays["V"], training=True)
+    y_inf, _ = mha.apply(params, state, arrays["Q"], arrays["V"])
     no_dropout = layers.MultiHeadAttention(2, 3)
     assert_trees_close(
-        y_inf, no_dropout.apply(params, state, Q, V)[0]
+        y_inf, no_dropout.apply(params, state, arrays["Q"], arrays["V"])[0]
     )  # Inference ignores dropout.
-    a, _ = mha.apply(params, state, Q, V, training=True, key=jax.random.key(1))
-    b, _ = mha.apply(params, state, Q, V, training=True, key=jax.random.key(1))
-    c, _ = mha.apply(params, state, Q, V, training=True, key=jax.random.key(2))
+    a, _ = mha.apply(
+        params, state, arrays["Q"], arrays["V"], training=True, key=jax.random.key(1)
+    )
+    b, _ = mha.apply(
+        params, state, arrays["Q"], arrays["V"], training=True, key=jax.random.key(1)
+    )
+    c, _ = mha.apply(
+        params, state, arrays["Q"], arrays["V"], training=True, key=jax.random.key(2)
+    )
     np.testing.assert_array_equal(a, b)
     assert not np.allclose(a, c) and not np.allclose(a, y_inf)
     (_, scores), _ = mha.apply(
         params,
         state,
-        Q,
-        V,
+        arrays["Q"],
+        arrays["V"],
         training=True,
         key=jax.random.key(1),
         return_attention_scores=True,
@@ -333,16 +400,18 @@ def test_mha_dropout_needs_key_and_is_random_only_in_training():
     )  # Scores are returned before dropout.
 
 
-def test_mha_regularizers_constraints_axes_match_keras():
+def test_mha_regularizers_constraints_axes_match_keras(arrays, rng):
     kw = {
         "kernel_regularizer": "l2",
         "bias_regularizer": "l1",
         "activity_regularizer": keras.regularizers.L1(0.01),
     }
     kl = keras.layers.MultiHeadAttention(2, 3, use_gate=True, **kw)
-    kx, (params, state) = imported(kl, Q, V)
-    kl(Q, V)
-    _, _, aux = kx.apply_with_losses(params, state, jnp.asarray(Q), jnp.asarray(V))
+    kx, (params, state) = imported(rng, kl, arrays["Q"], arrays["V"])
+    kl(arrays["Q"], arrays["V"])
+    _, _, aux = kx.apply_with_losses(
+        params, state, jnp.asarray(arrays["Q"]), jnp.asarray(arrays["V"])
+    )
     np.testing.assert_allclose(aux, sum(float(x) for x in kl.losses), rtol=1e-5)
     constrained = layers.MultiHeadAttention(
         2, 3, kernel_constraint="non_neg"
@@ -384,7 +453,7 @@ def test_mha_config_and_keras_config():
     ) == (2, 3, 4, (2, 2), (1,), 3, 1)
 
 
-def test_mha_errors():
+def test_mha_errors(arrays, rng):
     with pytest.raises(ValueError, match="num_heads"):
         layers.MultiHeadAttention(0, 3)
     with pytest.raises(ValueError, match="key_dim"):
@@ -397,23 +466,25 @@ def test_mha_errors():
         layers.MultiHeadAttention(2, 3, sliding_window=0)
     mha = layers.MultiHeadAttention(2, 3)
     with pytest.raises(TypeError, match="query` and `value"):
-        mha.init(KEY, spec_of(Q))
+        mha.init(KEY, spec_of(arrays["Q"]))
     with pytest.raises(ValueError, match="except the last one"):
-        mha.init(KEY, spec_of(Q), spec_of(V), kerax.spec((None, 6, 3)))
+        mha.init(
+            KEY, spec_of(arrays["Q"]), spec_of(arrays["V"]), kerax.spec((None, 6, 3))
+        )
     with pytest.raises(ValueError, match="rank >= 3"):
         mha.init(KEY, kerax.spec((None, 6)), kerax.spec((None, 6)))
     with pytest.raises(ValueError, match="attention_axes"):
         layers.MultiHeadAttention(2, 3, attention_axes=-1).init(
-            KEY, spec_of(Q), spec_of(V)
+            KEY, spec_of(arrays["Q"]), spec_of(arrays["V"])
         )
     with pytest.raises(ValueError, match="attention_axes"):
         layers.MultiHeadAttention(2, 3, attention_axes=0).init(
-            KEY, spec_of(Q), spec_of(V)
+            KEY, spec_of(arrays["Q"]), spec_of(arrays["V"])
         )
-    params, state = mha.init(KEY, spec_of(Q), spec_of(V))
+    params, state = mha.init(KEY, spec_of(arrays["Q"]), spec_of(arrays["V"]))
     with pytest.raises(ValueError, match="positionally"):
-        mha.apply(params, state, Q, V, key_input=K)
-    x = randn(2, 3, 4, 5)
+        mha.apply(params, state, arrays["Q"], arrays["V"], key_input=arrays["K"])
+    x = randn(rng, 2, 3, 4, 5)
     multi = layers.MultiHeadAttention(2, 3, attention_axes=(1, 2))
     params, state = multi.init(KEY, spec_of(x), spec_of(x))
     with pytest.raises(ValueError, match="use_causal_mask need"):
@@ -423,13 +494,17 @@ def test_mha_errors():
 
 
 # --------------------------------------------------- GroupedQueryAttention
-QG = randn(2, 4, 7)
 
 
-def test_gqa_contract():
+def test_gqa_contract(arrays):
     gqa = layers.GroupQueryAttention(2, 4, 2, use_gate=True, dropout=0.3)
     check_layer(
-        gqa, spec_of(QG), spec_of(V), spec_of(K), batch=2, return_attention_scores=True
+        gqa,
+        spec_of(arrays["QG"]),
+        spec_of(arrays["V"]),
+        spec_of(arrays["K"]),
+        batch=2,
+        return_attention_scores=True,
     )
 
 
@@ -453,10 +528,10 @@ def test_gqa_contract():
         },
     ],
 )
-def test_gqa_keras_parity(kwargs):
+def test_gqa_keras_parity(kwargs, arrays, rng):
     kl = keras.layers.GroupQueryAttention(**kwargs)
     assert type(layer_from_keras(kl)) is layers.GroupedQueryAttention
-    kx, (params, state) = imported(kl, QG, V, K)
+    kx, (params, state) = imported(rng, kl, arrays["QG"], arrays["V"], arrays["K"])
     for kw in (
         {},
         {"return_attention_scores": True},
@@ -465,23 +540,25 @@ def test_gqa_keras_parity(kwargs):
         {"value_mask": V_MASK, "key_mask": K_MASK},
         {
             "query_mask": Q_MASK,
-            "attention_mask": RNG.random((2, 4, 5)) > 0.3,
+            "attention_mask": rng.random((2, 4, 5)) > 0.3,
             "return_attention_scores": True,
         },
     ):
         ours = {
             k: jnp.asarray(v) if isinstance(v, np.ndarray) else v for k, v in kw.items()
         }
-        compare(kx, params, state, kl, (QG, V, K), kw, ours)
+        compare(
+            kx, params, state, kl, (arrays["QG"], arrays["V"], arrays["K"]), kw, ours
+        )
     # Self-attention: key defaults to value.
     kl = keras.layers.GroupQueryAttention(**kwargs)
-    kx, (params, state) = imported(kl, QG, QG)
+    kx, (params, state) = imported(rng, kl, arrays["QG"], arrays["QG"])
     compare(
         kx,
         params,
         state,
         kl,
-        (QG, QG),
+        (arrays["QG"], arrays["QG"]),
         {"use_causal_mask": True},
         {"use_causal_mask": True},
     )
@@ -490,28 +567,34 @@ def test_gqa_keras_parity(kwargs):
         params,
         state,
         kl,
-        (QG, QG),
+        (arrays["QG"], arrays["QG"]),
         {"value_mask": Q_MASK},
         {"value_mask": jnp.asarray(Q_MASK)},
     )
 
 
-def test_gqa_activity_regularizer_and_container_masks():
+def test_gqa_activity_regularizer_and_container_masks(arrays, rng):
     kl = keras.layers.GroupQueryAttention(
         2, 2, 1, activity_regularizer="l2", kernel_regularizer="l1"
     )
-    kx, (params, state) = imported(kl, QG, V)
-    kl(QG, V)
-    _, _, aux = kx.apply_with_losses(params, state, jnp.asarray(QG), jnp.asarray(V))
+    kx, (params, state) = imported(rng, kl, arrays["QG"], arrays["V"])
+    kl(arrays["QG"], arrays["V"])
+    _, _, aux = kx.apply_with_losses(
+        params, state, jnp.asarray(arrays["QG"]), jnp.asarray(arrays["V"])
+    )
     np.testing.assert_allclose(aux, sum(float(x) for x in kl.losses), rtol=1e-5)
     y, _, out_mask = kx.apply_masked(
-        params, state, QG, V, mask=(jnp.asarray(Q_MASK), jnp.asarray(V_MASK))
+        params,
+        state,
+        arrays["QG"],
+        arrays["V"],
+        mask=(jnp.asarray(Q_MASK), jnp.asarray(V_MASK)),
     )
     want, _ = kx.apply(
         params,
         state,
-        QG,
-        V,
+        arrays["QG"],
+        arrays["V"],
         query_mask=jnp.asarray(Q_MASK),
         value_mask=jnp.asarray(V_MASK),
     )
@@ -519,30 +602,29 @@ def test_gqa_activity_regularizer_and_container_masks():
     np.testing.assert_array_equal(out_mask, Q_MASK)
 
 
-def test_gqa_errors_and_config():
+def test_gqa_errors_and_config(arrays):
     with pytest.raises(ValueError, match="divisible"):
         layers.GroupQueryAttention(2, 3, 2)
     with pytest.raises(ValueError, match="head_dim"):
         layers.GroupQueryAttention(0, 2, 2)
     gqa = layers.GroupQueryAttention(2, 4, 2)
     with pytest.raises(ValueError, match="must be equal"):
-        gqa.init(KEY, spec_of(Q), kerax.spec((None, 5, 5)))
+        gqa.init(KEY, spec_of(arrays["Q"]), kerax.spec((None, 5, 5)))
     with pytest.raises(ValueError, match="rank 3"):
         gqa.init(KEY, kerax.spec((None, 2, 3, 4)), kerax.spec((None, 2, 3, 4)))
-    params, state = gqa.init(KEY, spec_of(QG), spec_of(V))
+    params, state = gqa.init(KEY, spec_of(arrays["QG"]), spec_of(arrays["V"]))
     with pytest.raises(ValueError, match="needs a PRNG key"):
         layers.GroupQueryAttention(2, 4, 2, dropout=0.1).apply(
-            params, state, QG, V, training=True
+            params, state, arrays["QG"], arrays["V"], training=True
         )
     assert kerax.from_config(kerax.to_json(gqa)) == gqa
 
 
 # --------------------------------------------- Attention, AdditiveAttention
-QA, VA, KA = randn(2, 4, 3), randn(2, 5, 6), randn(2, 5, 3)
 
 
-def score_parity(kl, inputs, kwargs_list):
-    kx, (params, state) = imported(kl, inputs)
+def score_parity(rng, kl, inputs, kwargs_list):
+    kx, (params, state) = imported(rng, kl, inputs)
     for kw in kwargs_list:
         want = kl(inputs, **kw)
         ours = dict(kw)
@@ -581,9 +663,13 @@ ATTENTION_CALLS = [
         (lambda: keras.layers.AdditiveAttention(use_scale=False, dropout=0.3), True),
     ],
 )
-def test_score_attention_keras_parity_and_contract(keras_layer, three):
-    inputs = [QA, VA, KA] if three else [QA, VA[..., :3]]
-    kx, params, _ = score_parity(keras_layer(), inputs, ATTENTION_CALLS)
+def test_score_attention_keras_parity_and_contract(keras_layer, three, arrays, rng):
+    inputs = (
+        [arrays["QA"], arrays["VA"], arrays["KA"]]
+        if three
+        else [arrays["QA"], arrays["VA"][..., :3]]
+    )
+    kx, params, _ = score_parity(rng, keras_layer(), inputs, ATTENTION_CALLS)
     assert set(params) == ({"scale"} if kx.use_scale else set()) | (
         {"concat_score_weight"} if getattr(kx, "score_mode", "") == "concat" else set()
     )
@@ -591,14 +677,17 @@ def test_score_attention_keras_parity_and_contract(keras_layer, three):
         check_layer(kx, [spec_of(x) for x in inputs], batch=2)
 
 
-def test_score_attention_masks_in_models():
+def test_score_attention_masks_in_models(arrays):
     q, v = kerax.Input((4, 3)), kerax.Input((5, 3))
     att = layers.Attention(name="att")
     out, scores = att([q, v], return_attention_scores=True)
     model = kerax.Model([q, v], [out, scores])
-    params, state = model.init(KEY, [spec_of(QA), spec_of(KA)])
+    params, state = model.init(KEY, [spec_of(arrays["QA"]), spec_of(arrays["KA"])])
     (y, s), _, masks = model.apply_masked(
-        params, state, [QA, KA], mask=[jnp.asarray(Q_MASK), jnp.asarray(V_MASK)]
+        params,
+        state,
+        [arrays["QA"], arrays["KA"]],
+        mask=[jnp.asarray(Q_MASK), jnp.asarray(V_MASK)],
     )
     np.testing.assert_array_equal(masks[0], Q_MASK)
     assert masks[1] is None
@@ -624,42 +713,42 @@ def test_score_attention_dropout_statistics():
     )  # Kept weights are scaled by 1 / (1 - rate).
 
 
-def test_score_attention_errors_and_config():
+def test_score_attention_errors_and_config(arrays):
     with pytest.raises(ValueError, match="score_mode"):
         layers.Attention(score_mode="general")
     with pytest.raises(ValueError, match="dropout"):
         layers.AdditiveAttention(dropout=1.5)
     att = layers.Attention()
     with pytest.raises(ValueError, match="list of inputs"):
-        att.init(KEY, spec_of(QA))
+        att.init(KEY, spec_of(arrays["QA"]))
     with pytest.raises(ValueError, match="2 or 3"):
-        att.init(KEY, [spec_of(QA)])
+        att.init(KEY, [spec_of(arrays["QA"])])
     with pytest.raises(ValueError, match="same last dimension"):
-        att.init(KEY, [spec_of(QA), spec_of(VA)])
-    params, state = att.init(KEY, [spec_of(QA), spec_of(KA)])
+        att.init(KEY, [spec_of(arrays["QA"]), spec_of(arrays["VA"])])
+    params, state = att.init(KEY, [spec_of(arrays["QA"]), spec_of(arrays["KA"])])
     with pytest.raises(ValueError, match="mask"):
-        att.apply(params, state, [QA, KA], mask=jnp.asarray(Q_MASK))
+        att.apply(params, state, [arrays["QA"], arrays["KA"]], mask=jnp.asarray(Q_MASK))
     add = layers.AdditiveAttention(use_scale=False, dropout=0.1, seed=2)
     assert kerax.from_config(kerax.to_json(add)) == add
     assert "score_mode" not in add.get_config()
 
 
-def test_strict_rank_promotion(strict_promotion):
+def test_strict_rank_promotion(strict_promotion, arrays, rng):
     masks = (jnp.asarray(Q_MASK), jnp.asarray(V_MASK), jnp.asarray(K_MASK))
     for layer, inputs, kw in (
         (
             layers.MultiHeadAttention(2, 3, value_dim=2),
-            (Q, V, K),
+            (arrays["Q"], arrays["V"], arrays["K"]),
             {"use_causal_mask": True},
         ),
         (
             layers.MultiHeadAttention(2, 3, attention_axes=(1, 2)),
-            (randn(2, 3, 2, 4),) * 2,
+            (randn(rng, 2, 3, 2, 4),) * 2,
             {"return_attention_scores": True},
         ),
         (
             layers.GroupQueryAttention(2, 2, 1, sliding_window=2),
-            (QG, V),
+            (arrays["QG"], arrays["V"]),
             {"return_attention_scores": True},
         ),
     ):
@@ -670,7 +759,25 @@ def test_strict_rank_promotion(strict_promotion):
         layers.Attention(use_scale=True, score_mode="concat"),
         layers.AdditiveAttention(),
     ):
-        params, state = layer.init(KEY, [spec_of(QA), spec_of(KA)])
+        params, state = layer.init(KEY, [spec_of(arrays["QA"]), spec_of(arrays["KA"])])
         layer.apply(
-            params, state, [QA, KA], mask=[Q_MASK, V_MASK], use_causal_mask=True
+            params,
+            state,
+            [arrays["QA"], arrays["KA"]],
+            mask=[Q_MASK, V_MASK],
+            use_causal_mask=True,
         )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in kerax.layers.attention.__all__
+        if isinstance(getattr(kerax.layers, n), type)
+    ],
+)
+def test_every_argument_is_documented(name):
+    cls = getattr(kerax.layers, name)
+    assert "Example:" in cls.__doc__, f"{name} has no Example section"
+    assert undocumented_args(cls) == [], f"{name}'s Args section misses these fields"

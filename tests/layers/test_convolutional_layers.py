@@ -10,6 +10,7 @@ from jax import export
 import kerax
 from kerax import layers
 from kerax.interop.keras import layer_from_keras
+from kerax.layers._docs import undocumented_args
 from kerax.testing import check_layer, keras_parity
 
 CF = {"data_format": "channels_first"}
@@ -187,7 +188,7 @@ def _id(case):
     )
 
 
-def _keras_layer(name, kwargs, shape, seed=0):
+def _keras_layer(rng, name, kwargs, shape):
     """A built Keras layer with random weights, and a random input for it.
 
     Constant initializers keep the (slow to compile on CPU) random
@@ -203,7 +204,6 @@ def _keras_layer(name, kwargs, shape, seed=0):
     if name.startswith("Separable"):
         defaults = {"depthwise_initializer": "ones", "pointwise_initializer": "ones"}
     keras_layer = getattr(keras.layers, name)(**{**defaults, **kwargs})
-    rng = np.random.default_rng(seed)
     x = rng.standard_normal((2, *shape)).astype("float32")
     keras_layer(x)
     for w in keras_layer.weights:
@@ -212,12 +212,12 @@ def _keras_layer(name, kwargs, shape, seed=0):
 
 
 @pytest.mark.parametrize("case", CASES, ids=[_id(c) for c in CASES])
-def test_keras_parity_and_contract(case):
+def test_keras_parity_and_contract(case, rng):
     name, kwargs, shape = case
-    keras_layer, x = _keras_layer(name, kwargs, shape)
+    keras_layer, x = _keras_layer(rng, name, kwargs, shape)
     layer = layer_from_keras(keras_layer)
     assert type(layer).__name__ == name
-    keras_parity(layer, keras_layer, x, training_modes=(False, True))
+    keras_parity(keras_layer, x, layer=layer, training_modes=(False, True))
     with jax.numpy_rank_promotion("raise"):
         params, _, _, _ = check_layer(layer, kerax.spec((None, *shape)))
     # Keras's variable names and layouts: weights import unchanged.
@@ -376,10 +376,12 @@ def test_causal_output_never_sees_the_future():
         ),
     ],
 )
-def test_weight_regularizers_match_keras(name, kwargs, shape):
-    keras_layer, x = _keras_layer(name, kwargs, shape)
+def test_weight_regularizers_match_keras(name, kwargs, shape, rng):
+    keras_layer, x = _keras_layer(rng, name, kwargs, shape)
     layer = layer_from_keras(keras_layer)
-    params, state = keras_parity(layer, keras_layer, x)
+    _, params, state = keras_parity(
+        keras_layer, x, layer=layer, training_modes=(False,)
+    )
     want = sum(float(loss) for loss in keras_layer.losses)
     assert want > 0
     np.testing.assert_allclose(
@@ -404,32 +406,35 @@ def test_constraints_act_on_keras_named_params():
         ("SeparableConv2D", dict(filters=3, kernel_size=2)),
     ],
 )
-def test_activity_regularizer_matches_keras(name, kwargs):
+def test_activity_regularizer_matches_keras(name, kwargs, rng):
     keras_layer, x = _keras_layer(
-        name, dict(kwargs, activity_regularizer="l2"), (5, 5, 2)
+        rng, name, dict(kwargs, activity_regularizer="l2"), (5, 5, 2)
     )
     layer = layer_from_keras(keras_layer)
-    params, state = keras_parity(layer, keras_layer, x)
+    _, params, state = keras_parity(
+        keras_layer, x, layer=layer, training_modes=(False,)
+    )
     want = sum(float(loss) for loss in keras_layer.losses)
     _, _, got = layer.apply_with_losses(params, state, jnp.asarray(x), training=True)
     assert want > 0
     np.testing.assert_allclose(float(got), want, rtol=1e-5)
 
 
-def test_lora_matches_keras():
+def test_lora_matches_keras(rng):
     keras_layer, x = _keras_layer(
+        rng,
         "Conv2D",
         dict(filters=4, kernel_size=3, lora_rank=2, kernel_regularizer="l2"),
         (6, 6, 3),
     )
     for w in keras_layer.weights:
         if w.name == "lora_kernel_b":  # Keras starts it at zero.
-            w.assign(
-                np.random.default_rng(3).standard_normal(w.shape).astype("float32")
-            )
+            w.assign(rng.standard_normal(w.shape).astype("float32"))
     layer = layer_from_keras(keras_layer)
     assert (layer.lora_rank, layer.lora_alpha) == (2, 2)
-    params, state = keras_parity(layer, keras_layer, x)
+    _, params, state = keras_parity(
+        keras_layer, x, layer=layer, training_modes=(False,)
+    )
     assert sorted(params) == ["bias", "lora_kernel_a", "lora_kernel_b"] and sorted(
         state
     ) == ["kernel"]
@@ -447,7 +452,7 @@ def test_lora_matches_keras():
         layers.Conv2D(4, 3, lora_rank=2, kernel_constraint="non_neg")
 
 
-def test_symbolic_length_exports_and_matches_keras():
+def test_symbolic_length_exports_and_matches_keras(rng):
     layer = layers.Conv1D(4, 3, strides=2, padding="same")
     spec = kerax.spec((None, None, 3))
     params, state = layer.init(jax.random.key(0), spec)
@@ -456,11 +461,7 @@ def test_symbolic_length_exports_and_matches_keras():
     keras_layer.build((None, None, 3))
     keras_layer.set_weights([np.asarray(params["kernel"]), np.asarray(params["bias"])])
     for steps in (7, 10):
-        x = (
-            np.random.default_rng(steps)
-            .standard_normal((2, steps, 3))
-            .astype("float32")
-        )
+        x = rng.standard_normal((2, steps, 3)).astype("float32")
         np.testing.assert_allclose(exported.call(x), keras_layer(x), atol=1e-5)
 
 
@@ -515,3 +516,17 @@ def test_bad_input(layer, shape, match):
     with pytest.raises(ValueError, match=match) as info:
         layer.init(jax.random.key(0), kerax.spec(shape))
     assert layer.describe() in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in kerax.layers.convolutional.__all__
+        if isinstance(getattr(kerax.layers, n), type)
+    ],
+)
+def test_every_argument_is_documented(name):
+    cls = getattr(kerax.layers, name)
+    assert "Example:" in cls.__doc__, f"{name} has no Example section"
+    assert undocumented_args(cls) == [], f"{name}'s Args section misses these fields"

@@ -9,11 +9,11 @@ import pytest
 import kerax
 from kerax import layers
 from kerax.interop import layer_from_keras, layer_weights
+from kerax.layers._docs import undocumented_args
 from kerax.testing import check_layer as _check_layer
 from kerax.testing import keras_parity
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(0)
 
 
 def check_layer(*args, **kwargs):
@@ -22,29 +22,22 @@ def check_layer(*args, **kwargs):
         return _check_layer(*args, **kwargs)
 
 
-def randn(*shape, scale=1.0, loc=0.0):
-    return (loc + scale * RNG.standard_normal(shape)).astype(np.float32)
-
-
-def parity(keras_layer, x, **kw):
-    keras_layer(x)
-    kx = layer_from_keras(keras_layer)
-    keras_parity(kx, keras_layer, x, **kw)
-    return kx
+def randn(rng, *shape, scale=1.0, loc=0.0):
+    return (loc + scale * rng.standard_normal(shape)).astype(np.float32)
 
 
 # ----------------------------------------------------------------- Rescaling
 @pytest.mark.parametrize(
     "scale,offset", [(1 / 255, 0.0), (2.0, -1.0), ((1.0, 2.0, 3.0), (0.0, 1.0, -1.0))]
 )
-def test_rescaling_contract_and_parity(scale, offset):
+def test_rescaling_contract_and_parity(scale, offset, rng):
     layer = layers.Rescaling(scale, offset=offset)
     check_layer(layer, kerax.spec((None, 4, 3)))
     kl = keras.layers.Rescaling(
         np.asarray(scale),
         offset=list(np.atleast_1d(offset)) if isinstance(offset, tuple) else offset,
     )
-    kx = parity(kl, randn(2, 4, 3), training_modes=(False, True))
+    kx = keras_parity(kl, randn(rng, 2, 4, 3), training_modes=(False, True))[0]
     assert kx.scale == layer.scale
 
 
@@ -55,8 +48,10 @@ def test_rescaling_int_inputs_become_floats():
 
 
 def test_rescaling_errors():
-    with pytest.raises(ValueError, match="Rescaling 'rescaling'.*scale"):
-        layers.Rescaling()
+    with pytest.raises(TypeError, match="scale"):
+        layers.Rescaling()  # Required, as in Keras.
+    with pytest.raises(ValueError, match="Rescaling 'rescaling': argument `scale`"):
+        layers.Rescaling("a")
     with pytest.raises(ValueError, match="offset"):
         layers.Rescaling(1.0, offset="a")
 
@@ -76,11 +71,11 @@ def test_normalization_contract(axis, shape):
     "axis,shape", [(-1, (6, 3)), (None, (6, 4)), ((1, 2), (5, 2, 3)), (1, (5, 2, 3))]
 )
 @pytest.mark.parametrize("invert", [False, True])
-def test_normalization_adapt_matches_keras(axis, shape, invert):
-    data = randn(*shape, scale=3.0, loc=2.0)
+def test_normalization_adapt_matches_keras(axis, shape, invert, rng):
+    data = randn(rng, *shape, scale=3.0, loc=2.0)
     kl = keras.layers.Normalization(axis=axis, invert=invert)
     kl.adapt(data)
-    x = randn(*shape)
+    x = randn(rng, *shape)
     kl(x)
     kx = layer_from_keras(kl)
     params, keras_state = layer_weights(kl, kx)
@@ -91,11 +86,11 @@ def test_normalization_adapt_matches_keras(axis, shape, invert):
     for name in ("mean", "variance", "count"):
         np.testing.assert_allclose(state[name], keras_state[name], rtol=1e-6, atol=1e-6)
         assert state[name].dtype == init_state[name].dtype
-    keras_parity(kx, kl, x, params={}, state=state, training_modes=(False, True))
+    keras_parity(kl, x, layer=kx, params={}, state=state, training_modes=(False, True))
 
 
-def test_normalization_adapt_batches_match_keras_streaming():
-    data = randn(10, 3, scale=2.0, loc=1.0)
+def test_normalization_adapt_batches_match_keras_streaming(rng):
+    data = randn(rng, 10, 3, scale=2.0, loc=1.0)
     kl = keras.layers.Normalization()
     kl.adapt([data[:4], data[4:]])  # Keras's streaming path over an iterable.
     kx = layers.Normalization()
@@ -127,15 +122,15 @@ def test_normalization_adapt_batches_match_keras_streaming():
     ],
 )
 @pytest.mark.parametrize("invert", [False, True])
-def test_normalization_config_mean_variance(axis, mean, variance, shape, invert):
+def test_normalization_config_mean_variance(axis, mean, variance, shape, invert, rng):
     kl = keras.layers.Normalization(
         axis=axis, mean=mean, variance=variance, invert=invert
     )
-    kx = parity(kl, randn(*shape), training_modes=(False, True))
+    kx = keras_parity(kl, randn(rng, *shape), training_modes=(False, True))[0]
     params, state = check_layer(kx, kerax.spec((None, *shape[1:])))[:2]
     assert params == {} and state == {}
     with pytest.raises(ValueError, match="fixed in this layer's config"):
-        kx.adapt(randn(*shape))
+        kx.adapt(randn(rng, *shape))
 
 
 def test_normalization_doc_examples():
@@ -169,8 +164,8 @@ def test_normalization_errors():
 
 
 # ------------------------------------------------------------- adapt helper
-def test_adapt_inside_sequential_and_nested_models():
-    data = randn(8, 3, scale=2.0, loc=5.0)
+def test_adapt_inside_sequential_and_nested_models(rng):
+    data = randn(rng, 8, 3, scale=2.0, loc=5.0)
     model = kerax.Sequential(
         [kerax.Input((3,)), layers.Normalization(), layers.Dense(2)]
     )
@@ -192,13 +187,13 @@ def test_adapt_inside_sequential_and_nested_models():
     with pytest.raises(ValueError, match="no layer named 'nope'"):
         layers.adapt(outer, state, "inner/nope", data)
     with pytest.raises(ValueError, match="was built for state"):
-        layers.adapt(model, model.init(KEY)[1], "normalization", randn(4, 5))
+        layers.adapt(model, model.init(KEY)[1], "normalization", randn(rng, 4, 5))
     with pytest.raises(ValueError, match="has no adapt"):
         layers.adapt(model, state, "dense", data)
 
 
-def test_adapt_inside_functional_model_matches_keras_model():
-    data = randn(16, 4, scale=3.0)
+def test_adapt_inside_functional_model_matches_keras_model(rng):
+    data = randn(rng, 16, 4, scale=3.0)
     k_in = keras.Input((4,))
     k_norm = keras.layers.Normalization()
     k_norm.adapt(data)
@@ -213,17 +208,29 @@ def test_adapt_inside_functional_model_matches_keras_model():
 # ------------------------------------------------------------ CategoryEncoding
 @pytest.mark.parametrize("mode", ["one_hot", "multi_hot", "count"])
 @pytest.mark.parametrize("shape", [(None, 1), (None, 4)])
-def test_category_encoding_contract_and_parity(mode, shape):
+def test_category_encoding_contract_and_parity(mode, shape, rng):
     layer = layers.CategoryEncoding(num_tokens=5, output_mode=mode)
     check_layer(layer, kerax.spec(shape, jnp.int32))
-    x = RNG.integers(0, 5, (3, shape[1])).astype(np.int32)
-    parity(keras.layers.CategoryEncoding(num_tokens=5, output_mode=mode), x)
+    x = rng.integers(0, 5, (3, shape[1])).astype(np.int32)
+    keras_parity(
+        keras.layers.CategoryEncoding(num_tokens=5, output_mode=mode),
+        x,
+        training_modes=(False,),
+    )
 
 
 def test_category_encoding_rank1_and_count_weights():
     x = np.array([3, 2, 0, 1], np.int32)
-    parity(keras.layers.CategoryEncoding(4, output_mode="one_hot"), x)
-    parity(keras.layers.CategoryEncoding(4, output_mode="multi_hot"), x)
+    keras_parity(
+        keras.layers.CategoryEncoding(4, output_mode="one_hot"),
+        x,
+        training_modes=(False,),
+    )
+    keras_parity(
+        keras.layers.CategoryEncoding(4, output_mode="multi_hot"),
+        x,
+        training_modes=(False,),
+    )
     x2 = np.array([[0, 1], [0, 0], [1, 2], [3, 1]], np.int32)
     w = np.array([[0.1, 0.2], [0.1, 0.1], [0.2, 0.3], [0.4, 0.2]], np.float32)
     kl = keras.layers.CategoryEncoding(4, output_mode="count")
@@ -232,9 +239,10 @@ def test_category_encoding_rank1_and_count_weights():
     )
     np.testing.assert_allclose(y, kl(x2, count_weights=w), rtol=1e-6)
     # Out-of-range tokens encode as zeros, as in Keras's JAX backend.
-    parity(
+    keras_parity(
         keras.layers.CategoryEncoding(3, output_mode="multi_hot"),
         np.array([[0, 5], [-1, 2]], np.int32),
+        training_modes=(False,),
     )
 
 
@@ -258,12 +266,12 @@ def test_category_encoding_errors():
 
 # ------------------------------------------------------------ Discretization
 @pytest.mark.parametrize("mode", ["int", "one_hot", "multi_hot", "count"])
-def test_discretization_boundaries_contract_and_parity(mode):
+def test_discretization_boundaries_contract_and_parity(mode, rng):
     layer = layers.Discretization(bin_boundaries=[-0.5, 0.0, 1.0], output_mode=mode)
     check_layer(layer, kerax.spec((None, 4)))
-    x = randn(3, 4)
+    x = randn(rng, 3, 4)
     x[0, :3] = [0.0, 1.0, -0.5]  # Values on the boundaries.
-    parity(
+    keras_parity(
         keras.layers.Discretization(bin_boundaries=[-0.5, 0.0, 1.0], output_mode=mode),
         x,
         training_modes=(False, True),
@@ -271,8 +279,8 @@ def test_discretization_boundaries_contract_and_parity(mode):
 
 
 @pytest.mark.parametrize("num_bins,epsilon", [(4, 0.01), (3, 0.1), (5, 0.001)])
-def test_discretization_adapt_matches_keras(num_bins, epsilon):
-    data = randn(200, 2, scale=2.0)
+def test_discretization_adapt_matches_keras(num_bins, epsilon, rng):
+    data = randn(rng, 200, 2, scale=2.0)
     kl = keras.layers.Discretization(num_bins=num_bins, epsilon=epsilon)
     kl.adapt(data)
     layer = layers.Discretization(num_bins=num_bins, epsilon=epsilon)
@@ -284,8 +292,8 @@ def test_discretization_adapt_matches_keras(num_bins, epsilon):
         == (num_bins - 1,)
     )
     np.testing.assert_allclose(state["bin_boundaries"], kl.bin_boundaries, rtol=1e-6)
-    x = randn(5, 2, scale=2.0)
-    keras_parity(layer, kl, x, params={}, state=state)
+    x = randn(rng, 5, 2, scale=2.0)
+    keras_parity(kl, x, layer=layer, params={}, state=state, training_modes=(False,))
     batched = layer.adapt([data[:120], data[120:]])
     kl.adapt([data[:120], data[120:]])
     np.testing.assert_allclose(batched["bin_boundaries"], kl.bin_boundaries, rtol=1e-6)
@@ -294,7 +302,7 @@ def test_discretization_adapt_matches_keras(num_bins, epsilon):
     assert imported.bin_boundaries is not None and imported.init(
         KEY, kerax.spec((None, 2))
     ) == ({}, {})
-    keras_parity(imported, kl, x, params={}, state={})
+    keras_parity(kl, x, layer=imported, params={}, state={}, training_modes=(False,))
 
 
 def test_discretization_doc_example_and_errors():
@@ -314,3 +322,17 @@ def test_discretization_doc_example_and_errors():
         layers.Discretization(num_bins=2, output_mode="one_hot", sparse=True)
     with pytest.raises(ValueError, match="num_bins"):
         layers.Discretization(num_bins=-1)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in kerax.layers.preprocessing.__all__
+        if isinstance(getattr(kerax.layers, n), type)
+    ],
+)
+def test_every_argument_is_documented(name):
+    cls = getattr(kerax.layers, name)
+    assert "Example:" in cls.__doc__, f"{name} has no Example section"
+    assert undocumented_args(cls) == [], f"{name}'s Args section misses these fields"

@@ -16,7 +16,6 @@ from kerax.testing import check_layer as _check_layer
 from kerax.testing import keras_parity
 
 KEY = jax.random.key(0)
-RNG = np.random.default_rng(0)
 SPEC = kerax.spec((None, 8, 8, 3))
 
 
@@ -26,16 +25,9 @@ def check_layer(*args, **kwargs):
         return _check_layer(*args, **kwargs)
 
 
-def images(batch=2, height=8, width=8, channels=3, channels_first=False):
-    x = RNG.uniform(0.0, 1.0, (batch, height, width, channels)).astype(np.float32)
+def images(rng, batch=2, height=8, width=8, channels=3, channels_first=False):
+    x = rng.uniform(0.0, 1.0, (batch, height, width, channels)).astype(np.float32)
     return np.transpose(x, (0, 3, 1, 2)) if channels_first else x
-
-
-def parity(keras_layer, x, **kw):
-    keras_layer(x)
-    kx = layer_from_keras(keras_layer)
-    keras_parity(kx, keras_layer, x, **kw)
-    return kx
 
 
 # ------------------------------------------------------------------ Resizing
@@ -70,24 +62,25 @@ _CASES += [
 
 
 @pytest.mark.parametrize("interpolation,size,options", _CASES)
-def test_resizing_keras_parity(interpolation, size, options):
-    parity(
+def test_resizing_keras_parity(interpolation, size, options, rng):
+    keras_parity(
         keras.layers.Resizing(*size, interpolation=interpolation, **options),
-        images(),
+        images(rng),
         training_modes=(False, True),
     )
 
 
 @pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
-def test_resizing_channels_first_and_uint8(interpolation):
-    parity(
+def test_resizing_channels_first_and_uint8(interpolation, rng):
+    keras_parity(
         keras.layers.Resizing(
             5, 12, interpolation=interpolation, data_format="channels_first"
         ),
-        images(channels_first=True),
+        images(rng, channels_first=True),
+        training_modes=(False,),
     )
     kl = keras.layers.Resizing(5, 3, interpolation=interpolation)
-    x = (images() * 255).astype(np.uint8)
+    x = (images(rng) * 255).astype(np.uint8)
     y, _ = layer_from_keras(kl).apply({}, {}, jnp.asarray(x))
     assert y.dtype == jnp.uint8
     np.testing.assert_array_equal(y, kl(x))
@@ -146,11 +139,11 @@ def test_center_crop_contract(size, data_format):
 
 @pytest.mark.parametrize("size", [(4, 5), (5, 4), (8, 8), (12, 10), (5, 13), (3, 16)])
 @pytest.mark.parametrize("channels_first", [False, True])
-def test_center_crop_keras_parity(size, channels_first):
+def test_center_crop_keras_parity(size, channels_first, rng):
     data_format = "channels_first" if channels_first else "channels_last"
-    parity(
+    keras_parity(
         keras.layers.CenterCrop(*size, data_format=data_format),
-        images(channels_first=channels_first),
+        images(rng, channels_first=channels_first),
         training_modes=(False, True),
     )
 

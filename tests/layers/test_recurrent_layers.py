@@ -9,28 +9,17 @@ import pytest
 import kerax
 from kerax import layers
 from kerax.interop.keras import layer_from_keras, layer_weights
+from kerax.layers._docs import undocumented_args
 from kerax.testing import check_layer, keras_parity
 
 B, T, F, U = 2, 4, 3, 4
-RNG = np.random.RandomState(0)
-X = RNG.randn(B, T, F).astype("float32")
 MASK = np.array([[True, True, True, False], [False, True, True, True]])
 
 
-def parity(keras_layer, x, atol=1e-5, **call_kwargs):
-    """Builds the kerax layer from the Keras one and compares outputs (weights by path)."""
-    keras_layer(x, **call_kwargs)
-    kx_kwargs = jax.tree.map(jnp.asarray, call_kwargs)
-    layer = layer_from_keras(keras_layer)
-    keras_parity(
-        layer,
-        keras_layer,
-        x,
-        keras_kwargs=call_kwargs,
-        kerax_kwargs=kx_kwargs,
-        atol=atol,
-    )
-    return layer
+@pytest.fixture
+def X(rng):
+    """A `(B, T, F)` input sequence, drawn from the test's own generator."""
+    return rng.standard_normal((B, T, F)).astype("float32")
 
 
 CONFIGS = [
@@ -60,7 +49,7 @@ def test_contract(layer):
 
 
 @pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.LSTM, layers.GRU])
-def test_strict_rank_promotion(cls):
+def test_strict_rank_promotion(cls, X):
     # Init outside: kerax.initializers.Orthogonal itself broadcasts implicitly.
     layer = cls(
         U, return_sequences=True, return_state=True, dropout=0.1, recurrent_dropout=0.1
@@ -104,9 +93,10 @@ def test_cell_contract(cell):
 @pytest.mark.parametrize("masked", [False, True], ids=["nomask", "mask"])
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: "-".join(c) or "default")
 @pytest.mark.parametrize("name", ["SimpleRNN", "LSTM", "GRU"])
-def test_keras_parity(name, config, masked):
-    kwargs = {"mask": MASK} if masked else {}
-    parity(getattr(keras.layers, name)(U, **config), X, **kwargs)
+def test_keras_parity(name, config, masked, X):
+    keras_parity(
+        getattr(keras.layers, name)(U, **config), X, mask=MASK if masked else None
+    )
 
 
 @pytest.mark.parametrize(
@@ -134,63 +124,69 @@ def test_keras_parity(name, config, masked):
         "simple_relu",
     ],
 )
-def test_keras_parity_options(keras_layer):
-    parity(keras_layer(), X, mask=MASK)
-    parity(keras_layer(), X)
+def test_keras_parity_options(keras_layer, X):
+    keras_parity(keras_layer(), X, mask=MASK)
+    keras_parity(keras_layer(), X)
 
 
-def test_keras_parity_initial_state():
-    h, c = RNG.randn(B, U).astype("float32"), RNG.randn(B, U).astype("float32")
-    parity(
+def test_keras_parity_initial_state(X, rng):
+    h, c = (
+        rng.standard_normal((B, U)).astype("float32"),
+        rng.standard_normal((B, U)).astype("float32"),
+    )
+    keras_parity(
         keras.layers.LSTM(U, return_sequences=True, return_state=True),
         X,
-        initial_state=[h, c],
+        call_kwargs={"initial_state": [h, c]},
     )
-    parity(
+    keras_parity(
         keras.layers.GRU(U, return_sequences=True, go_backwards=True),
         X,
-        initial_state=[h],
+        call_kwargs={"initial_state": [h]},
     )
-    parity(
-        keras.layers.SimpleRNN(U, return_state=True), X, initial_state=[h], mask=MASK
+    keras_parity(
+        keras.layers.SimpleRNN(U, return_state=True),
+        X,
+        call_kwargs={"initial_state": [h], "mask": MASK},
     )
     # A masked first step with a non-zero initial state: Keras's scan and its
     # unrolled loop disagree on the output there; kerax follows each.
-    parity(
-        keras.layers.LSTM(U, return_sequences=True), X, initial_state=[h, c], mask=MASK
+    keras_parity(
+        keras.layers.LSTM(U, return_sequences=True),
+        X,
+        call_kwargs={"initial_state": [h, c], "mask": MASK},
     )
-    parity(
+    keras_parity(
         keras.layers.LSTM(U, return_sequences=True, unroll=True),
         X,
-        initial_state=[h, c],
-        mask=MASK,
+        call_kwargs={"initial_state": [h, c], "mask": MASK},
     )
 
 
-def test_keras_parity_cells_in_rnn():
+def test_keras_parity_cells_in_rnn(X):
     for cell in (
         keras.layers.SimpleRNNCell(U),
         keras.layers.LSTMCell(U),
         keras.layers.GRUCell(U, reset_after=False),
     ):
-        layer = parity(
+        layer = keras_parity(
             keras.layers.RNN(cell, return_sequences=True, return_state=True),
             X,
             mask=MASK,
-        )
+        )[0]
         assert isinstance(layer.cell, getattr(layers, type(cell).__name__))
 
 
-def test_keras_parity_long_sequence():
-    x = RNG.randn(B, 40, F).astype("float32")
-    parity(keras.layers.LSTM(U, return_sequences=True), x, atol=1e-4)
+def test_keras_parity_long_sequence(rng):
+    x = rng.standard_normal((B, 40, F)).astype("float32")
+    keras_parity(keras.layers.LSTM(U, return_sequences=True), x, atol=1e-4)
 
 
-def test_cell_step_equals_keras_cell():
+def test_cell_step_equals_keras_cell(X, rng):
     x_t, h, c = (
         X[:, 0],
-        RNG.randn(B, U).astype("float32"),
-        RNG.randn(B, U).astype("float32"),
+        rng.standard_normal((B, U)).astype("float32"),
+        rng.standard_normal((B, U)).astype("float32"),
     )
     k_cell = keras.layers.LSTMCell(U)
     want_y, (want_h, want_c) = k_cell(x_t, [h, c])
@@ -227,7 +223,7 @@ def test_param_names_and_layouts():
     assert p["simple_rnn_cell"]["recurrent_kernel"].shape == (U, U)
 
 
-def test_masked_steps_carry_state():
+def test_masked_steps_carry_state(X):
     layer = layers.GRU(U, return_sequences=True, return_state=True)
     params, state = layer.init(jax.random.key(0), kerax.spec((None, T, F)))
     x = jnp.asarray(X)
@@ -262,7 +258,7 @@ def test_mask_from_embedding_flows_to_rnn():
     np.testing.assert_allclose(got, want, atol=1e-5)
 
 
-def test_seq2seq_with_functional_initial_state():
+def test_seq2seq_with_functional_initial_state(X):
     enc_in, dec_in = kerax.Input((T, F)), kerax.Input((3, 2))
     _, h, c = layers.LSTM(U, return_state=True, name="encoder")(enc_in)
     out = layers.LSTM(U, return_sequences=True, name="decoder")(
@@ -282,7 +278,7 @@ def test_seq2seq_with_functional_initial_state():
 
 
 # ------------------------------------------------------------------ dropout
-def test_dropout_needs_key_and_is_deterministic():
+def test_dropout_needs_key_and_is_deterministic(X):
     layer = layers.LSTM(U, dropout=0.5, recurrent_dropout=0.5, return_sequences=True)
     params, state = layer.init(jax.random.key(0), kerax.spec((None, T, F)))
     x = jnp.asarray(X)
@@ -303,7 +299,7 @@ def test_dropout_needs_key_and_is_deterministic():
 
 @pytest.mark.parametrize("cls", [layers.SimpleRNN, layers.GRU, layers.LSTM])
 @pytest.mark.parametrize("rates", [(0.5, 0.0), (0.5, 0.5)], ids=["dropout", "both"])
-def test_dropout_masks_are_per_sequence(cls, rates):
+def test_dropout_masks_are_per_sequence(cls, rates, X):
     # The RNN draws its masks once per sequence: each step equals the cell
     # called alone with the same key (which draws the same masks).
     layer = cls(U, dropout=rates[0], recurrent_dropout=rates[1], return_sequences=True)
@@ -358,7 +354,7 @@ def test_dropout_rates_are_clamped_like_keras():
 
 
 # ------------------------------------------------------------------ regularizers, config
-def test_regularizers_and_activity_loss():
+def test_regularizers_and_activity_loss(X):
     layer = layers.LSTM(
         U,
         kernel_regularizer="l2",
@@ -397,12 +393,14 @@ def test_config_round_trip_and_keras_config():
 
 
 # ------------------------------------------------------------------ errors
-def test_errors():
+def test_errors(X):
     with pytest.raises(
         ValueError, match="LSTM 'lstm'.*stateful=True is not supported.*initial_state"
     ):
         layers.LSTM(U, stateful=True)
-    with pytest.raises(ValueError, match="GRU 'gru'.*`units` must be a positive int"):
+    with pytest.raises(
+        ValueError, match="GRU 'gru': argument `units`: expected a positive integer"
+    ):
         layers.GRU(0)
     with pytest.raises(ValueError, match="use_cudnn"):
         layers.LSTM(U, use_cudnn="yes")
@@ -425,3 +423,17 @@ def test_errors():
             jnp.asarray(X),
             initial_state=[jnp.zeros((B, U + 1)), jnp.zeros((B, U))],
         )
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        n
+        for n in kerax.layers.recurrent.__all__
+        if isinstance(getattr(kerax.layers, n), type)
+    ],
+)
+def test_every_argument_is_documented(name):
+    cls = getattr(kerax.layers, name)
+    assert "Example:" in cls.__doc__, f"{name} has no Example section"
+    assert undocumented_args(cls) == [], f"{name}'s Args section misses these fields"

@@ -12,25 +12,13 @@ from kerax.interop.keras import layer_from_keras
 from kerax.testing import check_layer, keras_parity
 
 B, T, F, U = 2, 4, 3, 4
-RNG = np.random.RandomState(1)
-X = RNG.randn(B, T, F).astype("float32")
 MASK = np.array([[True, True, False, False], [True, False, True, True]])
 
 
-def parity(keras_layer, x, atol=1e-5, training_modes=(False,), **call_kwargs):
-    """Builds the kerax layer from the Keras one and compares outputs (weights by path)."""
-    keras_layer(x, **call_kwargs)
-    layer = layer_from_keras(keras_layer)
-    keras_parity(
-        layer,
-        keras_layer,
-        x,
-        keras_kwargs=call_kwargs,
-        kerax_kwargs=jax.tree.map(jnp.asarray, call_kwargs),
-        atol=atol,
-        training_modes=training_modes,
-    )
-    return layer
+@pytest.fixture
+def X(rng):
+    """A `(B, T, F)` input sequence, drawn from the test's own generator."""
+    return rng.standard_normal((B, T, F)).astype("float32")
 
 
 # ------------------------------------------------------------------ user cells
@@ -120,19 +108,21 @@ class NoisyPeepholeCell(kerax.Layer):
         return (h, (h, c)), state
 
 
-def test_user_cell_contract_and_parity():
+def test_user_cell_contract_and_parity(X):
     check_layer(
         layers.RNN(MinimalRNNCell(U), return_sequences=True), kerax.spec((None, T, F))
     )
-    layer = parity(
+    layer = keras_parity(
         keras.layers.RNN(
             KerasMinimalRNNCell(U), return_sequences=True, return_state=True
         ),
         X,
         mask=MASK,
-    )
+    )[0]
     assert isinstance(layer.cell, MinimalRNNCell)
-    parity(keras.layers.RNN(KerasMinimalRNNCell(U), go_backwards=True, unroll=True), X)
+    keras_parity(
+        keras.layers.RNN(KerasMinimalRNNCell(U), go_backwards=True, unroll=True), X
+    )
 
 
 def test_user_cell_state_and_per_sequence_key():
@@ -160,7 +150,7 @@ def test_user_cell_state_and_per_sequence_key():
     )
 
 
-def test_cell_protocol_errors():
+def test_cell_protocol_errors(X):
     with pytest.raises(TypeError, match="a cell must be a kerax Layer"):
         layers.RNN(keras.layers.LSTMCell(3))
     with pytest.raises(ValueError, match="needs a `state_size`"):
@@ -174,7 +164,7 @@ def test_cell_protocol_errors():
 
 
 # ------------------------------------------------------------------ stacked cells
-def test_stacked_cells_contract_and_parity():
+def test_stacked_cells_contract_and_parity(X, rng):
     layer = layers.RNN([layers.LSTMCell(U), layers.GRUCell(U)], return_state=True)
     check_layer(layer, kerax.spec((None, T, F)))
     params, _ = layer.init(jax.random.key(0), kerax.spec((None, T, F)))
@@ -184,23 +174,27 @@ def test_stacked_cells_contract_and_parity():
         keras.layers.SimpleRNNCell(U),
         keras.layers.GRUCell(U, reset_after=False),
     ]
-    parity(
-        keras.layers.RNN(cells, return_sequences=True, return_state=True), X, mask=MASK
+    keras_parity(
+        keras.layers.RNN(cells, return_sequences=True, return_state=True),
+        X,
+        mask=MASK,
     )
     h = [
-        [RNG.randn(B, U).astype("float32")] * 2,
-        [RNG.randn(B, U).astype("float32")],
-        [RNG.randn(B, U).astype("float32")],
+        [rng.standard_normal((B, U)).astype("float32")] * 2,
+        [rng.standard_normal((B, U)).astype("float32")],
+        [rng.standard_normal((B, U)).astype("float32")],
     ]
     cells = [
         keras.layers.LSTMCell(U),
         keras.layers.SimpleRNNCell(U),
         keras.layers.GRUCell(U),
     ]
-    parity(keras.layers.RNN(cells, go_backwards=True), X, initial_state=h)
+    keras_parity(
+        keras.layers.RNN(cells, go_backwards=True), X, call_kwargs={"initial_state": h}
+    )
 
 
-def test_stacked_cells_dropout_and_names():
+def test_stacked_cells_dropout_and_names(X):
     cells = layers.StackedRNNCells(
         [layers.GRUCell(U, dropout=0.3), layers.GRUCell(U, recurrent_dropout=0.3)]
     )
@@ -225,8 +219,8 @@ def test_bidirectional_contract():
 
 
 @pytest.mark.parametrize("merge_mode", ["concat", "sum", "mul", "ave", None])
-def test_bidirectional_parity_merge_modes(merge_mode):
-    parity(
+def test_bidirectional_parity_merge_modes(merge_mode, X):
+    keras_parity(
         keras.layers.Bidirectional(
             keras.layers.LSTM(U, return_sequences=True), merge_mode=merge_mode
         ),
@@ -235,25 +229,28 @@ def test_bidirectional_parity_merge_modes(merge_mode):
     )
 
 
-def test_bidirectional_parity_options():
-    h = [RNG.randn(B, U).astype("float32") for _ in range(4)]
-    parity(
+def test_bidirectional_parity_options(X, rng):
+    h = [rng.standard_normal((B, U)).astype("float32") for _ in range(4)]
+    keras_parity(
         keras.layers.Bidirectional(
             keras.layers.LSTM(U, return_sequences=True, return_state=True)
         ),
         X,
-        initial_state=h,
-        mask=MASK,
+        call_kwargs={"initial_state": h, "mask": MASK},
     )
     fwd, bwd = (
         keras.layers.SimpleRNN(U, return_sequences=True),
         keras.layers.SimpleRNN(3, return_sequences=True, go_backwards=True),
     )
-    layer = parity(keras.layers.Bidirectional(fwd, backward_layer=bwd), X, mask=MASK)
+    layer = keras_parity(
+        keras.layers.Bidirectional(fwd, backward_layer=bwd),
+        X,
+        mask=MASK,
+    )[0]
     assert layer.backward_layer.units == 3
     gru = keras.layers.GRU(U, return_state=True)
-    parity(keras.layers.Bidirectional(gru, merge_mode=None), X)
-    parity(
+    keras_parity(keras.layers.Bidirectional(gru, merge_mode=None), X)
+    keras_parity(
         keras.layers.Bidirectional(
             keras.layers.LSTM(U, return_sequences=True, unroll=True), merge_mode="sum"
         ),
@@ -262,7 +259,7 @@ def test_bidirectional_parity_options():
     )
 
 
-def test_bidirectional_names_and_masks():
+def test_bidirectional_names_and_masks(X):
     bi = layers.Bidirectional(layers.LSTM(U, return_sequences=True, name="enc"))
     params, _ = bi.init(jax.random.key(0), kerax.spec((None, T, F)))
     assert sorted(params) == ["backward_enc", "forward_enc"]
@@ -283,7 +280,7 @@ def test_bidirectional_names_and_masks():
     assert np.all(np.asarray(y)[~MASK] == 0) and np.all(np.asarray(y_rev)[~MASK] == 0)
 
 
-def test_bidirectional_errors():
+def test_bidirectional_errors(X):
     with pytest.raises(ValueError, match="invalid merge_mode 'max'"):
         layers.Bidirectional(layers.LSTM(U), merge_mode="max")
     with pytest.raises(ValueError, match="different `go_backwards`"):
@@ -308,19 +305,19 @@ def test_bidirectional_errors():
 
 
 # ------------------------------------------------------------------ TimeDistributed
-def test_time_distributed_contract_and_parity():
+def test_time_distributed_contract_and_parity(X, rng):
     check_layer(layers.TimeDistributed(layers.Dense(5)), kerax.spec((None, T, F)))
-    layer = parity(
+    layer = keras_parity(
         keras.layers.TimeDistributed(keras.layers.Dense(5, activation="relu")), X
-    )
+    )[0]
     assert isinstance(layer.layer, layers.Dense)
-    x4 = RNG.randn(B, T, 2, F).astype("float32")
-    parity(keras.layers.TimeDistributed(keras.layers.Dense(5)), x4)
+    x4 = rng.standard_normal((B, T, 2, F)).astype("float32")
+    keras_parity(keras.layers.TimeDistributed(keras.layers.Dense(5)), x4)
 
 
-def test_time_distributed_batch_norm_training_runs_per_step():
+def test_time_distributed_batch_norm_training_runs_per_step(rng):
     x = (
-        RNG.randn(3, T, F).astype("float32")
+        rng.standard_normal((3, T, F)).astype("float32")
         * np.arange(1, T + 1, dtype="float32")[:, None]
     )
     k_layer = keras.layers.TimeDistributed(keras.layers.BatchNormalization())
@@ -337,7 +334,7 @@ def test_time_distributed_batch_norm_training_runs_per_step():
         )
 
 
-def test_time_distributed_mask_and_errors():
+def test_time_distributed_mask_and_errors(X):
     td = layers.TimeDistributed(layers.Dense(2))
     mask = jnp.asarray(MASK)
     assert td.compute_mask(X, mask=mask) is mask
@@ -402,31 +399,31 @@ def test_conv_lstm_contract(layer, shape):
     ],
     ids=["default", "same_seq", "strides_state", "dilation_backwards", "nobias_relu"],
 )
-def test_conv_lstm2d_parity(config):
-    parity(
+def test_conv_lstm2d_parity(config, rng):
+    keras_parity(
         keras.layers.ConvLSTM2D(2, 3, **config),
-        RNG.randn(B, 3, 5, 5, 2).astype("float32"),
+        rng.standard_normal((B, 3, 5, 5, 2)).astype("float32"),
     )
 
 
-def test_conv_lstm_parity_other_ranks_and_channels_first():
-    parity(
+def test_conv_lstm_parity_other_ranks_and_channels_first(rng):
+    keras_parity(
         keras.layers.ConvLSTM2D(
             2, 3, data_format="channels_first", return_sequences=True
         ),
-        RNG.randn(B, 3, 2, 5, 5).astype("float32"),
+        rng.standard_normal((B, 3, 2, 5, 5)).astype("float32"),
     )
-    parity(
+    keras_parity(
         keras.layers.ConvLSTM1D(2, 3, padding="same", return_state=True),
-        RNG.randn(B, 3, 5, 2).astype("float32"),
+        rng.standard_normal((B, 3, 5, 2)).astype("float32"),
     )
-    parity(
+    keras_parity(
         keras.layers.ConvLSTM3D(2, 2, data_format="channels_first", unroll=True),
-        RNG.randn(B, 2, 1, 3, 3, 3).astype("float32"),
+        rng.standard_normal((B, 2, 1, 3, 3, 3)).astype("float32"),
     )
 
 
-def test_conv_lstm_params_mask_and_dropout():
+def test_conv_lstm_params_mask_and_dropout(rng):
     layer = layers.ConvLSTM2D(
         2, 3, padding="same", return_sequences=True, dropout=0.3, recurrent_dropout=0.3
     )
@@ -440,7 +437,7 @@ def test_conv_lstm_params_mask_and_dropout():
     np.testing.assert_array_equal(
         cell["bias"], np.r_[np.zeros(2), np.ones(2), np.zeros(4)]
     )
-    x = jnp.asarray(RNG.randn(B, 3, 5, 5, 2).astype("float32"))
+    x = jnp.asarray(rng.standard_normal((B, 3, 5, 5, 2)).astype("float32"))
     # Keras's JAX backend cannot mask ConvLSTM (it broadcasts the mask wrongly);
     # kerax keeps the state through masked steps like for the other RNNs.
     mask = jnp.array([[True, False, True], [True, True, True]])
@@ -465,11 +462,12 @@ def test_conv_lstm_errors():
         layers.ConvLSTM2D(2, 3, strides=2, dilation_rate=2)
     with pytest.raises(
         ValueError,
-        match="ConvLSTM1D 'conv_lstm1d'.*`padding` must be 'valid' or 'same'",
+        match="ConvLSTM1D 'conv_lstm1d': argument `padding`: must be one of \\['valid', 'same'\\]",
     ):
         layers.ConvLSTM1D(2, 3, padding="causal")
     with pytest.raises(
-        ValueError, match="`kernel_size` must be an int or a tuple of 3"
+        ValueError,
+        match="argument `kernel_size`: expected an integer or a tuple of 3 integers",
     ):
         layers.ConvLSTM3D(2, (3, 3))
     with pytest.raises(ValueError, match="expected inputs of rank 5"):

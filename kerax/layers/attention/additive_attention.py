@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-import dataclasses
-
 import jax.numpy as jnp
 
 from kerax import initializers
+from kerax.core.fields import field
+from kerax.layers._args import optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.attention._fields import ARG_DOCS
 from kerax.layers.attention._ops import (
     _lead_ones,
 )
 from kerax.layers.attention.attention import _ScoreAttention
 
 
+@document_args(ARG_DOCS)
 class AdditiveAttention(_ScoreAttention):
     """Additive (Bahdanau-style) attention, as `keras.layers.AdditiveAttention`.
 
@@ -28,7 +31,8 @@ class AdditiveAttention(_ScoreAttention):
 
     use_scale: bool = True
     dropout: float = 0.0
-    seed: int | None = dataclasses.field(default=None, kw_only=True)
+    # Keras's AdditiveAttention takes `seed` through `**kwargs` only.
+    seed: int | None = field(None, converter=optional_int, kw_only=True)
 
     def __post_init__(self):
         super().__post_init__()

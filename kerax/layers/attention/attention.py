@@ -9,8 +9,12 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
+from kerax.layers._args import optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.attention._fields import ARG_DOCS
 from kerax.layers.attention._ops import (
     _causal_mask,
     _check_rate_and_seed,
@@ -123,6 +127,7 @@ class _ScoreAttention(Layer):
         return y, state, out_mask
 
 
+@document_args(ARG_DOCS)
 class Attention(_ScoreAttention):
     """Dot-product (Luong-style) attention, as `keras.layers.Attention`.
 
@@ -143,7 +148,7 @@ class Attention(_ScoreAttention):
     use_scale: bool = False
     score_mode: str = "dot"
     dropout: float = 0.0
-    seed: int | None = None
+    seed: int | None = field(None, converter=optional_int)
 
     def __post_init__(self):
         super().__post_init__()

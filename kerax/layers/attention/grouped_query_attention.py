@@ -3,11 +3,28 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import jax.numpy as jnp
 
+from kerax.core.aux_losses import add_activity_loss
+from kerax.core.fields import field
 from kerax.core.spec import shape_str
+from kerax.layers._args import (
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    initializer_field,
+    optional_int,
+    optional_positive_int,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
+from kerax.layers.attention._fields import (
+    ARG_DOCS,
+    sublayer_constraint_field,
+    sublayer_regularizer_field,
+)
 from kerax.layers.attention._ops import (
     _causal_mask,
     _dropout,
@@ -17,9 +34,9 @@ from kerax.layers.attention._ops import (
     _Proj,
 )
 from kerax.layers.attention.multi_head_attention import _ProjectedAttention
-from kerax.layers.core import add_activity_loss
 
 
+@document_args(ARG_DOCS)
 class GroupedQueryAttention(_ProjectedAttention):
     """Grouped-query attention (Ainslie et al., 2023), as `keras.layers.GroupQueryAttention`.
 
@@ -35,31 +52,25 @@ class GroupedQueryAttention(_ProjectedAttention):
         >>> params, state = gqa.init(jax.random.key(0), kerax.spec((None, 5, 8)), kerax.spec((None, 6, 8)))
     """
 
-    head_dim: int = None
-    num_query_heads: int = None
-    num_key_value_heads: int = None
+    head_dim: int = field(converter=positive_int)
+    num_query_heads: int = field(converter=positive_int)
+    num_key_value_heads: int = field(converter=positive_int)
     dropout: float = 0.0
     use_bias: bool = True
-    sliding_window: int | None = None
+    sliding_window: int | None = field(None, converter=optional_positive_int)
     flash_attention: bool | None = None
-    kernel_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    bias_constraint: Any = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = sublayer_regularizer_field()
+    bias_regularizer: RegularizerArg = sublayer_regularizer_field()
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = sublayer_constraint_field()
+    bias_constraint: ConstraintArg = sublayer_constraint_field()
     use_gate: bool = False
-    seed: int | None = None
+    seed: int | None = field(None, converter=optional_int)
 
     def __post_init__(self):
         super().__post_init__()
-        for field in ("head_dim", "num_query_heads", "num_key_value_heads"):
-            v = getattr(self, field)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ValueError(
-                    f"{self.describe()}: `{field}` must be a positive int, got {v!r}."
-                )
         if self.num_query_heads % self.num_key_value_heads:
             raise ValueError(
                 f"{self.describe()}: `num_query_heads` ({self.num_query_heads}) must be divisible by "

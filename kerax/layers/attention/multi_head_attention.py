@@ -8,14 +8,33 @@ regularizes and constrains the `EinsumDense`-shaped sublayer params;
 from __future__ import annotations
 
 import math
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
 from kerax import activations
+from kerax.core.aux_losses import add_activity_loss
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
+from kerax.layers._args import (
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    initializer_field,
+    optional_int,
+    optional_positive_int,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
+from kerax.layers.attention._fields import (
+    ARG_DOCS,
+    attention_axes,
+    output_shape,
+    sublayer_constraint_field,
+    sublayer_regularizer_field,
+)
 from kerax.layers.attention._ops import (
     _attention_equations,
     _causal_mask,
@@ -31,7 +50,6 @@ from kerax.layers.attention._ops import (
     _proj_equation,
     _split_container_mask,
 )
-from kerax.layers.core import add_activity_loss
 
 # ------------------------------------------------------ shared MHA/GQA code
 
@@ -208,6 +226,7 @@ class _ProjectedAttention(Layer):
 # ----------------------------------------------------------------- layers
 
 
+@document_args(ARG_DOCS)
 class MultiHeadAttention(_ProjectedAttention):
     """Multi-head attention (Vaswani et al., 2017), exactly as `keras.layers.MultiHeadAttention`.
 
@@ -239,61 +258,27 @@ class MultiHeadAttention(_ProjectedAttention):
         (1, 5, 16)
     """
 
-    num_heads: int = None
-    key_dim: int = None
-    value_dim: int | None = None
+    num_heads: int = field(converter=positive_int)
+    key_dim: int = field(converter=positive_int)
+    value_dim: int | None = field(None, converter=optional_positive_int)
     dropout: float = 0.0
     use_bias: bool = True
-    output_shape: Any = None
-    attention_axes: Any = None
-    sliding_window: int | None = None
+    output_shape: tuple[int, ...] | None = field(None, converter=output_shape)
+    attention_axes: tuple[int, ...] | None = field(None, converter=attention_axes)
+    sliding_window: int | None = field(None, converter=optional_positive_int)
     flash_attention: bool | None = None
-    kernel_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    bias_constraint: Any = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = sublayer_regularizer_field()
+    bias_regularizer: RegularizerArg = sublayer_regularizer_field()
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = sublayer_constraint_field()
+    bias_constraint: ConstraintArg = sublayer_constraint_field()
     use_gate: bool = False
-    seed: int | None = None
+    seed: int | None = field(None, converter=optional_int)
 
     def __post_init__(self):
         super().__post_init__()
-        for field in ("num_heads", "key_dim"):
-            v = getattr(self, field)
-            if not isinstance(v, int) or isinstance(v, bool) or v <= 0:
-                raise ValueError(
-                    f"{self.describe()}: `{field}` must be a positive int, got {v!r}."
-                )
-        if self.value_dim is not None and (
-            not isinstance(self.value_dim, int) or self.value_dim <= 0
-        ):
-            raise ValueError(
-                f"{self.describe()}: `value_dim` must be a positive int or None, got {self.value_dim!r}."
-            )
-        out = self.output_shape
-        if not out:
-            out = None
-        elif isinstance(out, int):
-            out = (out,)
-        elif isinstance(out, tuple) and all(isinstance(d, int) and d > 0 for d in out):
-            pass
-        else:
-            raise ValueError(
-                f"{self.describe()}: `output_shape` must be an int or a tuple of positive ints, got {self.output_shape!r}."
-            )
-        object.__setattr__(self, "output_shape", out)
-        axes = self.attention_axes
-        if isinstance(axes, int) and not isinstance(axes, bool):
-            axes = (axes,)
-        if axes is not None and not (
-            isinstance(axes, tuple) and all(isinstance(a, int) for a in axes)
-        ):
-            raise ValueError(
-                f"{self.describe()}: `attention_axes` must be an int, list or tuple, got {self.attention_axes!r}."
-            )
-        object.__setattr__(self, "attention_axes", axes or None)
         self._check_flash()
 
     @property

@@ -1,106 +1,120 @@
-"""Shared pieces of the convolution layers (see `kerax.layers.convolutional`).
+"""The base class of the convolution layers, and their shared fields and argument docs.
 
-Argument normalization as Keras does it, Keras kernel layouts for
-`lax.conv_general_dilated`, Keras's transposed-conv padding arithmetic, and
-`_BaseConv`: what every convolution layer shares (checks and epilogue).
+`BaseConv` holds what every convolution shares: input checks, Keras's empty
+output error and the epilogue (bias, activation, activity regularization).
+The fields themselves are declared per family in Keras's positional order;
+the ones whose value depends on the rank (`kernel_size`, `strides`,
+`dilation_rate`, `output_padding`) per class, with `spatial_field(rank)`,
+so their types say how many integers they hold.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from typing import ClassVar
 
 from kerax import activations
+from kerax.core.aux_losses import add_activity_loss
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, shape_str
-from kerax.layers.convolutional._ops import (
-    _DATA_FORMATS,
-    channel_axis,
-    full_rank,
-    spatial_axes,
-)
-from kerax.layers.core import add_activity_loss
+from kerax.layers import _args
+from kerax.layers.convolutional._ops import channel_axis, full_rank, spatial_axes
 
 
-# ------------------------------------------------------------- shared helpers
-def standardize_tuple(
-    layer: Layer, value, n: int, name: str, *, allow_zero: bool = False
-) -> tuple:
-    """Keras's int-or-tuple argument as a tuple of `n` ints, validated."""
-    values = (
-        (value,) * n
-        if isinstance(value, int) and not isinstance(value, bool)
-        else value
-    )
-    try:
-        values = tuple(int(v) for v in values)
-    except (TypeError, ValueError):
-        raise ValueError(
-            f"{layer.describe()}: `{name}` must be an int or a tuple of {n} ints, got {value!r}."
-        ) from None
-    if len(values) != n:
-        raise ValueError(
-            f"{layer.describe()}: `{name}` must be an int or a tuple of {n} ints, got {value!r}."
-        )
-    if any(v < 0 or (v == 0 and not allow_zero) for v in values):
-        bound = ">= 0" if allow_zero else "> 0"
-        raise ValueError(
-            f"{layer.describe()}: every value of `{name}` must be {bound}, got {value!r}."
-        )
-    return values
+def spatial_field(rank: int, default=dataclasses.MISSING, *, allow_zero=False):
+    """A field holding `rank` ints, given as an int or `rank` ints (Keras's `standardize_tuple`)."""
+    return field(default, converter=_args.int_tuple(rank, allow_zero=allow_zero))
 
 
-def standardize_data_format(layer: Layer, value) -> str:
-    """`None` is Keras's default image data format, `"channels_last"`."""
-    data_format = "channels_last" if value is None else str(value).lower()
-    if data_format not in _DATA_FORMATS:
-        raise ValueError(
-            f"{layer.describe()}: `data_format` must be 'channels_last' or 'channels_first', got {value!r}."
-        )
-    return data_format
+def optional_spatial_field(rank: int):
+    """`output_padding`: None (inferred) or `rank` ints >= 0."""
+    convert = _args.int_tuple(rank, allow_zero=True)
+    return field(None, converter=lambda v: None if v is None else convert(v))
 
 
-def standardize_padding(layer: Layer, value, allowed=("valid", "same")) -> str:
-    padding = value.lower() if isinstance(value, str) else value
-    if padding not in allowed:
-        raise ValueError(
-            f"{layer.describe()}: `padding` must be one of {list(allowed)}, got {value!r}."
-        )
-    return padding
+def padding_field(*allowed: str):
+    """A `padding` field, lowercased, one of `allowed` (default `"valid"`)."""
+    return field("valid", converter=_args.padding(*allowed))
 
 
-# ----------------------------------------------------------------- base class
-class _BaseConv(Layer):
+# Keras's words for the convolution arguments (`{rank}`: the class's rank).
+ARG_DOCS = {
+    "filters": "int, the dimension of the output space (the number of filters in the "
+    "convolution).",
+    "kernel_size": "int or tuple/list of {rank} integers, specifying the size of the "
+    "convolution window.",
+    "strides": "int or tuple/list of {rank} integers, specifying the stride length of "
+    "the convolution. `strides > 1` is incompatible with `dilation_rate > 1`.",
+    "padding": 'string, either `"valid"` or `"same"` (case-insensitive). `"valid"` '
+    'means no padding. `"same"` results in padding evenly to the left/right or '
+    'up/down of the input. When `padding="same"` and `strides=1`, the output has the '
+    "same size as the input.",
+    "output_padding": "An integer or tuple/list of {rank} integers, specifying the "
+    "amount of padding along each spatial dimension of the output tensor. The amount "
+    "of output padding along a given dimension must be lower than the stride along "
+    "that same dimension. If set to `None` (default), the output shape is inferred.",
+    "data_format": 'string, either `"channels_last"` or `"channels_first"`. The '
+    'ordering of the dimensions in the inputs. `"channels_last"` corresponds to '
+    'inputs with shape `(batch, *spatial, channels)` while `"channels_first"` '
+    "corresponds to inputs with shape `(batch, channels, *spatial)`. `None` (kerax "
+    'has no global setting) means `"channels_last"`.',
+    "dilation_rate": "int or tuple/list of {rank} integers, specifying the dilation "
+    "rate to use for dilated convolution.",
+    "groups": "A positive int specifying the number of groups in which the input is "
+    "split along the channel axis. Each group is convolved separately with "
+    "`filters // groups` filters. The output is the concatenation of all the "
+    "`groups` results along the channel axis. Input channels and `filters` must "
+    "both be divisible by `groups`.",
+    "depth_multiplier": "The number of depthwise convolution output channels for each "
+    "input channel. The total number of depthwise convolution output channels will "
+    "be equal to `input_channel * depth_multiplier`.",
+    "activation": "Activation function. If `None`, no activation is applied.",
+    "use_bias": "bool, if `True`, bias will be added to the output.",
+    "kernel_initializer": "Initializer for the convolution kernel (default "
+    '`"glorot_uniform"`).',
+    "depthwise_initializer": "Initializer for the depthwise convolution kernel "
+    '(default `"glorot_uniform"`).',
+    "pointwise_initializer": "Initializer for the pointwise convolution kernel "
+    '(default `"glorot_uniform"`).',
+    "bias_initializer": 'Initializer for the bias vector (default `"zeros"`).',
+    "kernel_regularizer": "Optional regularizer for the convolution kernel.",
+    "depthwise_regularizer": "Optional regularizer for the depthwise convolution "
+    "kernel.",
+    "pointwise_regularizer": "Optional regularizer for the pointwise convolution "
+    "kernel.",
+    "bias_regularizer": "Optional regularizer for the bias vector.",
+    "activity_regularizer": "Optional regularizer function for the output.",
+    "kernel_constraint": "Optional projection function to be applied to the kernel "
+    "after being updated by an `Optimizer` (e.g. used to implement norm constraints "
+    "or value constraints for layer weights). The function must take as input the "
+    "unprojected variable and must return the projected variable (which must have "
+    "the same shape).",
+    "depthwise_constraint": "Optional projection function to be applied to the "
+    "depthwise kernel after being updated by an `Optimizer`.",
+    "pointwise_constraint": "Optional projection function to be applied to the "
+    "pointwise kernel after being updated by an `Optimizer`.",
+    "bias_constraint": "Optional projection function to be applied to the bias after "
+    "being updated by an `Optimizer`.",
+    "lora_rank": "Optional integer. If set, the layer's forward pass implements LoRA "
+    "(Low-Rank Adaptation) with the provided rank: the kernel becomes non-trainable "
+    "and a delta over it, the product of two lower-rank trainable matrices, is "
+    "trained.",
+    "lora_alpha": "Optional number. If set, the LoRA delta is scaled by "
+    "`lora_alpha / lora_rank` (default: `lora_rank`, a scale of 1).",
+}
+
+
+class BaseConv(Layer):
     """What every convolution shares: argument checks, input checks, epilogue."""
 
     rank: ClassVar[int] = 0
-    paddings: ClassVar[tuple] = ("valid", "same")
     # Keras refuses strides > 1 together with dilation > 1 for (transposed)
     # convolutions, but not for depthwise and separable ones.
     strided_dilation: ClassVar[bool] = False
 
     def __post_init__(self):
         super().__post_init__()
-        n = self.rank
-        set_ = object.__setattr__
-        set_(
-            self,
-            "kernel_size",
-            standardize_tuple(self, self.kernel_size, n, "kernel_size"),
-        )
-        set_(self, "strides", standardize_tuple(self, self.strides, n, "strides"))
-        set_(
-            self,
-            "dilation_rate",
-            standardize_tuple(self, self.dilation_rate, n, "dilation_rate"),
-        )
-        set_(self, "padding", standardize_padding(self, self.padding, self.paddings))
-        set_(self, "data_format", standardize_data_format(self, self.data_format))
-        for name in ("filters", "depth_multiplier", "groups"):
-            value = getattr(self, name, 1)
-            if not isinstance(value, int) or isinstance(value, bool) or value <= 0:
-                raise ValueError(
-                    f"{self.describe()}: `{name}` must be a positive int, got {value!r}."
-                )
         if (
             not self.strided_dilation
             and max(self.strides) > 1

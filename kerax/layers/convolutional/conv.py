@@ -1,54 +1,66 @@
-"""Conv1D/2D/3D and Conv1DTranspose/2DTranspose/3DTranspose (see `kerax.layers.convolutional`)."""
+"""Conv1D, Conv2D and Conv3D: Keras's convolution, on `lax.conv_general_dilated`."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
 from kerax.core.spec import shape_str
+from kerax.layers import _lora
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    data_format_field,
+    initializer_field,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
 from kerax.layers.convolutional._ops import conv_nd
-from kerax.layers.convolutional.base_conv import _BaseConv
-from kerax.layers.core import (
-    _check_lora,
-    _lora_regularization,
-    _weight,
-    _weight_and_lora,
+from kerax.layers.convolutional.base_conv import (
+    ARG_DOCS,
+    BaseConv,
+    padding_field,
+    spatial_field,
 )
 
 
-# -------------------------------------------------------------- convolution
-class _Conv(_BaseConv):
-    """Shared fields and code of `Conv1D`, `Conv2D` and `Conv3D`.
+class _Conv(BaseConv):
+    """Keras's `Conv`: the fields and code of `Conv1D`, `Conv2D` and `Conv3D`.
 
     With `lora_rank` (Keras's LoRA), the kernel is frozen (kept in `state`,
     as Keras marks it non-trainable) and `lora_kernel_a @ lora_kernel_b *
-    lora_alpha / lora_rank` is added to it, as in `Dense`.
+    lora_alpha / lora_rank` is added to it, as in `Dense`. The rank classes
+    declare the fields that hold `rank` integers.
     """
 
-    filters: int
-    kernel_size: Any
-    strides: Any = 1
-    padding: str = "valid"
-    data_format: str | None = None
-    dilation_rate: Any = 1
-    groups: int = 1
-    activation: Any = None
+    filters: int = field(converter=positive_int)
+    kernel_size: tuple[int, ...] = field()
+    strides: tuple[int, ...] = field(1)
+    padding: str = padding_field("valid", "same")
+    data_format: str = data_format_field()
+    dilation_rate: tuple[int, ...] = field(1)
+    groups: int = field(1, converter=positive_int)
+    activation: ActivationArg = activation_field()
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    bias_constraint: Any = None
-    lora_rank: int | None = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    lora_rank: int | None = _lora.rank_field()
     lora_alpha: float | None = None
 
     def __post_init__(self):
         super().__post_init__()
-        _check_lora(self, self.kernel_constraint, "kernel_constraint")
+        _lora.check_lora(self, self.kernel_constraint, "kernel_constraint")
         if self.filters % self.groups:
             raise ValueError(
                 f"{self.describe()}: `filters` must be divisible by `groups`, got filters={self.filters} and groups={self.groups}."
@@ -68,14 +80,14 @@ class _Conv(_BaseConv):
         k_kernel, k_bias, k_lora = jax.random.split(key, 3)
         shape = (*self.kernel_size, self.in_channels(spec) // self.groups, self.filters)
         kernel = self.kernel_initializer(k_kernel, shape, jnp.float32)
-        params, state = _weight_and_lora(self, k_lora, "kernel", kernel)
+        params, state = _lora.weight_and_lora(self, k_lora, "kernel", kernel)
         if self.use_bias:
             params["bias"] = self.bias_initializer(k_bias, (self.filters,), jnp.float32)
         return params, state
 
     def call(self, params, state, x, *, key, training):
         del key, training
-        kernel = _weight(self, params, state, "kernel", x.dtype)
+        kernel = _lora.weight(self, params, state, "kernel", x.dtype)
         padding = self.padding
         if padding == "causal":
             # Keras pads the past only, so output[t] never sees x[t + 1:].
@@ -92,7 +104,7 @@ class _Conv(_BaseConv):
         return self.finish(params, y), state
 
     def regularization_loss(self, params):
-        return super().regularization_loss(params) + _lora_regularization(
+        return super().regularization_loss(params) + _lora.regularization(
             self, params, "kernel", self.kernel_regularizer
         )
 
@@ -106,6 +118,15 @@ class _Conv(_BaseConv):
         }
 
 
+@document_args(
+    {
+        **ARG_DOCS,
+        "padding": ARG_DOCS["padding"]
+        + ' `"causal"` results in causal (dilated) convolutions, e.g. `output[t]` '
+        "does not depend on `input[t+1:]`. Useful when modeling temporal data "
+        "where the model should not violate the temporal order.",
+    }
+)
 class Conv1D(_Conv):
     """1D convolution (temporal), like `keras.layers.Conv1D`.
 
@@ -120,9 +141,13 @@ class Conv1D(_Conv):
     """
 
     rank = 1
-    paddings = ("valid", "same", "causal")
+    kernel_size: tuple[int] = spatial_field(1)
+    strides: tuple[int] = spatial_field(1, 1)
+    padding: str = padding_field("valid", "same", "causal")
+    dilation_rate: tuple[int] = spatial_field(1, 1)
 
 
+@document_args(ARG_DOCS)
 class Conv2D(_Conv):
     """2D convolution (spatial), like `keras.layers.Conv2D`.
 
@@ -136,8 +161,12 @@ class Conv2D(_Conv):
     """
 
     rank = 2
+    kernel_size: tuple[int, int] = spatial_field(2)
+    strides: tuple[int, int] = spatial_field(2, 1)
+    dilation_rate: tuple[int, int] = spatial_field(2, 1)
 
 
+@document_args(ARG_DOCS)
 class Conv3D(_Conv):
     """3D convolution (spatial or spatio-temporal), like `keras.layers.Conv3D`.
 
@@ -149,3 +178,6 @@ class Conv3D(_Conv):
     """
 
     rank = 3
+    kernel_size: tuple[int, int, int] = spatial_field(3)
+    strides: tuple[int, int, int] = spatial_field(3, 1)
+    dilation_rate: tuple[int, int, int] = spatial_field(3, 1)

@@ -2,17 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 from jax import lax
 
-from kerax.layers.convolutional._ops import conv_nd, conv_transpose_padding
-from kerax.layers.convolutional.base_conv import (
-    _BaseConv,
+from kerax.core.fields import field
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    data_format_field,
+    initializer_field,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
+from kerax.layers.convolutional._ops import (
+    conv_nd,
+    conv_transpose_padding,
     spatial_axes,
-    standardize_tuple,
+)
+from kerax.layers.convolutional.base_conv import (
+    ARG_DOCS,
+    BaseConv,
+    optional_spatial_field,
+    padding_field,
+    spatial_field,
 )
 
 
@@ -35,16 +53,13 @@ def _crop_or_extend(y, axes, have, want):
     return y
 
 
-class _BaseConvTranspose(_BaseConv):
+class _BaseConvTranspose(BaseConv):
     """Code of the transposed convolutions (fields are declared per class)."""
 
     def __post_init__(self):
         super().__post_init__()
-        if self.output_padding is not None:
-            op = standardize_tuple(
-                self, self.output_padding, self.rank, "output_padding", allow_zero=True
-            )
-            object.__setattr__(self, "output_padding", op)
+        op = self.output_padding
+        if op is not None:
             for i, (p, s) in enumerate(zip(op, self.strides)):
                 if p >= s:
                     raise ValueError(
@@ -103,24 +118,25 @@ class _BaseConvTranspose(_BaseConv):
 class _ConvTranspose(_BaseConvTranspose):
     """Fields of `Conv1DTranspose` and `Conv2DTranspose`, in Keras's order."""
 
-    filters: int
-    kernel_size: Any
-    strides: Any = 1
-    padding: str = "valid"
-    output_padding: Any = None
-    data_format: str | None = None
-    dilation_rate: Any = 1
-    activation: Any = None
+    filters: int = field(converter=positive_int)
+    kernel_size: tuple[int, ...] = field()
+    strides: tuple[int, ...] = field(1)
+    padding: str = padding_field("valid", "same")
+    output_padding: tuple[int, ...] | None = None
+    data_format: str = data_format_field()
+    dilation_rate: tuple[int, ...] = field(1)
+    activation: ActivationArg = activation_field()
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    bias_constraint: Any = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
 
 
+@document_args(ARG_DOCS)
 class Conv1DTranspose(_ConvTranspose):
     """1D transposed convolution, like `keras.layers.Conv1DTranspose`.
 
@@ -132,8 +148,13 @@ class Conv1DTranspose(_ConvTranspose):
     """
 
     rank = 1
+    kernel_size: tuple[int] = spatial_field(1)
+    strides: tuple[int] = spatial_field(1, 1)
+    output_padding: tuple[int] | None = optional_spatial_field(1)
+    dilation_rate: tuple[int] = spatial_field(1, 1)
 
 
+@document_args(ARG_DOCS)
 class Conv2DTranspose(_ConvTranspose):
     """2D transposed convolution, like `keras.layers.Conv2DTranspose`.
 
@@ -149,8 +170,13 @@ class Conv2DTranspose(_ConvTranspose):
     """
 
     rank = 2
+    kernel_size: tuple[int, int] = spatial_field(2)
+    strides: tuple[int, int] = spatial_field(2, 1)
+    output_padding: tuple[int, int] | None = optional_spatial_field(2)
+    dilation_rate: tuple[int, int] = spatial_field(2, 1)
 
 
+@document_args(ARG_DOCS)
 class Conv3DTranspose(_BaseConvTranspose):
     """3D transposed convolution, like `keras.layers.Conv3DTranspose`.
 
@@ -166,19 +192,19 @@ class Conv3DTranspose(_BaseConvTranspose):
 
     rank = 3
 
-    filters: int
-    kernel_size: Any
-    strides: Any = 1
-    padding: str = "valid"
-    data_format: str | None = None
-    output_padding: Any = None
-    dilation_rate: Any = 1
-    activation: Any = None
+    filters: int = field(converter=positive_int)
+    kernel_size: tuple[int, int, int] = spatial_field(3)
+    strides: tuple[int, int, int] = spatial_field(3, 1)
+    padding: str = padding_field("valid", "same")
+    data_format: str = data_format_field()
+    output_padding: tuple[int, int, int] | None = optional_spatial_field(3)
+    dilation_rate: tuple[int, int, int] = spatial_field(3, 1)
+    activation: ActivationArg = activation_field()
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    bias_constraint: Any = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")

@@ -1,38 +1,54 @@
-"""DepthwiseConv1D/2D and SeparableConv1D/2D (see `kerax.layers.convolutional`)."""
+"""DepthwiseConv1D and DepthwiseConv2D: one filter set per input channel."""
 
 from __future__ import annotations
-
-from typing import Any
 
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    data_format_field,
+    initializer_field,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
 from kerax.layers.convolutional._ops import depthwise_conv
-from kerax.layers.convolutional.base_conv import _BaseConv
+from kerax.layers.convolutional.base_conv import (
+    ARG_DOCS,
+    BaseConv,
+    padding_field,
+    spatial_field,
+)
 
 
-class _DepthwiseConv(_BaseConv):
+class _DepthwiseConv(BaseConv):
     """Fields and code of `DepthwiseConv1D` and `DepthwiseConv2D`."""
 
-    kernel_size: Any
-    strides: Any = 1
-    padding: str = "valid"
-    depth_multiplier: int = 1
-    data_format: str | None = None
-    dilation_rate: Any = 1
-    activation: Any = None
+    kernel_size: tuple[int, ...] = field()
+    strides: tuple[int, ...] = field(1)
+    padding: str = padding_field("valid", "same")
+    depth_multiplier: int = field(1, converter=positive_int)
+    data_format: str = data_format_field()
+    dilation_rate: tuple[int, ...] = field(1)
+    activation: ActivationArg = activation_field()
     use_bias: bool = True
-    depthwise_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    depthwise_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    depthwise_constraint: Any = None
-    bias_constraint: Any = None
+    depthwise_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    # Keras names the depthwise layer's kernel `kernel` (not `depthwise_kernel`).
+    depthwise_regularizer: RegularizerArg = regularizer_field("kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    depthwise_constraint: ConstraintArg = constraint_field("kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
 
     strided_dilation = True
-    # Keras names the depthwise layer's kernel `kernel` (not `depthwise_kernel`).
-    param_for_prefix = {"depthwise": "kernel"}
 
     def check_input(self, spec):
         super().check_input(spec)
@@ -68,6 +84,7 @@ class _DepthwiseConv(_BaseConv):
         return {"kernel": (None,) * self.rank + ("conv_in", None), "bias": (None,)}
 
 
+@document_args(ARG_DOCS)
 class DepthwiseConv1D(_DepthwiseConv):
     """1D depthwise convolution, like `keras.layers.DepthwiseConv1D`.
 
@@ -83,8 +100,12 @@ class DepthwiseConv1D(_DepthwiseConv):
     """
 
     rank = 1
+    kernel_size: tuple[int] = spatial_field(1)
+    strides: tuple[int] = spatial_field(1, 1)
+    dilation_rate: tuple[int] = spatial_field(1, 1)
 
 
+@document_args(ARG_DOCS)
 class DepthwiseConv2D(_DepthwiseConv):
     """2D depthwise convolution, like `keras.layers.DepthwiseConv2D`.
 
@@ -99,3 +120,6 @@ class DepthwiseConv2D(_DepthwiseConv):
     """
 
     rank = 2
+    kernel_size: tuple[int, int] = spatial_field(2)
+    strides: tuple[int, int] = spatial_field(2, 1)
+    dilation_rate: tuple[int, int] = spatial_field(2, 1)

@@ -2,37 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    data_format_field,
+    initializer_field,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
 from kerax.layers.convolutional._ops import conv_nd, depthwise_conv
-from kerax.layers.convolutional.base_conv import _BaseConv
+from kerax.layers.convolutional.base_conv import (
+    ARG_DOCS,
+    BaseConv,
+    padding_field,
+    spatial_field,
+)
 
 
-class _SeparableConv(_BaseConv):
+class _SeparableConv(BaseConv):
     """Fields and code of `SeparableConv1D` and `SeparableConv2D`."""
 
-    filters: int
-    kernel_size: Any
-    strides: Any = 1
-    padding: str = "valid"
-    data_format: str | None = None
-    dilation_rate: Any = 1
-    depth_multiplier: int = 1
-    activation: Any = None
+    filters: int = field(converter=positive_int)
+    kernel_size: tuple[int, ...] = field()
+    strides: tuple[int, ...] = field(1)
+    padding: str = padding_field("valid", "same")
+    data_format: str = data_format_field()
+    dilation_rate: tuple[int, ...] = field(1)
+    depth_multiplier: int = field(1, converter=positive_int)
+    activation: ActivationArg = activation_field()
     use_bias: bool = True
-    depthwise_initializer: Any = "glorot_uniform"
-    pointwise_initializer: Any = "glorot_uniform"
-    bias_initializer: Any = "zeros"
-    depthwise_regularizer: Any = None
-    pointwise_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    depthwise_constraint: Any = None
-    pointwise_constraint: Any = None
-    bias_constraint: Any = None
+    depthwise_initializer: InitializerArg = initializer_field("glorot_uniform")
+    pointwise_initializer: InitializerArg = initializer_field("glorot_uniform")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    depthwise_regularizer: RegularizerArg = regularizer_field("depthwise_kernel")
+    pointwise_regularizer: RegularizerArg = regularizer_field("pointwise_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    depthwise_constraint: ConstraintArg = constraint_field("depthwise_kernel")
+    pointwise_constraint: ConstraintArg = constraint_field("pointwise_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
 
     strided_dilation = True
 
@@ -85,6 +102,7 @@ class _SeparableConv(_BaseConv):
         }
 
 
+@document_args(ARG_DOCS)
 class SeparableConv1D(_SeparableConv):
     """1D depthwise separable convolution, like `keras.layers.SeparableConv1D`.
 
@@ -99,8 +117,12 @@ class SeparableConv1D(_SeparableConv):
     """
 
     rank = 1
+    kernel_size: tuple[int] = spatial_field(1)
+    strides: tuple[int] = spatial_field(1, 1)
+    dilation_rate: tuple[int] = spatial_field(1, 1)
 
 
+@document_args(ARG_DOCS)
 class SeparableConv2D(_SeparableConv):
     """2D depthwise separable convolution, like `keras.layers.SeparableConv2D`.
 
@@ -112,3 +134,6 @@ class SeparableConv2D(_SeparableConv):
     """
 
     rank = 2
+    kernel_size: tuple[int, int] = spatial_field(2)
+    strides: tuple[int, int] = spatial_field(2, 1)
+    dilation_rate: tuple[int, int] = spatial_field(2, 1)

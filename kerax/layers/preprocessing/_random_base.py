@@ -18,7 +18,6 @@ import jax
 import jax.numpy as jnp
 
 from kerax.core.layer import Layer
-from kerax.layers._core_utils import standardize_data_format
 from kerax.layers.preprocessing._image_ops import (
     AFFINE_FILL_MODES,
     AFFINE_INTERPOLATIONS,
@@ -31,26 +30,6 @@ from kerax.layers.preprocessing._image_ops import (
 
 def _is_number(v) -> bool:
     return isinstance(v, int | float) and not isinstance(v, bool)
-
-
-def _base_factor(layer, factor, bounds):
-    """Keras's `BaseImagePreprocessingLayer._set_factor`: a number or a pair -> sorted `(lower, upper)`."""
-    error = (
-        f"{layer.describe()}: The `factor` argument should be a number (or a list of two numbers) in the range "
-        f"[{bounds[0]}, {bounds[1]}]. Received: factor={factor!r}"
-    )
-    if isinstance(factor, tuple | list):
-        if len(factor) != 2 or not all(_is_number(f) for f in factor):
-            raise ValueError(error)
-        if factor[0] > bounds[1] or factor[1] < bounds[0]:
-            raise ValueError(error)
-        return tuple(sorted(factor))
-    if _is_number(factor):
-        if factor < bounds[0] or factor > bounds[1]:
-            raise ValueError(error)
-        factor = abs(factor)
-        return (max(-factor, bounds[0]), factor)
-    raise ValueError(error)
 
 
 def _pair_factor(layer, factor, name, lower_open: bool):
@@ -111,12 +90,6 @@ class _RandomImageLayer(Layer):
 
     def __post_init__(self):
         super().__post_init__()
-        standardize_data_format(self)
-        seed = self.seed
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, int)):
-            raise ValueError(
-                f"{self.describe()}: `seed` must be an int or None, got {seed!r}."
-            )
 
     def check_input(self, spec):
         check_image_input(self, spec)
@@ -173,18 +146,3 @@ class _RandomAffineLayer(_RandomImageLayer):
             self.fill_value,
             self.data_format,
         )
-
-
-def _check_value_range(layer, sort: bool):
-    value_range = layer.value_range
-    if (
-        not isinstance(value_range, tuple | list)
-        or len(value_range) != 2
-        or not all(_is_number(v) for v in value_range)
-    ):
-        raise ValueError(
-            f"{layer.describe()}: The `value_range` argument should be a list of two numbers. Received: value_range={value_range!r}"
-        )
-    object.__setattr__(
-        layer, "value_range", tuple(sorted(value_range)) if sort else tuple(value_range)
-    )

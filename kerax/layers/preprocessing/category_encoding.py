@@ -5,8 +5,11 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import shape_str
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 
 # --------------------------------------------------- categorical encodings
 _ENCODE_MODES = ("one_hot", "multi_hot", "count")
@@ -57,6 +60,27 @@ def _check_sparse(layer):
         )
 
 
+def _binary_alias(mode):
+    """Keras's deprecated `"binary"` output mode is `"multi_hot"`."""
+    return "multi_hot" if mode == "binary" else mode
+
+
+DOCS = {
+    **ARG_DOCS,
+    "num_tokens": "The total number of tokens the layer should support. All inputs to "
+    "the layer must integers in the range `0 <= value < num_tokens` (others encode as "
+    "zeros).",
+    "output_mode": 'Specification for the output of the layer: `"one_hot"` encodes '
+    "each individual element in the input into an array of `num_tokens` size, "
+    'containing a 1 at the element index; `"multi_hot"` encodes each sample into a '
+    "single array of `num_tokens` size, containing a 1 for each vocabulary term "
+    'present in the sample; `"count"` is like `"multi_hot"`, but the array contains '
+    "a count of the number of times the token at that index appeared in the sample. "
+    'Defaults to `"multi_hot"`.',
+}
+
+
+@document_args(DOCS)
 class CategoryEncoding(Layer):
     """Encodes integer tokens as one-hot, multi-hot or count vectors, like `keras.layers.CategoryEncoding`.
 
@@ -73,15 +97,13 @@ class CategoryEncoding(Layer):
     """
 
     num_tokens: int | None = None
-    output_mode: str = "multi_hot"
+    output_mode: str = field("multi_hot", converter=_binary_alias)
     sparse: bool = False
 
     autocast = False  # Token ids must not be cast to a low-precision float.
 
     def __post_init__(self):
         super().__post_init__()
-        if self.output_mode == "binary":  # Keras's deprecated alias.
-            object.__setattr__(self, "output_mode", "multi_hot")
         _check_choice(self, "output_mode", self.output_mode, _ENCODE_MODES)
         if self.num_tokens is None:
             raise ValueError(

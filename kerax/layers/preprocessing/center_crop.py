@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
-from kerax.layers._core_utils import standardize_data_format
+from kerax.layers._args import data_format_field, positive_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 from kerax.layers.preprocessing._image_ops import (
     check_image_input,
-    check_positive_int,
     crop,
     smart_resize,
     spatial_axes,
 )
 
+DOCS = ARG_DOCS
 
+
+@document_args(DOCS)
 class CenterCrop(Layer):
     """Crops the centre `(height, width)` of images, like `keras.layers.CenterCrop`.
 
@@ -27,15 +32,9 @@ class CenterCrop(Layer):
         (2, 4, 4, 3)
     """
 
-    height: int = None
-    width: int = None
-    data_format: str | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        standardize_data_format(self)
-        check_positive_int(self, "height")
-        check_positive_int(self, "width")
+    height: int = field(converter=positive_int)
+    width: int = field(converter=positive_int)
+    data_format: str = data_format_field()
 
     def check_input(self, spec):
         check_image_input(self, spec)

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
 import numpy as np
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
+from kerax.layers._docs import document_args
 from kerax.layers.preprocessing._data_ops import (
     _batches,
     _extract_batch,
     _is_array,
-    _to_config_value,
+)
+from kerax.layers.preprocessing._fields import (
+    ARG_DOCS,
+    boundaries,
 )
 from kerax.layers.preprocessing.category_encoding import (
     _ENCODE_MODES,
@@ -51,6 +54,27 @@ def _merge_summaries(prev_summary, next_summary, epsilon):
     return _compress_summary(merged, epsilon)
 
 
+DOCS = {
+    **ARG_DOCS,
+    "bin_boundaries": "A list of bin boundaries. The leftmost and rightmost bins will "
+    "always extend to `-inf` and `inf`, so `bin_boundaries=[0., 1., 2.]` generates "
+    "bins `(-inf, 0.)`, `[0., 1.)`, `[1., 2.)`, and `[2., +inf)`. If this option is "
+    "set, `adapt()` should not be called.",
+    "num_bins": "The integer number of bins to compute. If this option is set, "
+    "`bin_boundaries` should not be set and `adapt()` should be called to learn the "
+    "bin boundaries.",
+    "epsilon": "Error tolerance, typically a small fraction close to zero (e.g. "
+    "0.01). Higher values of epsilon increase the quantile approximation, and hence "
+    "result in more unequal buckets, but could improve performance and resource "
+    "consumption.",
+    "output_mode": 'Specification for the output of the layer. Values can be `"int"`, '
+    '`"one_hot"`, `"multi_hot"`, or `"count"`: `"int"` returns the discretized bin '
+    "indices directly; the others encode them as `CategoryEncoding` does. Defaults "
+    'to `"int"`.',
+}
+
+
+@document_args(DOCS)
 class Discretization(Layer):
     """Buckets values by boundaries, like `keras.layers.Discretization`.
 
@@ -68,7 +92,7 @@ class Discretization(Layer):
         Array([[0, 2, 3, 1]], dtype=int32)
     """
 
-    bin_boundaries: Any = None
+    bin_boundaries: tuple[float, ...] | None = field(None, converter=boundaries)
     num_bins: int | None = None
     epsilon: float = 0.01
     output_mode: str = "int"
@@ -92,15 +116,6 @@ class Discretization(Layer):
             raise ValueError(
                 f"{self.describe()}: You need to set either `num_bins` or `bin_boundaries`."
             )
-        if self.bin_boundaries is not None:
-            bounds = _to_config_value(self.bin_boundaries)
-            if not isinstance(bounds, tuple) or not all(
-                isinstance(b, int | float) for b in bounds
-            ):
-                raise ValueError(
-                    f"{self.describe()}: `bin_boundaries` must be a list of numbers, got {self.bin_boundaries!r}."
-                )
-            object.__setattr__(self, "bin_boundaries", tuple(float(b) for b in bounds))
         if not isinstance(self.epsilon, int | float) or not 0 < self.epsilon <= 1:
             raise ValueError(
                 f"{self.describe()}: `epsilon` must be a float in (0, 1], got {self.epsilon!r}."

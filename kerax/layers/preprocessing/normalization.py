@@ -15,25 +15,48 @@ from __future__ import annotations
 
 import itertools
 import math
-from typing import Any
 
 import jax.numpy as jnp
 import numpy as np
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, shape_str
+from kerax.layers._docs import document_args
 from kerax.layers.preprocessing._data_ops import (
     _batches,
     _extract_batch,
     _is_array,
-    _to_config_value,
+)
+from kerax.layers.preprocessing._fields import (
+    Values,
+    axis_or_none,
+    optional_numbers,
 )
 
 # Keras's `backend.epsilon()`: the floor on the standard deviation.
 _EPSILON = 1e-7
 
 
+DOCS = {
+    "axis": "Integer, tuple of integers, or None. The axis or axes that should have "
+    "a separate mean and variance for each index in the shape. For example, if shape "
+    "is `(None, 5)` and `axis=1`, the layer will track 5 separate mean and variance "
+    "values for the last axis. If `axis` is set to `None`, the layer will normalize "
+    "all elements in the input by a scalar mean and variance. Defaults to `-1`.",
+    "mean": "The mean value(s) to use during normalization. The passed value(s) will "
+    "be broadcast to the shape of the kept axes above. `mean` and `variance` must be "
+    "specified together.",
+    "variance": "The variance value(s) to use during normalization. The passed "
+    "value(s) will be broadcast to the shape of the kept axes above. `mean` and "
+    "`variance` must be specified together.",
+    "invert": "If `True`, this layer will apply the inverse transformation to its "
+    "inputs: it would turn a normalized input back into its original form.",
+}
+
+
 # ------------------------------------------------------------- Normalization
+@document_args(DOCS)
 class Normalization(Layer):
     """`(x - mean) / sqrt(variance)` per index of `axis`, like `keras.layers.Normalization`.
 
@@ -51,28 +74,16 @@ class Normalization(Layer):
         Array([[-1., -1., -1.]], dtype=float32)
     """
 
-    axis: Any = -1
-    mean: Any = None
-    variance: Any = None
+    axis: tuple[int, ...] = field(-1, converter=axis_or_none)
+    mean: Values | None = field(None, converter=optional_numbers)
+    variance: Values | None = field(None, converter=optional_numbers)
     invert: bool = False
 
     supports_masking = True
 
     def __post_init__(self):
         super().__post_init__()
-        axis = self.axis
-        if axis is None:
-            axis = ()
-        elif isinstance(axis, int) and not isinstance(axis, bool):
-            axis = (axis,)
-        if not isinstance(axis, tuple) or not all(
-            isinstance(a, int) and not isinstance(a, bool) for a in axis
-        ):
-            raise ValueError(
-                f"{self.describe()}: `axis` must be an int, a tuple of ints or None, got {self.axis!r}."
-            )
-        object.__setattr__(self, "axis", axis)
-        mean, variance = _to_config_value(self.mean), _to_config_value(self.variance)
+        axis, mean, variance = self.axis, self.mean, self.variance
         if (mean is None) != (variance is None):
             raise ValueError(
                 f"{self.describe()}: When setting values directly, both `mean` and `variance` must be set. "
@@ -89,8 +100,6 @@ class Normalization(Layer):
                     f"{self.describe()}: The rank of `mean` must be less than or equal to the number of axes "
                     f"({len(axis)}). Received: mean shape {np.shape(mean)} for axis {axis}"
                 )
-        object.__setattr__(self, "mean", mean)
-        object.__setattr__(self, "variance", variance)
 
     def _axes(self, shape):
         """`(keep_axes, reduce_axes, broadcast_shape, stats_shape)` for inputs of `shape` (Keras's build)."""

@@ -2,21 +2,38 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import data_format_field, optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import (
+    ARG_DOCS,
+    base_factor,
+    value_range,
+)
 from kerax.layers.preprocessing._image_ops import (
     spatial_axes,
 )
 from kerax.layers.preprocessing._random_base import (
-    _base_factor,
-    _check_value_range,
     _RandomImageLayer,
 )
 
+DOCS = {
+    **ARG_DOCS,
+    "factor": "a positive float represented as fraction of value, or a tuple of size "
+    "2 representing lower and upper bound. When represented as a single float, "
+    "lower = upper. The contrast factor will be randomly picked between "
+    "`[1.0 - lower, 1.0 + upper]`. For any pixel x in the channel, the output will "
+    "be `(x - mean) * factor + mean` where `mean` is the mean value of the channel.",
+    "value_range": "the range of values the incoming images will have. Represented "
+    "as a two-number tuple written `[low, high]`. This is typically either `[0, 1]` "
+    "or `[0, 255]` depending on how your preprocessing pipeline is set up.",
+}
 
+
+@document_args(DOCS)
 class RandomContrast(_RandomImageLayer):
     """Randomly adjusts contrast in training, like `keras.layers.RandomContrast`.
 
@@ -32,15 +49,15 @@ class RandomContrast(_RandomImageLayer):
         >>> y, _ = layer.apply({}, {}, jnp.ones((2, 8, 8, 3)), key=jax.random.key(0), training=True)
     """
 
-    factor: Any = None
-    value_range: Any = (0, 255)
-    seed: int | None = None
-    data_format: str | None = None
+    factor: tuple[float, float] = field(converter=base_factor(0, 1))
+    value_range: tuple[float, float] = field(
+        (0, 255), converter=value_range(sort=False)
+    )
+    seed: int | None = field(None, converter=optional_int)
+    data_format: str = data_format_field()
 
     def __post_init__(self):
-        object.__setattr__(self, "factor", _base_factor(self, self.factor, (0, 1)))
         super().__post_init__()
-        _check_value_range(self, sort=False)
 
     def inference(self, images):
         return images

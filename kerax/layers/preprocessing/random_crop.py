@@ -7,9 +7,12 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+from kerax.core.fields import field
+from kerax.layers._args import data_format_field, optional_int, positive_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 from kerax.layers.preprocessing._image_ops import (
     aspect_crop_box,
-    check_positive_int,
     crop,
     resize,
     smart_resize,
@@ -17,7 +20,10 @@ from kerax.layers.preprocessing._image_ops import (
 )
 from kerax.layers.preprocessing._random_base import _RandomImageLayer
 
+DOCS = ARG_DOCS
 
+
+@document_args(DOCS)
 class RandomCrop(_RandomImageLayer):
     """Randomly crops `(height, width)` in training, like `keras.layers.RandomCrop`.
 
@@ -40,15 +46,10 @@ class RandomCrop(_RandomImageLayer):
         (2, 4, 4, 3)
     """
 
-    height: int = None
-    width: int = None
-    seed: int | None = None
-    data_format: str | None = None
-
-    def __post_init__(self):
-        super().__post_init__()
-        check_positive_int(self, "height")
-        check_positive_int(self, "width")
+    height: int = field(converter=positive_int)
+    width: int = field(converter=positive_int)
+    seed: int | None = field(None, converter=optional_int)
+    data_format: str = data_format_field()
 
     def inference(self, images):
         images = images.astype(self.policy.compute_dtype)

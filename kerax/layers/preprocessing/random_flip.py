@@ -5,13 +5,26 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import data_format_field, optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 from kerax.layers.preprocessing._image_ops import (
     check_choice,
     spatial_axes,
 )
 from kerax.layers.preprocessing._random_base import _RandomImageLayer
 
+DOCS = {
+    **ARG_DOCS,
+    "mode": 'String indicating which flip mode to use. Can be `"horizontal"`, '
+    '`"vertical"`, or `"horizontal_and_vertical"`. `"horizontal"` is a left-right '
+    'flip and `"vertical"` is a top-bottom flip. Defaults to '
+    '`"horizontal_and_vertical"`.',
+}
 
+
+@document_args(DOCS)
 class RandomFlip(_RandomImageLayer):
     """Randomly flips images in training, like `keras.layers.RandomFlip`.
 
@@ -26,8 +39,8 @@ class RandomFlip(_RandomImageLayer):
     """
 
     mode: str = "horizontal_and_vertical"
-    seed: int | None = None
-    data_format: str | None = None
+    seed: int | None = field(None, converter=optional_int)
+    data_format: str = data_format_field()
 
     def __post_init__(self):
         super().__post_init__()

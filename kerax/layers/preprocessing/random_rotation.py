@@ -2,18 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import data_format_field, optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import (
+    ARG_DOCS,
+    base_factor,
+)
 from kerax.layers.preprocessing._random_base import (
-    _base_factor,
     _RandomAffineLayer,
     compute_affine_matrix,
 )
 
+DOCS = {
+    **ARG_DOCS,
+    "factor": "a float represented as fraction of 2 Pi, or a tuple of size 2 "
+    "representing lower and upper bound for rotating clockwise and "
+    "counter-clockwise. A positive values means rotating counter clock-wise, while a "
+    "negative value means clock-wise. When represented as a single float, this value "
+    "is used for both the upper and lower bound. For instance, `factor=(-0.2, 0.3)` "
+    "results in an output rotation by a random amount in the range "
+    "`[-20% * 360, 30% * 360]`.",
+    "fill_mode": ARG_DOCS["fill_mode"].replace("{fill_mode}", "reflect"),
+}
 
+
+@document_args(DOCS)
 class RandomRotation(_RandomAffineLayer):
     """Randomly rotates images in training, like `keras.layers.RandomRotation`.
 
@@ -28,16 +45,12 @@ class RandomRotation(_RandomAffineLayer):
         >>> y, _ = layer.apply({}, {}, jnp.ones((2, 8, 8, 3)), key=jax.random.key(0), training=True)
     """
 
-    factor: Any = None
+    factor: tuple[float, float] = field(converter=base_factor(-1, 1))
     fill_mode: str = "reflect"
     interpolation: str = "bilinear"
-    seed: int | None = None
+    seed: int | None = field(None, converter=optional_int)
     fill_value: float = 0.0
-    data_format: str | None = None
-
-    def __post_init__(self):
-        object.__setattr__(self, "factor", _base_factor(self, self.factor, (-1, 1)))
-        super().__post_init__()
+    data_format: str = data_format_field()
 
     def get_random_transformation(self, images, *, key):
         key = self._key(key)

@@ -2,14 +2,31 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import data_format_field, optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 from kerax.layers.preprocessing._random_base import _pair_factor, _RandomAffineLayer
 
+DOCS = {
+    **ARG_DOCS,
+    "height_factor": "a float represented as fraction of value, or a tuple of size 2 "
+    "representing lower and upper bound for shifting vertically. A negative value "
+    "means shifting image up, while a positive value means shifting image down. "
+    "When represented as a single positive float, this value is used for both the "
+    "upper and lower bound. For instance, `height_factor=(-0.2, 0.3)` results in an "
+    "output shifted by a random amount in the range `[-20%, +30%]`.",
+    "width_factor": "a float represented as fraction of value, or a tuple of size 2 "
+    "representing lower and upper bound for shifting horizontally. A negative value "
+    "means shifting image left, while a positive value means shifting image right.",
+    "fill_mode": ARG_DOCS["fill_mode"].replace("{fill_mode}", "reflect"),
+}
 
+
+@document_args(DOCS)
 class RandomTranslation(_RandomAffineLayer):
     """Randomly translates images in training, like `keras.layers.RandomTranslation`.
 
@@ -22,13 +39,13 @@ class RandomTranslation(_RandomAffineLayer):
         >>> y, _ = layer.apply({}, {}, jnp.ones((2, 8, 8, 3)), key=jax.random.key(0), training=True)
     """
 
-    height_factor: Any = None
-    width_factor: Any = None
+    height_factor: float | tuple[float, float] = field()
+    width_factor: float | tuple[float, float] = field()
     fill_mode: str = "reflect"
     interpolation: str = "bilinear"
-    seed: int | None = None
+    seed: int | None = field(None, converter=optional_int)
     fill_value: float = 0.0
-    data_format: str | None = None
+    data_format: str = data_format_field()
 
     def __post_init__(self):
         super().__post_init__()

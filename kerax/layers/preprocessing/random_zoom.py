@@ -2,14 +2,32 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax
 import jax.numpy as jnp
 
+from kerax.core.fields import field
+from kerax.layers._args import data_format_field, optional_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 from kerax.layers.preprocessing._random_base import _pair_factor, _RandomAffineLayer
 
+DOCS = {
+    **ARG_DOCS,
+    "height_factor": "a float represented as fraction of value, or a tuple of size 2 "
+    "representing lower and upper bound for zooming vertically. When represented as "
+    "a single float, this value is used for both the upper and lower bound. A "
+    "positive value means zooming out, while a negative value means zooming in. For "
+    "instance, `height_factor=(0.2, 0.3)` result in an output zoomed out by a random "
+    "amount in the range `[+20%, +30%]`.",
+    "width_factor": "a float represented as fraction of value, or a tuple of size 2 "
+    "representing lower and upper bound for zooming horizontally. `None` means "
+    "zooming vertical and horizontal directions by preserving the aspect ratio. "
+    "Defaults to `None`.",
+    "fill_mode": ARG_DOCS["fill_mode"].replace("{fill_mode}", "reflect"),
+}
 
+
+@document_args(DOCS)
 class RandomZoom(_RandomAffineLayer):
     """Randomly zooms images in training, like `keras.layers.RandomZoom`.
 
@@ -22,13 +40,13 @@ class RandomZoom(_RandomAffineLayer):
         >>> y, _ = layer.apply({}, {}, jnp.ones((2, 8, 8, 3)), key=jax.random.key(0), training=True)
     """
 
-    height_factor: Any = None
-    width_factor: Any = None
+    height_factor: float | tuple[float, float] = field()
+    width_factor: float | tuple[float, float] | None = None
     fill_mode: str = "reflect"
     interpolation: str = "bilinear"
-    seed: int | None = None
+    seed: int | None = field(None, converter=optional_int)
     fill_value: float = 0.0
-    data_format: str | None = None
+    data_format: str = data_format_field()
 
     def __post_init__(self):
         super().__post_init__()

@@ -2,16 +2,24 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import jax.numpy as jnp
-import numpy as np
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
-from kerax.layers.preprocessing._data_ops import _to_config_value
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import (
+    Values,
+    numbers,
+)
+
+DOCS = {
+    "scale": "Float (or a per-channel sequence), the scale to apply to the inputs.",
+    "offset": "Float (or a per-channel sequence), the offset to apply to the inputs.",
+}
 
 
 # ----------------------------------------------------------------- Rescaling
+@document_args(DOCS)
 class Rescaling(Layer):
     """Multiplies inputs by `scale` and adds `offset`, like `keras.layers.Rescaling`.
 
@@ -25,26 +33,10 @@ class Rescaling(Layer):
         Array([[-1.,  1.]], dtype=float32)
     """
 
-    scale: Any = None
-    offset: Any = 0.0
+    scale: Values = field(converter=numbers)
+    offset: Values = field(0.0, converter=numbers)
 
     supports_masking = True
-
-    def __post_init__(self):
-        super().__post_init__()
-        if self.scale is None:
-            raise ValueError(
-                f"{self.describe()}: `scale` is required, e.g. Rescaling(1 / 255)."
-            )
-        for name in ("scale", "offset"):
-            value = _to_config_value(getattr(self, name))
-            try:
-                np.asarray(value, np.float64)
-            except (TypeError, ValueError):
-                raise ValueError(
-                    f"{self.describe()}: `{name}` must be a number or a sequence of numbers, got {value!r}."
-                ) from None
-            object.__setattr__(self, name, value)
 
     def call(self, params, state, x, *, key, training):
         del params, key, training

@@ -4,22 +4,46 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from kerax.core.fields import field
 from kerax.core.layer import Layer
-from kerax.layers._core_utils import standardize_data_format
+from kerax.layers._args import data_format_field, positive_int
+from kerax.layers._docs import document_args
+from kerax.layers.preprocessing._fields import ARG_DOCS
 from kerax.layers.preprocessing._image_ops import (
     RESIZE_INTERPOLATIONS,
     aspect_crop_box,
     check_choice,
     check_image_input,
-    check_positive_int,
     crop,
     resize,
     saturate_cast,
     spatial_axes,
 )
 
+DOCS = {
+    **ARG_DOCS,
+    "interpolation": 'String, the interpolation method. Supports `"bilinear"`, '
+    '`"nearest"`, `"bicubic"`, `"lanczos3"`, `"lanczos5"`. Defaults to '
+    '`"bilinear"`.',
+    "crop_to_aspect_ratio": "If `True`, resize the images without aspect ratio "
+    "distortion. When the original aspect ratio differs from the target aspect "
+    "ratio, the output image will be cropped so as to return the largest possible "
+    "window in the image (of size `(height, width)`) that matches the target aspect "
+    "ratio. By default (`crop_to_aspect_ratio=False`), aspect ratio may not be "
+    "preserved.",
+    "pad_to_aspect_ratio": "If `True`, pad the images without aspect ratio "
+    "distortion. When the original aspect ratio differs from the target aspect "
+    "ratio, the output image will be evenly padded on the short side.",
+    "fill_mode": "When using `pad_to_aspect_ratio=True`, padded areas are filled "
+    'according to the given mode. Only `"constant"` is supported at this time '
+    "(fill with constant value, equal to `fill_value`).",
+    "fill_value": "Float. Padding value to use when `pad_to_aspect_ratio=True`.",
+    "antialias": "Whether to use an antialiasing filter when downsampling an image.",
+}
+
 
 # ------------------------------------------------------------------ layers
+@document_args(DOCS)
 class Resizing(Layer):
     """Resizes images to `(height, width)`, like `keras.layers.Resizing`.
 
@@ -36,21 +60,18 @@ class Resizing(Layer):
         (2, 4, 4, 3)
     """
 
-    height: int = None
-    width: int = None
+    height: int = field(converter=positive_int)
+    width: int = field(converter=positive_int)
     interpolation: str = "bilinear"
     crop_to_aspect_ratio: bool = False
     pad_to_aspect_ratio: bool = False
     fill_mode: str = "constant"
     fill_value: float = 0.0
-    antialias: bool = False
-    data_format: str | None = None
+    antialias: bool = field(False, converter=bool)
+    data_format: str = data_format_field()
 
     def __post_init__(self):
         super().__post_init__()
-        standardize_data_format(self)
-        check_positive_int(self, "height")
-        check_positive_int(self, "width")
         check_choice(self, "interpolation", RESIZE_INTERPOLATIONS)
         if self.fill_mode != "constant":
             raise ValueError(
@@ -60,7 +81,6 @@ class Resizing(Layer):
             raise ValueError(
                 f"{self.describe()}: Only one of `pad_to_aspect_ratio` & `crop_to_aspect_ratio` can be `True`."
             )
-        object.__setattr__(self, "antialias", bool(self.antialias))
 
     def check_input(self, spec):
         check_image_input(self, spec)

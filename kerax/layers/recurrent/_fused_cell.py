@@ -35,16 +35,6 @@ class FusedCell(Layer):
         """How many masks per input (one per gate, or None for one shared mask)."""
         return None
 
-    def _clamp_dropout(self):
-        for f in ("dropout", "recurrent_dropout"):
-            value = getattr(self, f)
-            if not isinstance(value, (int, float)):
-                raise ValueError(
-                    f"{self.describe()}: `{f}` must be a float in [0, 1], got {value!r}."
-                )
-            # Keras clamps the rates into [0, 1] too.
-            object.__setattr__(self, f, min(1.0, max(0.0, float(value))))
-
     def uses_dropout(self) -> bool:
         return self._applies(self.dropout) or self._applies(self.recurrent_dropout)
 
@@ -151,24 +141,8 @@ def gate_matmul(x, kernel, mask, gates):
     )
 
 
-def _check_units(layer) -> None:
-    if (
-        not isinstance(layer.units, int)
-        or isinstance(layer.units, bool)
-        or layer.units <= 0
-    ):
-        raise ValueError(
-            f"{layer.describe()}: `units` must be a positive int, got {layer.units!r}."
-        )
-
-
 class _DenseCell(FusedCell):
     """Shared parts of the three dense cells: params, projection, checks."""
-
-    def __post_init__(self):
-        super().__post_init__()
-        _check_units(self)
-        self._clamp_dropout()
 
     @property
     def output_size(self) -> int:

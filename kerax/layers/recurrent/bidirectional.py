@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -11,6 +10,7 @@ import jax.numpy as jnp
 from kerax.core import naming
 from kerax.core.layer import Layer, is_empty
 from kerax.core.spec import shape_str
+from kerax.layers._docs import document_args
 from kerax.layers.recurrent.rnn import num_states
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -28,6 +28,24 @@ def _removeprefix(name: str, prefix: str) -> str:
     return name[len(prefix) :] if name.startswith(prefix) else name
 
 
+@document_args(
+    {
+        "layer": "`keras.layers.RNN` instance, such as `keras.layers.LSTM` or "
+        "`keras.layers.GRU` (a kerax recurrent layer with `go_backwards`, "
+        "`return_sequences` and `return_state`).",
+        "merge_mode": "Mode by which outputs of the forward and backward RNNs will be "
+        'combined. One of `{{"sum", "mul", "concat", "ave", None}}`. If `None`, '
+        "the outputs will not be combined, they will be returned as a list. "
+        'Defaults to `"concat"`.',
+        "weights": "Must be `None`: kerax weights live in `params` (build them with "
+        "`init` and replace the arrays you want to set).",
+        "backward_layer": "Optional recurrent layer to handle backwards input "
+        "processing. If `backward_layer` is not provided, the layer instance passed "
+        "as the `layer` argument will be used to generate the backward layer "
+        "automatically. Its `go_backwards` must differ from `layer`'s, and its "
+        "`return_sequences` and `return_state` must match.",
+    }
+)
 class Bidirectional(Layer):
     """Runs a recurrent layer forwards and backwards, like `keras.layers.Bidirectional`.
 
@@ -51,9 +69,10 @@ class Bidirectional(Layer):
         ['backward_lstm', 'forward_lstm']
     """
 
-    layer: Layer = None
+    layer: Layer
     merge_mode: str | None = "concat"
-    weights: Any = None
+    # Keras's initial weights list; refused (kerax weights live in params).
+    weights: None = None
     backward_layer: Layer | None = None
 
     supports_masking = True
@@ -218,15 +237,3 @@ class Bidirectional(Layer):
             )
             return (*outputs, *([None] * n))
         return outputs if self.merge_mode is None else output_mask
-
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        from kerax.interop.keras import construct_from_keras, layer_from_keras
-
-        backward = config.get("backward_layer")
-        return construct_from_keras(
-            cls,
-            config,
-            layer=layer_from_keras(config["layer"]),
-            backward_layer=None if backward is None else layer_from_keras(backward),
-        )

@@ -2,65 +2,54 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+import dataclasses
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 from jax import lax
 
+from kerax.core.fields import field
+from kerax.layers import _args
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    data_format_field,
+    initializer_field,
+    int_tuple,
+    is_int,
+    positive_int,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
+from kerax.layers.recurrent._fields import (
+    ARG_DOCS,
+    rate_field,
+    seed_field,
+)
 from kerax.layers.recurrent._fused_cell import FusedCell, broadcast_lead, lstm_update
 from kerax.layers.recurrent.rnn import CellRNN
 
 _SPATIAL = "DHW"
 
 
-def _tuple(layer, name, rank, allow_zero=False):
-    value = getattr(layer, name)
-    if isinstance(value, int) and not isinstance(value, bool):
-        value = (value,) * rank
-    ok = (
-        isinstance(value, tuple)
-        and len(value) == rank
-        and all(
-            isinstance(v, int) and (v > 0 or (allow_zero and v == 0)) for v in value
-        )
-    )
-    if not ok:
-        raise ValueError(
-            f"{layer.describe()}: `{name}` must be an int or a tuple of {rank} positive ints, got {value!r}."
-        )
-    object.__setattr__(layer, name, value)
-
-
-def _normalize_conv_config(layer, rank):
-    _tuple(layer, "kernel_size", rank)
-    _tuple(layer, "strides", rank, allow_zero=True)
-    _tuple(layer, "dilation_rate", rank)
-    padding = layer.padding.lower() if isinstance(layer.padding, str) else layer.padding
-    if padding not in ("valid", "same"):
-        raise ValueError(
-            f"{layer.describe()}: `padding` must be 'valid' or 'same', got {layer.padding!r}."
-        )
-    object.__setattr__(layer, "padding", padding)
-    data_format = "channels_last" if layer.data_format is None else layer.data_format
-    if data_format not in ("channels_last", "channels_first"):
-        raise ValueError(
-            f"{layer.describe()}: `data_format` must be 'channels_last' or 'channels_first', got {data_format!r}."
-        )
-    object.__setattr__(layer, "data_format", data_format)
-    if max(layer.strides) > 1 and max(layer.dilation_rate) > 1:
-        raise ValueError(
-            f"{layer.describe()}: strides > 1 is not compatible with dilation_rate > 1, got "
-            f"strides={layer.strides} and dilation_rate={layer.dilation_rate}."
-        )
-    if (
-        not isinstance(layer.filters, int)
-        or isinstance(layer.filters, bool)
-        or layer.filters <= 0
+def _spatial_tuple(value) -> tuple[int, ...]:
+    """The cell's per-axis ints, already normalized by its layer to `rank` ints."""
+    if not isinstance(value, tuple | list) or not all(
+        is_int(v) and v >= 0 for v in value
     ):
         raise ValueError(
-            f"{layer.describe()}: `filters` must be a positive int, got {layer.filters!r}."
+            f"expected a tuple of non-negative ints (one per spatial axis), got {value!r}."
         )
+    return tuple(int(v) for v in value)
+
+
+def _spatial_field(rank: int, default=dataclasses.MISSING, *, allow_zero=False):
+    return field(default, converter=int_tuple(rank, allow_zero=allow_zero))
 
 
 class ConvLSTMCell(FusedCell):
@@ -73,29 +62,29 @@ class ConvLSTMCell(FusedCell):
     "same" padding. States `(h, c)` have the input convolution's output shape.
     """
 
-    rank: int = 2
-    filters: int = None
-    kernel_size: Any = None
-    strides: Any = 1
-    padding: str = "valid"
-    data_format: str | None = None
-    dilation_rate: Any = 1
-    activation: Any = "tanh"
-    recurrent_activation: Any = "sigmoid"
+    rank: int = field(converter=positive_int)
+    filters: int = field(converter=positive_int)
+    kernel_size: tuple[int, ...] = field(converter=_spatial_tuple)
+    strides: tuple[int, ...] = field((1,), converter=_spatial_tuple)
+    padding: str = field("valid", converter=_args.padding("valid", "same"))
+    data_format: str = data_format_field()
+    dilation_rate: tuple[int, ...] = field((1,), converter=_spatial_tuple)
+    activation: ActivationArg = activation_field("tanh")
+    recurrent_activation: ActivationArg = activation_field("sigmoid")
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    recurrent_initializer: Any = "orthogonal"
-    bias_initializer: Any = "zeros"
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    recurrent_initializer: InitializerArg = initializer_field("orthogonal")
+    bias_initializer: InitializerArg = initializer_field("zeros")
     unit_forget_bias: bool = True
-    kernel_regularizer: Any = None
-    recurrent_regularizer: Any = None
-    bias_regularizer: Any = None
-    kernel_constraint: Any = None
-    recurrent_constraint: Any = None
-    bias_constraint: Any = None
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    seed: int | None = None
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    recurrent_regularizer: RegularizerArg = regularizer_field("recurrent_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    recurrent_constraint: ConstraintArg = constraint_field("recurrent_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    dropout: float = rate_field()
+    recurrent_dropout: float = rate_field()
+    seed: int | None = seed_field()
 
     gates: ClassVar[int] = 4
 
@@ -105,8 +94,16 @@ class ConvLSTMCell(FusedCell):
             raise ValueError(
                 f"{self.describe()}: `rank` must be 1, 2 or 3, got {self.rank!r}."
             )
-        _normalize_conv_config(self, self.rank)
-        self._clamp_dropout()
+        for name in ("kernel_size", "strides", "dilation_rate"):
+            if len(getattr(self, name)) != self.rank:
+                raise ValueError(
+                    f"{self.describe()}: `{name}` must hold {self.rank} ints (rank={self.rank}), got {getattr(self, name)!r}."
+                )
+        if max(self.strides) > 1 and max(self.dilation_rate) > 1:
+            raise ValueError(
+                f"{self.describe()}: strides > 1 is not compatible with dilation_rate > 1, got "
+                f"strides={self.strides} and dilation_rate={self.dilation_rate}."
+            )
 
     @property
     def state_size(self) -> tuple:
@@ -254,29 +251,29 @@ class ConvLSTMCell(FusedCell):
 class _ConvLSTM(CellRNN):
     """Shared by ConvLSTM1D/2D/3D: Keras's fields; the cell gets the class's `rank`."""
 
-    filters: int = None
-    kernel_size: Any = None
-    strides: Any = 1
-    padding: str = "valid"
-    data_format: str | None = None
-    dilation_rate: Any = 1
-    activation: Any = "tanh"
-    recurrent_activation: Any = "sigmoid"
+    filters: int = field(converter=positive_int)
+    kernel_size: tuple[int, ...] = field()
+    strides: tuple[int, ...] = field(1)
+    padding: str = field("valid", converter=_args.padding("valid", "same"))
+    data_format: str = data_format_field()
+    dilation_rate: tuple[int, ...] = field(1)
+    activation: ActivationArg = activation_field("tanh")
+    recurrent_activation: ActivationArg = activation_field("sigmoid")
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    recurrent_initializer: Any = "orthogonal"
-    bias_initializer: Any = "zeros"
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    recurrent_initializer: InitializerArg = initializer_field("orthogonal")
+    bias_initializer: InitializerArg = initializer_field("zeros")
     unit_forget_bias: bool = True
-    kernel_regularizer: Any = None
-    recurrent_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    recurrent_constraint: Any = None
-    bias_constraint: Any = None
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    seed: int | None = None
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    recurrent_regularizer: RegularizerArg = regularizer_field("recurrent_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    recurrent_constraint: ConstraintArg = constraint_field("recurrent_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    dropout: float = rate_field()
+    recurrent_dropout: float = rate_field()
+    seed: int | None = seed_field()
     return_sequences: bool = False
     return_state: bool = False
     go_backwards: bool = False
@@ -290,12 +287,6 @@ class _ConvLSTM(CellRNN):
 
     def _cell_kwargs(self):
         return {"rank": self.rank}
-
-    def __post_init__(self):
-        super().__post_init__()
-        # The cell normalized the conv arguments (ints -> tuples, data_format): mirror them.
-        for f in ("kernel_size", "strides", "dilation_rate", "padding", "data_format"):
-            object.__setattr__(self, f, getattr(self.cell, f))
 
     @property
     def input_ndim(self):
@@ -313,6 +304,7 @@ class _ConvLSTM(CellRNN):
             )
 
 
+@document_args(ARG_DOCS)
 class ConvLSTM1D(_ConvLSTM):
     """A 1D convolutional LSTM, like `keras.layers.ConvLSTM1D`.
 
@@ -327,8 +319,12 @@ class ConvLSTM1D(_ConvLSTM):
     """
 
     rank = 1
+    kernel_size: tuple[int] = _spatial_field(1)
+    strides: tuple[int] = _spatial_field(1, 1, allow_zero=True)
+    dilation_rate: tuple[int] = _spatial_field(1, 1)
 
 
+@document_args(ARG_DOCS)
 class ConvLSTM2D(_ConvLSTM):
     """A 2D convolutional LSTM, like `keras.layers.ConvLSTM2D` (Shi et al. 2015).
 
@@ -345,8 +341,12 @@ class ConvLSTM2D(_ConvLSTM):
     """
 
     rank = 2
+    kernel_size: tuple[int, int] = _spatial_field(2)
+    strides: tuple[int, int] = _spatial_field(2, 1, allow_zero=True)
+    dilation_rate: tuple[int, int] = _spatial_field(2, 1)
 
 
+@document_args(ARG_DOCS)
 class ConvLSTM3D(_ConvLSTM):
     """A 3D convolutional LSTM, like `keras.layers.ConvLSTM3D`.
 
@@ -360,3 +360,6 @@ class ConvLSTM3D(_ConvLSTM):
     """
 
     rank = 3
+    kernel_size: tuple[int, int, int] = _spatial_field(3)
+    strides: tuple[int, int, int] = _spatial_field(3, 1, allow_zero=True)
+    dilation_rate: tuple[int, int, int] = _spatial_field(3, 1)

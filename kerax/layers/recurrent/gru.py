@@ -2,11 +2,29 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import jax.numpy as jnp
 
 from kerax import activations
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    initializer_field,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
+from kerax.layers.recurrent._fields import (
+    ARG_DOCS,
+    rate_field,
+    seed_field,
+    units_field,
+    use_cudnn_field,
+)
 from kerax.layers.recurrent._fused_cell import (
     _DenseCell,
     broadcast_lead,
@@ -15,6 +33,7 @@ from kerax.layers.recurrent._fused_cell import (
 from kerax.layers.recurrent.rnn import CellRNN
 
 
+@document_args(ARG_DOCS)
 class GRUCell(_DenseCell):
     """One step of a gated recurrent unit, like `keras.layers.GRUCell`.
 
@@ -31,23 +50,23 @@ class GRUCell(_DenseCell):
         (2, 12)
     """
 
-    units: int = None
-    activation: Any = "tanh"
-    recurrent_activation: Any = "sigmoid"
+    units: int = units_field()
+    activation: ActivationArg = activation_field("tanh")
+    recurrent_activation: ActivationArg = activation_field("sigmoid")
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    recurrent_initializer: Any = "orthogonal"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    recurrent_regularizer: Any = None
-    bias_regularizer: Any = None
-    kernel_constraint: Any = None
-    recurrent_constraint: Any = None
-    bias_constraint: Any = None
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    recurrent_initializer: InitializerArg = initializer_field("orthogonal")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    recurrent_regularizer: RegularizerArg = regularizer_field("recurrent_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    recurrent_constraint: ConstraintArg = constraint_field("recurrent_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    dropout: float = rate_field()
+    recurrent_dropout: float = rate_field()
     reset_after: bool = True
-    seed: int | None = None
+    seed: int | None = seed_field()
 
     gates: ClassVar[int] = 3
 
@@ -98,6 +117,7 @@ class GRUCell(_DenseCell):
         }
 
 
+@document_args(ARG_DOCS)
 class GRU(CellRNN):
     """Gated recurrent unit, like `keras.layers.GRU` (Cho et al. 2014).
 
@@ -113,30 +133,30 @@ class GRU(CellRNN):
         (2, 4)
     """
 
-    units: int = None
-    activation: Any = "tanh"
-    recurrent_activation: Any = "sigmoid"
+    units: int = units_field()
+    activation: ActivationArg = activation_field("tanh")
+    recurrent_activation: ActivationArg = activation_field("sigmoid")
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    recurrent_initializer: Any = "orthogonal"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    recurrent_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    recurrent_constraint: Any = None
-    bias_constraint: Any = None
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    seed: int | None = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    recurrent_initializer: InitializerArg = initializer_field("orthogonal")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    recurrent_regularizer: RegularizerArg = regularizer_field("recurrent_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    recurrent_constraint: ConstraintArg = constraint_field("recurrent_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    dropout: float = rate_field()
+    recurrent_dropout: float = rate_field()
+    seed: int | None = seed_field()
     return_sequences: bool = False
     return_state: bool = False
     go_backwards: bool = False
     stateful: bool = False
     unroll: bool = False
     reset_after: bool = True
-    use_cudnn: Any = "auto"
+    use_cudnn: bool | str = use_cudnn_field()
     zero_output_for_mask: bool = False
 
     cell_class = GRUCell

@@ -10,14 +10,18 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from typing import Any, ClassVar
+from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
 
 from kerax.core import aux_losses, naming
+from kerax.core.fields import field
 from kerax.core.layer import Layer, is_empty
 from kerax.core.spec import is_symbolic, shape_str
+from kerax.layers._args import RegularizerArg, regularizer_field
+from kerax.layers._docs import document_args
+from kerax.layers.recurrent._fields import ARG_DOCS
 from kerax.layers.recurrent._fused_cell import FusedCell
 from kerax.layers.recurrent._ops import (
     _describe_tree,
@@ -224,6 +228,12 @@ def _jitted_forward(
     return out, aux_losses.total(losses)
 
 
+def _stack(cell):
+    """A list of cells is stacked, as Keras's `RNN` does."""
+    return StackedRNNCells(tuple(cell)) if isinstance(cell, list | tuple) else cell
+
+
+@document_args(ARG_DOCS)
 class RNN(RNNBase):
     """Runs any recurrent cell over a sequence, like `keras.layers.RNN`.
 
@@ -244,7 +254,7 @@ class RNN(RNNBase):
         (2, 5, 4)
     """
 
-    cell: Any = None
+    cell: Layer = field(converter=_stack)
     return_sequences: bool = False
     return_state: bool = False
     go_backwards: bool = False
@@ -252,20 +262,12 @@ class RNN(RNNBase):
     unroll: bool = False
     zero_output_for_mask: bool = False
     # Keras takes it as a base-Layer keyword argument.
-    activity_regularizer: Any = dataclasses.field(default=None, kw_only=True)
+    activity_regularizer: RegularizerArg = regularizer_field(None, kw_only=True)
 
     def __post_init__(self):
-        if isinstance(self.cell, (list, tuple)):
-            object.__setattr__(self, "cell", StackedRNNCells(tuple(self.cell)))
         super().__post_init__()
         check_cell(self.cell, self.describe())
         self._check_rnn_config()
-
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        from kerax.interop.keras import construct_from_keras, layer_from_keras
-
-        return construct_from_keras(cls, config, cell=layer_from_keras(config["cell"]))
 
 
 class CellRNN(RNNBase):
@@ -282,11 +284,6 @@ class CellRNN(RNNBase):
     def __post_init__(self):
         super().__post_init__()
         self._check_rnn_config()
-        use_cudnn = getattr(self, "use_cudnn", "auto")
-        if use_cudnn not in ("auto", True, False):
-            raise ValueError(
-                f"{self.describe()}: `use_cudnn` must be 'auto', True or False, got {use_cudnn!r}."
-            )
         mine = {f.name for f in dataclasses.fields(self)}
         kwargs = {
             f.name: getattr(self, f.name)
@@ -302,10 +299,8 @@ class CellRNN(RNNBase):
                     f"{self.cell_class.__name__} '{self.cell_name}'", self.describe()
                 )
             ) from None
+        # The cell is derived from the fields (not config), built once here.
         object.__setattr__(self, "_cell", cell)
-        # Keras reports the cell's clamped dropout rates in the layer's config.
-        object.__setattr__(self, "dropout", cell.dropout)
-        object.__setattr__(self, "recurrent_dropout", cell.recurrent_dropout)
 
     def _cell_kwargs(self) -> dict:
         """Cell arguments that are not fields of the layer."""

@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import ClassVar
 
 from kerax import activations
+from kerax.layers._args import (
+    ActivationArg,
+    ConstraintArg,
+    InitializerArg,
+    RegularizerArg,
+    activation_field,
+    constraint_field,
+    initializer_field,
+    regularizer_field,
+)
+from kerax.layers._docs import document_args
+from kerax.layers.recurrent._fields import (
+    ARG_DOCS,
+    rate_field,
+    seed_field,
+    units_field,
+)
 from kerax.layers.recurrent._fused_cell import (
     _DenseCell,
     gate_matmul,
@@ -12,6 +29,7 @@ from kerax.layers.recurrent._fused_cell import (
 from kerax.layers.recurrent.rnn import CellRNN
 
 
+@document_args(ARG_DOCS)
 class SimpleRNNCell(_DenseCell):
     """One step of a fully connected RNN, like `keras.layers.SimpleRNNCell`.
 
@@ -27,21 +45,21 @@ class SimpleRNNCell(_DenseCell):
         (2, 4)
     """
 
-    units: int = None
-    activation: Any = "tanh"
+    units: int = units_field()
+    activation: ActivationArg = activation_field("tanh")
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    recurrent_initializer: Any = "orthogonal"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    recurrent_regularizer: Any = None
-    bias_regularizer: Any = None
-    kernel_constraint: Any = None
-    recurrent_constraint: Any = None
-    bias_constraint: Any = None
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
-    seed: int | None = None
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    recurrent_initializer: InitializerArg = initializer_field("orthogonal")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    recurrent_regularizer: RegularizerArg = regularizer_field("recurrent_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    recurrent_constraint: ConstraintArg = constraint_field("recurrent_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    dropout: float = rate_field()
+    recurrent_dropout: float = rate_field()
+    seed: int | None = seed_field()
 
     gates: ClassVar[int] = 1
 
@@ -62,6 +80,7 @@ class SimpleRNNCell(_DenseCell):
         return y, (y,)
 
 
+@document_args(ARG_DOCS)
 class SimpleRNN(CellRNN):
     """A fully connected RNN, like `keras.layers.SimpleRNN`.
 
@@ -79,27 +98,27 @@ class SimpleRNN(CellRNN):
         (2, 5, 4)
     """
 
-    units: int = None
-    activation: Any = "tanh"
+    units: int = units_field()
+    activation: ActivationArg = activation_field("tanh")
     use_bias: bool = True
-    kernel_initializer: Any = "glorot_uniform"
-    recurrent_initializer: Any = "orthogonal"
-    bias_initializer: Any = "zeros"
-    kernel_regularizer: Any = None
-    recurrent_regularizer: Any = None
-    bias_regularizer: Any = None
-    activity_regularizer: Any = None
-    kernel_constraint: Any = None
-    recurrent_constraint: Any = None
-    bias_constraint: Any = None
-    dropout: float = 0.0
-    recurrent_dropout: float = 0.0
+    kernel_initializer: InitializerArg = initializer_field("glorot_uniform")
+    recurrent_initializer: InitializerArg = initializer_field("orthogonal")
+    bias_initializer: InitializerArg = initializer_field("zeros")
+    kernel_regularizer: RegularizerArg = regularizer_field("kernel")
+    recurrent_regularizer: RegularizerArg = regularizer_field("recurrent_kernel")
+    bias_regularizer: RegularizerArg = regularizer_field("bias")
+    activity_regularizer: RegularizerArg = regularizer_field(None)
+    kernel_constraint: ConstraintArg = constraint_field("kernel")
+    recurrent_constraint: ConstraintArg = constraint_field("recurrent_kernel")
+    bias_constraint: ConstraintArg = constraint_field("bias")
+    dropout: float = rate_field()
+    recurrent_dropout: float = rate_field()
     return_sequences: bool = False
     return_state: bool = False
     go_backwards: bool = False
     stateful: bool = False
     unroll: bool = False
-    seed: int | None = None
+    seed: int | None = seed_field()
     zero_output_for_mask: bool = False
 
     cell_class = SimpleRNNCell

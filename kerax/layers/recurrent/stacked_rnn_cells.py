@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from kerax.core import naming
 from kerax.core.layer import Layer, is_empty
+from kerax.layers._docs import document_args
+from kerax.layers.recurrent._fields import ARG_DOCS
 from kerax.layers.recurrent._ops import (
     canonical_states,
     cell_output_spec,
@@ -12,6 +14,7 @@ from kerax.layers.recurrent._ops import (
 )
 
 
+@document_args(ARG_DOCS)
 class StackedRNNCells(Layer):
     """Cells applied one after another at each step, like `keras.layers.StackedRNNCells`.
 
@@ -27,7 +30,7 @@ class StackedRNNCells(Layer):
         ['gru_cell', 'lstm_cell']
     """
 
-    cells: tuple = ()
+    cells: tuple[Layer, ...]
 
     autocast = False
 
@@ -101,11 +104,3 @@ class StackedRNNCells(Layer):
             if not is_empty(s) or name in new_state:
                 new_state[name] = s
         return (inputs, tuple(new_states)), new_state
-
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        from kerax.interop.keras import construct_from_keras, layer_from_keras
-
-        return construct_from_keras(
-            cls, config, cells=tuple(layer_from_keras(c) for c in config["cells"])
-        )

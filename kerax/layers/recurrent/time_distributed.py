@@ -9,8 +9,10 @@ from jax import lax
 from kerax.core import aux_losses, naming
 from kerax.core.layer import Layer, is_empty
 from kerax.core.spec import shape_str
+from kerax.layers._docs import document_args
 
 
+@document_args({"layer": "A kerax layer instance, applied to every temporal slice."})
 class TimeDistributed(Layer):
     """Applies `layer` to every time step, like `keras.layers.TimeDistributed`.
 
@@ -29,7 +31,7 @@ class TimeDistributed(Layer):
         (2, 5, 8)
     """
 
-    layer: Layer = None
+    layer: Layer
 
     supports_masking = True
     autocast = False
@@ -102,11 +104,3 @@ class TimeDistributed(Layer):
         (state, _), (ys, extra) = lax.scan(body, (state, jnp.zeros((), jnp.int32)), xs)
         aux_losses.add_loss(jnp.sum(extra))
         return jax.tree.map(lambda a: jnp.swapaxes(a, 0, 1), ys), state
-
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        from kerax.interop.keras import construct_from_keras, layer_from_keras
-
-        return construct_from_keras(
-            cls, config, layer=layer_from_keras(config["layer"])
-        )
