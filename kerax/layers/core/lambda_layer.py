@@ -187,27 +187,6 @@ class Lambda(Layer):
             return None
         return self.mask(x, mask)
 
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        """Keras's Lambda config names its functions; kerax looks them up in its registry."""
-        from kerax.interop.keras import construct_from_keras
-
-        config = dict(config)
-        name = config.get("name", "lambda")
-        overrides = {
-            "function": _keras_function(config.get("function"), name, "function")
-        }
-        if "output_shape" in config:
-            spec = config["output_shape"]
-            overrides["output_shape"] = (
-                _keras_function(spec, name, "output_shape")
-                if isinstance(spec, dict)
-                else _freeze_value(spec)
-            )
-        if config.get("mask") is not None:
-            overrides["mask"] = _keras_function(config["mask"], name, "mask")
-        return construct_from_keras(cls, config, **overrides)
-
 
 def _is_shape(value) -> bool:
     return isinstance(value, tuple | list) and all(
@@ -219,28 +198,3 @@ def _freeze_value(value):
     if isinstance(value, list | tuple):
         return tuple(_freeze_value(v) for v in value)
     return value
-
-
-def _keras_function(spec, layer_name: str, what: str):
-    """The kerax-registered function a Keras Lambda config names."""
-    if isinstance(spec, dict) and spec.get("class_name") == "__lambda__":
-        raise ValueError(
-            f"Keras Lambda '{layer_name}': its `{what}` is a Python lambda saved as bytecode, which kerax never "
-            "loads. Rewrite it as a named function and register it in kerax: `kerax.register(fn, name=...)`."
-        )
-    if callable(spec):
-        return spec
-    name = spec.get("config") if isinstance(spec, dict) else spec
-    if not isinstance(name, str):
-        raise ValueError(
-            f"Keras Lambda '{layer_name}': cannot read the `{what}` entry {spec!r}."
-        )
-    candidates = [name, name.split(">")[-1]]
-    for candidate in candidates:
-        registered = _registered_function(candidate)
-        if registered is not None:
-            return registered
-    raise ValueError(
-        f"Keras Lambda '{layer_name}' calls the function {name!r}, which is not registered in kerax. Register "
-        f"the function first: `kerax.register(fn, name={candidates[-1]!r})`."
-    )

@@ -65,14 +65,6 @@ class SpectralNormalization(Layer):
     autocast = False  # The wrapped layer casts for itself.
     _KERNEL_NAMES: ClassVar[tuple] = ("kernel", "embeddings")
 
-    @classmethod
-    def from_keras_config(cls, config: dict):
-        from kerax.interop.keras import construct_from_keras, layer_from_keras
-
-        return construct_from_keras(
-            cls, config, layer=layer_from_keras(config["layer"])
-        )
-
     @property
     def _inner_name(self) -> str:
         return self.sublayer_name(self.layer)
