@@ -25,6 +25,8 @@ Example:
 from __future__ import annotations
 
 import functools
+import hashlib
+import json
 import math
 import os
 import warnings
@@ -35,6 +37,25 @@ import jax
 import numpy as np
 
 _KEY_IMPLS = "__prng_key_impls__"
+
+
+_MANIFEST = "kerax_sha256.json"
+
+
+def _step_checksums(folder: Path) -> dict[str, str]:
+    out = {}
+    for p in sorted(folder.rglob("*")):
+        if p.is_symlink():
+            raise CheckpointCorruptedError(
+                f"Checkpoint {folder}: {p} is a symbolic link; checkpoints hold their own files."
+            )
+        if p.is_file() and p.name not in (_MANIFEST, f".{_MANIFEST}.tmp"):
+            h = hashlib.sha256()
+            with open(p, "rb") as f:
+                for chunk in iter(lambda: f.read(1 << 20), b""):
+                    h.update(chunk)
+            out[p.relative_to(folder).as_posix()] = h.hexdigest()
+    return out
 
 
 class CheckpointCorruptedError(ValueError):
@@ -186,6 +207,7 @@ class CheckpointManager:
         ocp = self._ocp
         step = int(step)
         self._acquire_lock()
+        self._write_manifests()
         if self.monitor and (metrics is None or self.monitor not in metrics):
             raise ValueError(
                 f"CheckpointManager monitors {self.monitor!r}, but save(metrics=...) has {sorted(metrics or {})}. "
@@ -281,6 +303,7 @@ class CheckpointManager:
             raise FileNotFoundError(
                 f"No checkpoint for step {step} in {self.directory}; have {self.all_steps()}."
             )
+        self._verify_manifest(step)
         if target is None:
             out = self._manager.restore(
                 step,
@@ -356,13 +379,56 @@ class CheckpointManager:
 
     def wait_until_finished(self) -> None:
         self._manager.wait_until_finished()
+        self._write_manifests()
 
     def close(self) -> None:
         try:
             self._manager.wait_until_finished()
+            self._write_manifests()
             self._manager.close()
         finally:
             self._release_lock()
+
+    # ------------------------------------------------------------ checksums
+    def _write_manifests(self) -> None:
+        """SHA-256 of every file of each finished step, as model files have.
+
+        Written by the writer once orbax has finished a step (at the next
+        save, `wait_until_finished` or `close`), atomically.
+        """
+        if self._lock is None:
+            return  # Only the writer writes manifests.
+        for step in self._manager.all_steps():
+            folder = self.directory / str(step)
+            manifest = folder / _MANIFEST
+            if manifest.exists() or not folder.is_dir():
+                continue
+            tmp = folder / f".{_MANIFEST}.tmp"
+            tmp.write_text(json.dumps(_step_checksums(folder)))
+            os.replace(tmp, manifest)
+
+    def _verify_manifest(self, step: int) -> None:
+        folder = self.directory / str(step)
+        manifest = folder / _MANIFEST
+        if not manifest.exists():
+            return  # Saved by a process that ended before writing it.
+        try:
+            want = json.loads(manifest.read_text())
+        except (json.JSONDecodeError, UnicodeDecodeError) as e:
+            raise CheckpointCorruptedError(
+                f"Checkpoint {folder} is corrupted: its {_MANIFEST} is not JSON ({e})."
+            ) from None
+        have = _step_checksums(folder)
+        if not isinstance(want, dict) or want != have:
+            bad = (
+                sorted(k for k in set(want) | set(have) if want.get(k) != have.get(k))
+                if isinstance(want, dict)
+                else [_MANIFEST]
+            )
+            raise CheckpointCorruptedError(
+                f"Checkpoint {folder} is corrupted: files missing, added or changed since "
+                f"it was saved: {bad[:5]}."
+            )
 
     def __enter__(self):
         return self

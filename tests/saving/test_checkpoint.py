@@ -209,3 +209,24 @@ def test_second_writer_gets_a_clear_error(tmp_path):
     first.close()
     assert second.save(2, _tree())  # The lock is free once the first closes.
     second.close()
+
+
+def test_checkpoint_checksums_catch_changed_bytes(tmp_path):
+    from kerax.checkpoint import CheckpointCorruptedError, CheckpointManager
+
+    mgr = CheckpointManager(tmp_path, async_save=False)
+    mgr.save(1, _tree(), position={"epoch": 1})
+    mgr.save(2, _tree(), position={"epoch": 2})
+    mgr.close()
+    assert (tmp_path / "2" / "kerax_sha256.json").exists()
+    position = tmp_path / "2" / "position" / "metadata"
+    text = position.read_text()
+    assert '"epoch": 2' in text
+    position.write_text(text.replace('"epoch": 2', '"epoch": 7'))
+    mgr = CheckpointManager(tmp_path, async_save=False)
+    with pytest.raises(CheckpointCorruptedError, match="changed"):
+        mgr.restore(2, target=_tree())
+    with pytest.warns(UserWarning, match="/2 is corrupted"):
+        _, position, step = mgr.restore_latest(target=_tree())
+    assert (step, position) == (1, {"epoch": 1})
+    mgr.close()
