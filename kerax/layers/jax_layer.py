@@ -21,7 +21,6 @@ from __future__ import annotations
 import dataclasses
 import inspect
 from collections.abc import Callable
-from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -80,8 +79,9 @@ class JaxLayer(Layer):
         state: Likewise.
         seed: Not supported: randomness comes from the `key` passed to
             `init`/`apply`.
-        native_serialization_platforms: Accepted for Keras code; the kerax
-            exporters choose the platforms.
+        native_serialization_platforms: Not supported here: the exporters
+            take the platforms (`kerax.export.saved_model(...,
+            platforms=("cpu", "cuda"))`); an error says so.
 
     Example:
         >>> import jax, jax.numpy as jnp
@@ -103,14 +103,17 @@ class JaxLayer(Layer):
     seed: None = None
     native_serialization_platforms: tuple[str, ...] | None = None
 
-    # Randomness is the key passed in (never a seed variable).
-    needs_rng: ClassVar[bool] = False
-
     def __post_init__(self):
         super().__post_init__()
         if self.call_fn is None:
             raise ValueError(f"{self.describe()}: pass `call_fn`.")
         _check_preset(self, self.params, self.state)
+        if self.native_serialization_platforms is not None:
+            raise ValueError(
+                f"{self.describe()}: native_serialization_platforms= belongs to the "
+                "export, not the layer in kerax: pass platforms=(...) to "
+                "kerax.export.saved_model / stablehlo."
+            )
         if self.seed is not None:
             raise ValueError(
                 f"{self.describe()}: seed= is not used in kerax; the `rng` comes from "

@@ -168,6 +168,12 @@ def test_jax_layer_config_needs_registered_functions():
         (lambda: layers.JaxLayer(dense_call), "init_fn"),
         (lambda: layers.JaxLayer(lambda x: x), "inputs"),
         (lambda: layers.JaxLayer(dense_call, dense_init, seed=1), "seed"),
+        (
+            lambda: layers.JaxLayer(
+                dense_call, dense_init, native_serialization_platforms=("cpu",)
+            ),
+            "platforms",
+        ),
         (lambda: layers.FlaxLayer(LinenBlock(), variables={}), "variables"),
     ],
 )
