@@ -123,10 +123,11 @@ def test_keras_style_callbacks_from_the_guide(rng, capsys):
     assert out.count("Up to batch") == 5 * epochs
     assert out.count("The average loss for epoch") == epochs
     assert f"Epoch {stopper.stopped_epoch + 1}: early stopping" in out
-    # set_weights replaced the returned TrainState's weights with the best ones.
-    got = jax.tree.leaves((ts.params, ts.state))
-    for a, b in zip(got, stopper.best_weights):
-        np.testing.assert_array_equal(np.asarray(a), b)
+    # set_weights replaced the returned TrainState's weights with the best ones
+    # (Keras's order: the kernel, then the bias).
+    kernel, bias = stopper.best_weights
+    np.testing.assert_array_equal(np.asarray(ts.params["dense"]["kernel"]), kernel)
+    np.testing.assert_array_equal(np.asarray(ts.params["dense"]["bias"]), bias)
     assert stopper.best == min(history.history["loss"])
 
 

@@ -175,24 +175,36 @@ class _ModelHandle:
     def stop_training(self) -> bool:
         return bool(self._callback.trainer.stop_training)
 
-    def get_weights(self) -> list:
-        """The current weights as NumPy copies: the leaves of `params`, then of `state`."""
+    def _current(self, what: str):
         ts = self._callback.train_state
         if ts is None:
             raise ValueError(
-                "get_weights() is available inside a callback hook of a running fit."
+                f"{what}() is available inside a callback hook of a running fit."
             )
+        return ts
+
+    def get_weights(self) -> list:
+        """The current weights as NumPy copies, in Keras's order for models
+        (`kerax.Model.get_weights`); for a bare layer, the leaves of its
+        params then of its state."""
+        ts = self._current("get_weights")
+        model = self._callback.trainer.model
+        if hasattr(model, "get_weights"):  # Models: Keras's variable order.
+            return [np.array(w) for w in model.get_weights(ts.params, ts.state)]
         return [np.array(a) for a in jax.tree.leaves((ts.params, ts.state))]
 
     def set_weights(self, weights) -> None:
-        """Replaces the weights (the list `get_weights` returns) once the hook returns."""
-        ts = self._callback.train_state
-        if ts is None:
-            raise ValueError(
-                "set_weights() is available inside a callback hook of a running fit."
-            )
-        leaves, treedef = jax.tree.flatten((ts.params, ts.state))
+        """Replaces the weights (a list as `get_weights` returns it) once the
+        hook returns."""
+        ts = self._current("set_weights")
+        model = self._callback.trainer.model
         weights = list(weights)
+        if hasattr(model, "set_weights"):
+            self._callback._pending_weights = model.set_weights(
+                ts.params, weights, ts.state
+            )
+            return
+        leaves, treedef = jax.tree.flatten((ts.params, ts.state))
         if len(weights) != len(leaves):
             raise ValueError(
                 f"set_weights got {len(weights)} arrays; the model has {len(leaves)} (its params, then its state)."
