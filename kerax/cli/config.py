@@ -12,6 +12,10 @@ from typing import Any
 
 import yaml
 
+from kerax.core import serialization
+from kerax.core.node import Input
+from kerax.models import Sequential
+
 
 class ConfigError(ValueError):
     """A config that cannot be run as written."""
@@ -260,10 +264,6 @@ def load(path: str | Path | None, overrides: list[str] = ()) -> dict:
 def build_model(model_config: dict):
     """A kerax model from the `model` section (layer classes from kerax's allowlist)."""
     import json
-
-    from kerax.core import serialization
-    from kerax.core.node import Input
-    from kerax.models import Sequential
 
     if model_config.get("backbone"):
         from kerax.cli import transfer

@@ -35,7 +35,13 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
+import kerax
 from kerax.cli.config import ConfigError
+from kerax.utils import (
+    image_dataset_from_directory,
+    text_dataset_from_directory,
+    timeseries_dataset_from_array,
+)
 
 # source -> key -> (types, default); `REQUIRED` marks keys without a default.
 REQUIRED = object()
@@ -217,8 +223,6 @@ def representative_inputs(data: Data, count: int = 256):
 
 
 def _load_named(cfg):
-    import kerax
-
     data = cfg["data"]
     try:
         (x, y), (x_test, y_test) = kerax.datasets.get(data["name"], **data["options"])
@@ -288,8 +292,6 @@ def _folder_datasets(make, options, cfg, what):
 
 
 def _load_image_folder(options, cfg, out_dir):
-    from kerax.utils import image_dataset_from_directory
-
     def make(directory, **kwargs):
         return image_dataset_from_directory(
             directory,
@@ -354,8 +356,6 @@ class Vectorizer:
 
 
 def _load_text_folder(options, cfg, out_dir):
-    from kerax.utils import text_dataset_from_directory
-
     def make(directory, **kwargs):
         return text_dataset_from_directory(
             directory,
@@ -538,8 +538,6 @@ def _load_npz(options, cfg, out_dir):
 
 
 def _load_timeseries(options, cfg, out_dir):
-    from kerax.utils import timeseries_dataset_from_array
-
     where = "data.timeseries"
     path = options["path"]
     targets = (

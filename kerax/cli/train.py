@@ -8,6 +8,9 @@ from pathlib import Path
 
 import numpy as np
 
+import kerax
+from kerax import callbacks as cb
+from kerax import distribute
 from kerax.cli import config as config_lib
 from kerax.cli import data as data_sources
 from kerax.cli import transfer
@@ -15,8 +18,6 @@ from kerax.cli.report import plot_history, write_report
 
 
 def _callbacks(cfg: dict, out: Path):
-    from kerax import callbacks as cb
-
     c = cfg["callbacks"]
     result = []
     resuming = (out / "checkpoints").is_dir() and any((out / "checkpoints").iterdir())
@@ -68,15 +69,11 @@ def _distribution(cfg: dict):
     d = cfg["distribution"]
     if not d["strategy"]:
         return None
-    from kerax import distribute
-
     return distribute.from_config(d)
 
 
 def train(config_path, overrides=()) -> dict:
     """Runs a config end to end; returns a summary dict (also in report.txt)."""
-    import kerax
-
     cfg = config_lib.load(config_path, list(overrides))
     out = Path(cfg["output_dir"])
     out.mkdir(parents=True, exist_ok=True)

@@ -24,7 +24,9 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-from kerax.cli.config import ConfigError
+import kerax
+from kerax.cli.config import ConfigError, build_model
+from kerax.core.node import InputLayer
 
 BACKBONE_KEYS = {
     "application": ((str,), None),
@@ -96,8 +98,6 @@ def build(model_config: dict, *, load_weights: bool = True):
             "model.backbone: needs Keras 3 (pip install keras) to build "
             "keras.applications models."
         ) from None
-    import kerax
-
     spec = check_backbone(model_config["backbone"])
     factory = getattr(keras.applications, spec["application"], None)
     if factory is None or not callable(factory):
@@ -141,9 +141,6 @@ def build(model_config: dict, *, load_weights: bool = True):
 
 
 def _head_layers(model_config):
-    from kerax.cli.config import build_model
-    from kerax.core.node import InputLayer
-
     head_config = dict(model_config, backbone=None, config_file=None)
     if not head_config["layers"]:
         return []
@@ -162,12 +159,8 @@ def with_backbone(ts, backbone: Backbone):
 
 
 def unfreeze(model, backbone: Backbone):
-    import kerax
-
     return kerax.models.set_trainable(model, backbone.name, True)
 
 
 def fine_tune_optimizer(spec: dict):
-    import kerax
-
     return kerax.optimizers.Adam(learning_rate=float(spec["learning_rate"]))
