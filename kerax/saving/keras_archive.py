@@ -43,6 +43,7 @@ import os
 import stat
 import uuid
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 import h5py
@@ -60,7 +61,8 @@ from kerax.interop.keras import model_from_keras_config
 from kerax.models import Model, Sequential
 from kerax.saving.errors import ModelFileError
 
-# What Keras writes in metadata.json; Keras 3 reads any 3.x archive.
+# The Keras version whose format kerax writes (metadata.json); Keras 3 reads
+# archives of any 3.x version.
 KERAS_VERSION = "3.15.1"
 
 # Keras's creation order of variables inside one layer (trainable and
@@ -397,8 +399,8 @@ def _sequential_entry(model, spec, name) -> dict:
         entries.append(keras_config(child, spec, child_name))
         if not isinstance(child, InputLayer):
             spec = child.output_spec(spec)
-    first = model.input_spec if model.input_spec is not None else None
-    build_shape = _shape_json(first if first is not None else entries_spec(entries))
+    first = entries[0]["config"]  # The InputLayer, Keras's or the model's own.
+    build_shape = first["batch_shape"]
     config = {
         "name": name,
         "trainable": model.trainable,
@@ -414,11 +416,6 @@ def _sequential_entry(model, spec, name) -> dict:
         "registered_name": None,
         "build_config": {"input_shape": build_shape},
     }
-
-
-def entries_spec(entries):
-    cfg = entries[0]["config"]
-    return make_spec(tuple(cfg["batch_shape"]), cfg["dtype"])
 
 
 def _functional_entry(model, spec, name) -> dict:
@@ -807,16 +804,10 @@ def read_keras_archive(path, custom_objects=None):
                 else {}
             )
             weights = z.read("model.weights.h5")
-        except (zipfile.BadZipFile, zlib_error()) as e:
+        except (zipfile.BadZipFile, zlib.error, EOFError) as e:
             raise ModelFileError(f"{where}: the archive is corrupted: {e}") from None
     check_modules(config, custom_objects, where)
     return config, metadata, weights
-
-
-def zlib_error():
-    import zlib
-
-    return zlib.error
 
 
 def _keras_spec(entry):
@@ -829,8 +820,6 @@ def _keras_spec(entry):
             shape = c.get("batch_shape") or [None, *c.get("shape", [])]
             return make_spec(tuple(shape), c.get("dtype") or "float32")
     shape = (entry.get("build_config") or {}).get("input_shape")
-    if shape is None and entry.get("class_name") not in ("Functional", "Model"):
-        return None
     return None if shape is None else make_spec(tuple(shape))
 
 
