@@ -476,3 +476,24 @@ def test_sharding_axes_follow_discovered_sublayers():
     assert Wrapped().param_axes(params) == {
         "dense": {"kernel": ("embed", "mlp"), "bias": ("mlp",)}
     }
+
+
+def test_sublayer_called_only_in_training_is_built_too(rng):
+    class WithAuxHead(kerax.layers.Layer):
+        def __init__(self, **kwargs):
+            super().__init__(**kwargs)
+            self.body = layers.Dense(4)
+            self.aux = layers.Dense(4)
+
+        def call(self, params, state, x, *, key, training):
+            y = self.body(x)
+            if training:
+                kerax.add_loss(jnp.mean(self.aux(x) ** 2))
+            return y, state
+
+    layer = WithAuxHead()
+    params, state = layer.init(jax.random.key(0), kerax.spec((None, 3)))
+    assert set(params) == {"dense", "dense_1"}
+    x = rng.normal(size=(2, 3)).astype("float32")
+    _, _, aux = layer.apply_with_losses(params, state, x, training=True)
+    assert float(aux) > 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import inspect
 import threading
 from collections.abc import Callable, Mapping
@@ -309,10 +310,20 @@ def call_sublayer(f: Frame, layer, args: tuple, kwargs: dict):
         f.params = {**f.params, name: p}
         f.state = {**f.state, name: s}
     state = f.new_state.get(name, _get(f.state, name))
-    y, s = layer.apply(
-        _get(f.params, name), state, *args, key=key, training=training, **kwargs
-    )
-    if s or name in f.new_state:
+    try:
+        y, s = layer.apply(
+            _get(f.params, name), state, *args, key=key, training=training, **kwargs
+        )
+    except KeyError as e:
+        if f.building is None and name not in f.params and name not in f.state:
+            raise KeyError(
+                f"{f.owner.describe()}: its sublayer {layer.describe()} has no params: `init` "
+                f"builds sublayers from their calls in `call`, and `call` did not call it then "
+                f"(in inference nor in training). Build it in `build`: "
+                f"`params[{name!r}], state[{name!r}] = self.<attribute>.init(key, spec)`."
+            ) from e
+        raise
+    if jax.tree.leaves(s) or name in f.new_state:
         f.new_state[name] = s
     return y
 
@@ -331,18 +342,20 @@ def _specs_of(args):
 
 
 def build_called_sublayers(layer, key, specs, kwargs, params, state, missing):
-    """Builds the sublayers `missing` from `build` by tracing `call` once.
+    """Builds the sublayers `missing` from `build` by tracing `call`.
 
     The trace (`jax.eval_shape`, no computation) records each sublayer's
     input specs at its first call; the sublayers are then built for real
-    with their own keys, as a functional model builds its layers.
+    with their own keys, as a functional model builds its layers. The
+    inference trace comes first; a training trace follows only if some
+    sublayer was not called in inference (an auxiliary head, a noise layer).
     """
     children = layer.children()
     recorded: dict = {}
     arrays = {k: v for k, v in kwargs.items() if _is_arraylike(v)}
     static = {k: v for k, v in kwargs.items() if k not in arrays}
 
-    def trace(specs, arrays):
+    def trace(specs, arrays, training, building):
         trace_key = jax.random.key(0) if key is None else key
         with frame(
             layer,
@@ -350,8 +363,8 @@ def build_called_sublayers(layer, key, specs, kwargs, params, state, missing):
             dict(params),
             dict(state),
             key=trace_key,
-            training=False,
-            building=recorded,
+            training=training,
+            building=building,
         ) as f:
             try:
                 layer.call(
@@ -359,7 +372,7 @@ def build_called_sublayers(layer, key, specs, kwargs, params, state, missing):
                     f.state,
                     *specs,
                     key=trace_key,
-                    training=False,
+                    training=training,
                     **arrays,
                     **static,
                 )
@@ -374,7 +387,14 @@ def build_called_sublayers(layer, key, specs, kwargs, params, state, missing):
                     ) from e
                 raise
 
-    jax.eval_shape(trace, to_spec(specs), to_spec(arrays))
+    for training in (False, True):
+        building: dict = {}
+        run = functools.partial(trace, training=training, building=building)
+        jax.eval_shape(run, to_spec(specs), to_spec(arrays))
+        for name, child_specs in building.items():
+            recorded.setdefault(name, child_specs)
+        if missing <= set(recorded):
+            break
     params, state = dict(params), dict(state)
     by_name = dict(children)
     for name, child_specs in recorded.items():
