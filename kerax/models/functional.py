@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import jax
 
-from kerax.core import naming, serialization
+from kerax.core import authoring, naming, serialization
 from kerax.core.layer import BOUND, Layer, is_empty
 from kerax.core.node import (
     InputLayer,
@@ -534,7 +534,15 @@ class Model(KerasModelMethods, Layer):
         layers = []
         for layer in g.layers:
             entry = serialization.serialize(layer)
-            entry["config"] = dict(entry["config"], name=g.name_of[id(layer)])
+            name = g.name_of[id(layer)]
+            if authoring.is_keras_style(type(layer)) and not authoring.accepts_argument(
+                type(layer), "name"
+            ):
+                # An `__init__` without `name` (Keras allows it): the name goes
+                # beside the config, where Keras keeps it too.
+                entry["name"] = name
+            else:
+                entry["config"] = dict(entry["config"], name=name)
             layers.append(entry)
         return {
             "name": self.name,
@@ -552,7 +560,7 @@ class Model(KerasModelMethods, Layer):
         layers = {}
         for entry in config.pop("layers"):
             layer = serialization.from_config(entry)
-            layers[layer.name] = layer
+            layers[entry.get("name", layer.name)] = layer
         calls: dict[tuple, object] = {}
         inputs_made: dict[str, Node] = {}
 

@@ -36,15 +36,6 @@ def _keras_toy_resnet():
     return keras.Model(inputs, layers.Dense(10)(layers.Dense(256)(x)))
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "Model.get_config writes each layer's name into its config; the guide's "
-        "CustomDense.__init__(self, units=32) takes no `name`, so "
-        "from_config(CustomDense(**config)) fails (Keras keeps the name outside "
-        "the layer config)."
-    ),
-)
 def test_functional_api(tmp_path, monkeypatch):
     scope = run_port("functional_api", tmp_path, monkeypatch)
     assert (tmp_path / "my_model.keras").is_file()
