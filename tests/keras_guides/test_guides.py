@@ -11,7 +11,6 @@ import runpy
 import jax
 import keras
 import numpy as np
-import pytest
 
 HERE = os.path.dirname(__file__)
 
@@ -64,15 +63,6 @@ def test_writing_a_custom_training_loop_in_jax(tmp_path, monkeypatch):
     np.testing.assert_allclose(loss, expected, rtol=1e-5)
 
 
-@pytest.mark.xfail(
-    strict=False,
-    reason=(
-        "Trainer(metrics=model.metrics) without a loss still keeps its own 'loss' "
-        "tracker in ts.metric_states and renames the guide's Mean(name='loss') "
-        "to 'loss_1' (Keras compiles no loss tracker then), so the guide's "
-        "second train_step finds the tracker's state under 'loss'."
-    ),
-)
 def test_custom_train_step_in_jax(tmp_path, monkeypatch):
     # The first section's step is compared with Keras number for number in
     # tests/training/test_keras_ports.py.
