@@ -1,16 +1,21 @@
 """Keras callbacks over a `TrainState`: same names, arguments and behaviour.
 
-Every hook takes the `TrainState` first, then Keras's arguments, and MAY
+A hook is written in either of two styles, told apart by its signature.
+Keras's, unchanged from Keras code (`self.model.stop_training = True`,
+`self.model.get_weights()`/`set_weights()`, `self.train_state` for the
+current TrainState):
+
+    class Report(kerax.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            print(f"epoch {epoch}: loss {logs['loss']:.3f}")
+
+Or kerax's: the `TrainState` first, then Keras's arguments, and the hook MAY
 return a new `TrainState` (None keeps it):
 
     class HalveLR(kerax.callbacks.Callback):
         def on_epoch_end(self, ts, epoch, logs=None):
             lr = kerax.optimizers.get_learning_rate(ts.opt_state)
             return ts._replace(opt_state=kerax.optimizers.set_learning_rate(ts.opt_state, lr / 2))
-
-Porting a Keras callback: add `ts` as the first argument of each hook; use
-`self.trainer.stop_training = True` where Keras sets `model.stop_training`;
-read weights from `ts.params` / `ts.state` instead of `model.get_weights()`.
 
 Rules that follow from purity:
 - Batch logs hold JAX scalars (reading one waits for the step; callbacks that
