@@ -43,6 +43,7 @@ FLOORS: dict[str, int] = {
     "saving": 8,
     "export": 9,
     "callbacks": 10,
+    "utils namespace": 10,
     "testing": 10,
     "cli": 10,
     "kerax": 10,  # The package's own __init__: the public surface.
@@ -64,10 +65,16 @@ def module_name(path: pathlib.Path) -> str:
     return ".".join(parts)
 
 
+# Modules that are a unit of their own. `kerax.utils`, Keras's grab-bag
+# namespace, re-exports names from several floors (`custom_object_scope` from
+# saving, as `keras.utils` does); its modules stay on the utils floor.
+MODULE_UNITS = {"kerax.core.registry": "registry", "kerax.utils": "utils namespace"}
+
+
 def unit(module: str) -> str:
     """The unit of the floor table a module belongs to."""
-    if module == "kerax.core.registry" or module.startswith("kerax.core.registry."):
-        return "registry"
+    if module in MODULE_UNITS:
+        return MODULE_UNITS[module]
     parts = module.split(".")
     return parts[1] if len(parts) > 1 else "kerax"
 

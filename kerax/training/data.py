@@ -34,6 +34,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
+from kerax.training.objectives import unpack_batch
 from kerax.utils.py_dataset import PyDataset
 
 __all__ = [
@@ -350,8 +351,6 @@ def _size(ix, b) -> int:
 
 def _standardize_batch(batch):
     """A batch from an iterable as `(x, y, sample_weight)` of NumPy arrays."""
-    from kerax.training.objectives import unpack_batch
-
     x, y, sw = unpack_batch(batch)
     return (_to_numpy(x), _to_numpy(y), _to_numpy(sw))
 

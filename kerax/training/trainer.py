@@ -60,6 +60,7 @@ from kerax.training.data import (
     ArrayAdapter,
     IterableAdapter,
     check_sparse_labels,
+    class_weight_to_sample_weight,
     get_adapter,
     is_array_data,
     prefetch_to_device,
@@ -866,8 +867,6 @@ class Trainer:
         """One training step on one batch: `(ts, logs)`. Metrics keep running
         across calls; `kerax.training.reset_metrics(ts)` clears them."""
         if class_weight is not None:
-            from kerax.training.data import class_weight_to_sample_weight
-
             sample_weight = class_weight_to_sample_weight(
                 y, class_weight, sample_weight
             )

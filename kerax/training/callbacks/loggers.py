@@ -12,6 +12,7 @@ import numpy as np
 
 from kerax.training.callbacks.base import Callback
 from kerax.training.callbacks.monitoring import _get_lr
+from kerax.training.event_writer import EventFileWriter
 from kerax.training.progbar import Progbar
 
 __all__ = ["ProgbarLogger", "CSVLogger", "TensorBoard"]
@@ -210,8 +211,6 @@ class TensorBoard(Callback):
         self._epoch_start_step = 0
 
     def _writer(self, which: str):
-        from kerax.training.event_writer import EventFileWriter
-
         if which not in self._writers:
             self._writers[which] = EventFileWriter(os.path.join(self.log_dir, which))
         return self._writers[which]
