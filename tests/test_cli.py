@@ -4,6 +4,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import jax
 import numpy as np
 import pytest
 
@@ -31,9 +32,15 @@ export: {formats: [stablehlo]}
 
 
 def test_every_shipped_config_is_valid():
-    for path in sorted((ROOT / "configs").glob("*.yaml")):
+    paths = sorted((ROOT / "configs").glob("*.yaml"))
+    assert len(paths) >= 5, paths
+    for path in paths:
         cfg = config.load(path)
-        config.build_model(cfg["model"])
+        model = config.build_model(cfg["model"])
+        # Each config builds a model that has weights and a batched output.
+        assert model.count_params(model.input_spec) > 0, path
+        out = jax.tree.leaves(model.output_spec(model.input_spec))
+        assert out and all(len(o.shape) >= 2 for o in out), (path, out)
 
 
 @pytest.mark.parametrize(
