@@ -2,7 +2,7 @@
 
 An initializer is a frozen, hashable dataclass whose fields are its Keras
 config. It is called as `init(key, shape, dtype=jnp.float32)`: the key comes
-from the layer (see DESIGN section 2), so no initializer holds random state.
+from the layer (docs/design.md, randomness), so no initializer holds random state.
 The Keras `seed` field is kept for config compatibility: when it is not None
 it is folded into the key, so different seeds still give different values.
 

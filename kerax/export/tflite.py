@@ -2,7 +2,7 @@
 
 The model is converted to a fixed-batch SavedModel (static shapes give clean
 builtin ops such as FULLY_CONNECTED, CONV_2D and fused SOFTMAX, and files
-20-50% smaller, DESIGN rule R3), then `tf.lite.TFLiteConverter` runs in a
+smaller; figures in docs/performance.md), then `tf.lite.TFLiteConverter` runs in a
 SUBPROCESS: the converter is known to segfault (full int8 calibration of
 models with `lax.scan`), and a crash there must become a clear error, never
 kill the caller. The artifact is verified with `ai_edge_litert`'s

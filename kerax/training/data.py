@@ -263,8 +263,7 @@ class ArrayAdapter:
     # Rows gathered per block when shuffling: one NumPy fancy-index per block
     # instead of per batch. A per-batch gather (x[idx], y[idx]) costs about
     # as much Python time as the jitted step's dispatch on a small model;
-    # slicing a gathered block is free (tiny MLP of scripts/bench_training.py:
-    # 60.6 -> 49.2 us per step).
+    # slicing a gathered block is free (figures in docs/performance.md).
     block_bytes = 4 << 20
     max_block_batches = 64
 

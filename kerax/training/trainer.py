@@ -32,7 +32,7 @@ turns the persistent compilation cache on when you ask.
 `steps_per_execution="auto"` (the default) fuses steps with `lax.scan`
 where that is faster and only there: a program with convolutions on CPU is
 never fused (weight-gradient convolutions inside a scan body were measured
-5.5x slower on XLA:CPU); otherwise the first executions measure the time a
+several times slower on XLA:CPU: docs/performance.md); otherwise the first executions measure the time a
 step's dispatch takes against the step's compute and, when dispatch weighs,
 time `AUTO_STEPS` fused steps against as many single ones (all of them real
 training) and fuse only if that is at least 10% faster (`trainer.fusion`
@@ -83,7 +83,7 @@ from kerax.training.train_state import TrainState, init_train_state
 __all__ = ["Trainer", "AUTO_STEPS"]
 
 # Steps per execution that "auto" tries fused: long enough to hide the
-# dispatch of a tiny step (measured 2.4-2.9x on the tiny MLP at 8-32),
+# dispatch of a tiny step (docs/performance.md has the fused figures),
 # short enough that the first epoch measures it within a few hundred steps.
 AUTO_STEPS = 16
 
