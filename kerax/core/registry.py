@@ -225,6 +225,22 @@ def registered_name(obj: Any) -> str | None:
     return key if key is not None and _CUSTOM.get(key) is obj else None
 
 
+def custom_objects() -> dict[str, Any]:
+    """The live table of registered objects, by registered name (Keras's `get_custom_objects`).
+
+    Changes to it (`.clear()`, `table[name] = obj`) change what loads, as in
+    Keras; `register` is the way to add an object that saving should name.
+
+    Example:
+        >>> def third(x):
+        ...     return x / 3
+        >>> _ = register(third, package="docs")
+        >>> custom_objects()["docs>third"] is third
+        True
+    """
+    return _CUSTOM
+
+
 @contextlib.contextmanager
 def custom_object_scope(custom_objects: Mapping[str, Any] | None) -> Iterator[None]:
     """Makes `{name: object}` loadable inside the `with` block (Keras's name).

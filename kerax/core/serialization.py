@@ -182,7 +182,10 @@ def serialize(layer) -> dict:
     # as Keras's "package>name") is saved under it, so two user classes that
     # share a Python name can both be saved and loaded.
     name = registered_name(cls) or cls.__name__
-    return {"class_name": name, "config": layer.get_config()}
+    # A `get_config` written Keras's way may return objects (sublayers,
+    # initializers): serialized here, as Keras's `serialize_keras_object` does.
+    where = f"{cls.__name__}.get_config()"
+    return {"class_name": name, "config": serialize_value(layer.get_config(), where)}
 
 
 def from_config(config: dict | str, custom_objects: Mapping[str, Any] | None = None):

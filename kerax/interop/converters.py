@@ -21,7 +21,7 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from kerax.core import registry, serialization
+from kerax.core import authoring, registry, serialization
 from kerax.core.layer import Layer
 
 # Keras config keys with no kerax counterpart that are safe to drop: they do
@@ -103,6 +103,18 @@ def construct_from_keras(cls: type[Layer], config: dict, **overrides) -> Layer:
     Raises:
         ValueError: a Keras option that kerax's layer does not have.
     """
+    if authoring.is_keras_style(cls) and not overrides:
+        # A layer written Keras's way (own `__init__`): its `from_config` gets
+        # Keras's config as Keras would pass it, less the keys kerax's writer
+        # adds (`name`, ...) that this `__init__` does not take.
+        droppable = IGNORED_KEYS | {"name", "trainable", "dtype"}
+        return cls.from_config(
+            {
+                k: v
+                for k, v in config.items()
+                if k not in droppable or authoring.accepts_argument(cls, k)
+            }
+        )
     fields = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for k, v in config.items():

@@ -22,6 +22,7 @@ from kerax.layers import (
     regularization,
     reshaping,
 )
+from kerax.layers._serialize import deserialize, serialize
 from kerax.layers.activations import *  # noqa: F403
 from kerax.layers.attention import *  # noqa: F403
 from kerax.layers.convolutional import *  # noqa: F403
@@ -43,6 +44,8 @@ __all__ = [
     "JaxLayer",
     "Layer",
     "Repeat",
+    "deserialize",
+    "serialize",
     *activations.__all__,
     *attention.__all__,
     *convolutional.__all__,

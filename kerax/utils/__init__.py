@@ -4,6 +4,15 @@ Each family lives in its own module, named like Keras's (`file_utils`,
 `image_dataset_utils`, ...); this package re-exports the public names.
 """
 
+from kerax.saving.serialization_lib import (
+    custom_object_scope,
+    deserialize_keras_object,
+    get_custom_objects,
+    get_registered_name,
+    get_registered_object,
+    register_keras_serializable,
+    serialize_keras_object,
+)
 from kerax.utils.audio_dataset_utils import audio_dataset_from_directory
 from kerax.utils.dataset_utils import FileDataset
 from kerax.utils.file_utils import (
@@ -23,6 +32,13 @@ from kerax.utils.text_dataset_utils import text_dataset_from_directory
 from kerax.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__: list[str] = [
+    "custom_object_scope",
+    "deserialize_keras_object",
+    "get_custom_objects",
+    "get_registered_name",
+    "get_registered_object",
+    "register_keras_serializable",
+    "serialize_keras_object",
     "FileDataset",
     "audio_dataset_from_directory",
     "image_dataset_from_directory",

@@ -12,6 +12,8 @@ import jax
 import keras
 import numpy as np
 
+import kerax
+
 HERE = os.path.dirname(__file__)
 
 
@@ -70,3 +72,49 @@ def test_custom_train_step_in_jax(tmp_path, monkeypatch):
     loss, mae = scope["test_logs"]  # Keras's evaluate: [loss, mae].
     assert np.isfinite(loss) and np.isfinite(mae)
     assert scope["history"].history["mae"][-1] < scope["history"].history["mae"][0]
+
+
+def test_serialization_and_saving(tmp_path, monkeypatch):
+    # The guide clears every registration (`get_custom_objects().clear()`):
+    # other tests' registrations come back afterwards.
+    registered = dict(kerax.saving.get_custom_objects())
+    try:
+        scope = run_port("serialization_and_saving", tmp_path, monkeypatch)
+    finally:
+        table = kerax.saving.get_custom_objects()
+        table.clear()
+        table.update(registered)
+    assert (tmp_path / "custom_model.keras").is_file()
+    # The registered names are the guide's, and the custom layer's config
+    # names them as Keras's does.
+    config = scope["config"]
+    assert config["registered_name"] == "MyLayers>KernelMult"
+    assert config["config"]["kernel_regularizer"]["class_name"] == "L1L2"
+    # Keras reads the archive with the custom objects registered in Keras.
+    keras_registered = dict(keras.saving.get_custom_objects())
+
+    @keras.saving.register_keras_serializable(package="MyLayers")
+    class CustomLayer(keras.layers.Layer):
+        def __init__(self, factor):
+            super().__init__()
+            self.factor = factor
+
+        def call(self, x):
+            return x * self.factor
+
+        def get_config(self):
+            return {"factor": self.factor}
+
+    @keras.saving.register_keras_serializable(package="my_package", name="custom_fn")
+    def custom_fn(x):
+        return x**2
+
+    try:
+        keras_model = keras.saving.load_model(tmp_path / "custom_model.keras")
+        x = scope["test_input"].astype("float32")
+        want = scope["trainer"].predict(scope["ts"], x, verbose=0)  # The saved model.
+        np.testing.assert_allclose(keras_model.predict(x, verbose=0), want, rtol=1e-5)
+    finally:
+        table = keras.saving.get_custom_objects()
+        table.clear()
+        table.update(keras_registered)
