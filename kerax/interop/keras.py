@@ -44,6 +44,25 @@ __all__ = [
 ]
 
 
+# Keras's image preprocessing layers (`BaseImagePreprocessingLayer.call(data,
+# training=True)`): Keras records that default as `training=True` in every
+# functional node, so it is not the user's choice; a functional model's
+# call-time `training` overrides it in Keras, as kerax's apply does.
+_KERAS_TRAINING_DEFAULT_TRUE = frozenset(
+    {
+        "CenterCrop",
+        "RandomBrightness",
+        "RandomContrast",
+        "RandomCrop",
+        "RandomFlip",
+        "RandomRotation",
+        "RandomTranslation",
+        "RandomZoom",
+        "Resizing",
+    }
+)
+
+
 def _nest(tree: dict, path: list[str], value) -> None:
     for p in path[:-1]:
         tree = tree.setdefault(p, {})
@@ -251,7 +270,10 @@ def _functional_from_keras(config: dict):
                 for k, v in resolve(node.get("kwargs", {})).items()
                 if not (k == "mask" and v is None)
             }
-            if kwargs.get("training", True) in (None, False):
+            if kwargs.get("training", True) in (None, False) or (
+                kwargs.get("training") is True
+                and type(layer).__name__ in _KERAS_TRAINING_DEFAULT_TRUE
+            ):
                 # Recorded by Keras at build time; kerax takes `training` at apply time.
                 kwargs.pop("training")
             if isinstance(layer, _KerasOp):

@@ -27,11 +27,14 @@ Reading is defensive, because a model file comes from anywhere:
   size, all checked before any array is read.
 
 Variable order: Keras stores a layer's own variables as `vars/0..n`,
-trainable ones first, each group in the order the layer creates them
-(`kernel` before `bias`, `gamma` before `beta`, ...). `KERAS_VARIABLE_ORDER`
-is that order; a layer with variables outside it is a clear error rather
-than a guess that could swap two equally shaped arrays. Sublayers nest under
-Keras's attribute names (`lstm/cell/vars`, `bidirectional/forward_layer/...`).
+trainable ones first, each group in the order the layer creates them.
+`kerax.saving._keras_layout.LAYOUTS` holds that order for every built-in
+layer, with Keras's attribute names for sublayers that kerax keeps as plain
+dicts (MultiHeadAttention's `query_dense`, ...), LoRA (Keras writes the
+merged weight) and SpectralNormalization's aliased kernel. A variable outside
+its layer's layout is a clear error rather than a guess that could swap two
+equally shaped arrays. Sublayers nest under Keras's attribute names
+(`lstm/cell/vars`, `bidirectional/forward_layer/...`, `rnn/cell/cells/gru_cell`).
 """
 
 from __future__ import annotations
@@ -59,27 +62,16 @@ from kerax.core.spec import keras_shape
 from kerax.core.spec import spec as make_spec
 from kerax.interop.keras import model_from_keras_config
 from kerax.models import Model, Sequential
+from kerax.saving._keras_layout import GENERIC_ORDER, layout_of
 from kerax.saving.errors import ModelFileError
 
 # The Keras version whose format kerax writes (metadata.json); Keras 3 reads
 # archives of any 3.x version.
 KERAS_VERSION = "3.15.1"
 
-# Keras's creation order of variables inside one layer (trainable and
-# non-trainable each keep this order). See the module docstring.
-KERAS_VARIABLE_ORDER = (
-    "kernel",
-    "depthwise_kernel",
-    "pointwise_kernel",
-    "recurrent_kernel",
-    "bias",
-    "embeddings",
-    "gamma",
-    "beta",
-    "alpha",
-    "moving_mean",
-    "moving_variance",
-)
+# A user's layer (no entry in `_keras_layout.LAYOUTS`) stores its variables
+# in this order; built-in layers follow their own table entry.
+KERAS_VARIABLE_ORDER = GENERIC_ORDER
 
 # Keras's attribute names for sublayers that kerax keeps under other names.
 _SUBLAYER_ATTRIBUTES = {"_forward": "forward_layer", "_backward": "backward_layer"}
@@ -119,14 +111,18 @@ def _keras_name(layer, name):
     return name or layer.scope_name
 
 
-def _rank(layer, name: str) -> int:
+def _rank(layer, name: str, order: tuple, known: bool) -> int:
     try:
-        return KERAS_VARIABLE_ORDER.index(name)
+        return order.index(name)
     except ValueError:
+        what = (
+            f"Keras's {type(layer).__name__} has no variable {name!r}"
+            if known
+            else f"kerax does not know where Keras stores its variable {name!r}"
+        )
         raise ModelFileError(
-            f"{layer.describe()}: kerax does not know where Keras stores its variable {name!r}, "
-            "so it cannot write or read this layer in Keras's weights layout. Save a model "
-            "directory instead (a path without the .keras suffix)."
+            f"{layer.describe()}: {what}, so it cannot write or read this layer in Keras's "
+            "weights layout. Save a model directory instead (a path without the .keras suffix)."
         ) from None
 
 
@@ -150,6 +146,24 @@ def _sublayer_attribute(layer, child) -> str:
     public = [a for a in found if not a.startswith("_")]
     attr = public[0] if public else found[0]
     return _SUBLAYER_ATTRIBUTES.get(attr, attr.lstrip("_"))
+
+
+def _list_paths(layer, attribute: str) -> dict:
+    """`{id(sublayer): "<attribute>/<snake_case class>[_n]"}` for a list attribute.
+
+    Keras's `_save_container_state` names list items by class, not by name.
+    """
+    items = getattr(layer, attribute, None)
+    if not isinstance(items, (list, tuple)):
+        raise ModelFileError(
+            f"{layer.describe()}: Keras keeps its sublayers in the list {attribute!r}, "
+            "which this layer does not have; its Keras weights path is unknown."
+        )
+    used = {}
+    return {
+        id(c): _join(attribute, _unique(to_snake_case(type(c).__name__), used))
+        for c in items
+    }
 
 
 def _keras_class_name(layer) -> str:
@@ -259,31 +273,118 @@ def _layout(layer, params, state, path, prefix, groups) -> None:
                 groups,
             )
         return
-    own = []
+    layout, known = layout_of(layer)
+    where = {}
     for kind, tree in (("params", params), ("state", state)):
-        leaves = [k for k, v in tree.items() if not isinstance(v, dict)]
-        for k in sorted(leaves, key=lambda k: _rank(layer, k)):
-            own.append((kind, prefix + (k,)))
+        for k, v in tree.items():
+            if not isinstance(v, dict):
+                where[k] = kind
+    factors = {}  # LoRA factor name -> the weight it merges into.
+    for w, (fa, fb) in layout.lora.items():
+        if fa in where or fb in where:
+            if not (w in where and fa in where and fb in where):
+                raise ModelFileError(
+                    f"{layer.describe()}: LoRA weights {w!r}, {fa!r}, {fb!r} must come together."
+                )
+            factors[fa] = factors[fb] = w
+    own = []
+    alias = _alias_item(layer, layout, params, prefix)
+    if alias is not None:
+        own.append(alias)
+    order = layout.variables
+    names = [k for k in where if k not in factors]
+    for k in sorted(names, key=lambda k: _rank(layer, k, order, known)):
+        if k in layout.lora and k in factors.values():
+            fa, fb = layout.lora[k]
+            alpha = getattr(layer, "lora_alpha", None)
+            rank = layer.lora_rank
+            scale = (alpha if alpha is not None else rank) / rank
+            own.append(
+                (
+                    "lora",
+                    (
+                        (where[k], prefix + (k,)),
+                        (where[fa], prefix + (fa,)),
+                        (where[fb], prefix + (fb,)),
+                        scale,
+                    ),
+                )
+            )
+        else:
+            own.append((where[k], prefix + (k,)))
     groups.append((path, own))
     children = dict(layer.children())
+    listed = _list_paths(layer, layout.list_attribute) if layout.list_attribute else {}
     nested = sorted(
         {k for tree in (params, state) for k, v in tree.items() if isinstance(v, dict)}
     )
     for name in nested:
         child = children.get(name)
+        if child is None and name in layout.nested:
+            _plain_subtree(
+                layer,
+                layout,
+                params.get(name, {}),
+                state.get(name, {}),
+                _join(path, layout.nested[name]),
+                prefix + (name,),
+                groups,
+            )
+            continue
         if child is None:
             raise ModelFileError(
                 f"{layer.describe()}: its weights nest under {name!r}, which is none of its "
                 f"sublayers {sorted(children)}; kerax cannot map them to Keras's layout."
             )
+        if layout.list_attribute:
+            if id(child) not in listed:
+                raise ModelFileError(
+                    f"{layer.describe()}: its sublayer {child.describe()} is not in its "
+                    f"{layout.list_attribute!r} list, so its Keras weights path is unknown."
+                )
+            segment = listed[id(child)]
+        else:
+            segment = _sublayer_attribute(layer, child)
         _layout(
             child,
             params.get(name, {}),
             state.get(name, {}),
-            _join(path, _sublayer_attribute(layer, child)),
+            _join(path, segment),
             prefix + (name,),
             groups,
         )
+
+
+def _alias_item(layer, layout, params, prefix):
+    """SpectralNormalization's own first variable: its wrapped layer's kernel."""
+    if not layout.alias:
+        return None
+    inner = getattr(layer, "layer", None)
+    names = [n for n, c in layer.children() if c is inner]
+    inner_params = params.get(names[0], {}) if names else {}
+    for name in layout.alias:
+        if name in inner_params and not isinstance(inner_params[name], dict):
+            return ("alias", ("params", prefix + (names[0], name)))
+    raise ModelFileError(
+        f"{layer.describe()}: Keras stores its wrapped layer's trainable "
+        f"{' or '.join(layout.alias)} as its own first variable, and the wrapped layer has "
+        "none as a trainable param (a frozen or LoRA-enabled kernel); Keras's layout is unknown."
+    )
+
+
+def _plain_subtree(layer, layout, params, state, path, prefix, groups) -> None:
+    """A Keras sublayer that kerax keeps as a plain dict of arrays (MultiHeadAttention's)."""
+    own = []
+    for kind, tree in (("params", params), ("state", state)):
+        for k, v in tree.items():
+            if isinstance(v, dict) or k not in layout.nested_variables:
+                raise ModelFileError(
+                    f"{layer.describe()}: {'/'.join(prefix)} holds {k!r}; Keras's sublayer "
+                    f"there holds only {list(layout.nested_variables)}."
+                )
+            own.append((kind, prefix + (k,)))
+    own.sort(key=lambda item: layout.nested_variables.index(item[1][-1]))
+    groups.append((path, own))
 
 
 def _join(*parts) -> str:
@@ -310,15 +411,10 @@ def _keras_value(value, where):
     if isinstance(value, dict):
         module = value.get("module")
         if module == "registered":
-            # What Keras writes for a function registered with
-            # `register_keras_serializable`: Keras (with the function
-            # registered) and kerax both load it by that name.
-            return {
-                "module": "builtins",
-                "class_name": "function",
-                "config": value.get("name"),
-                "registered_name": "function",
-            }
+            raise ModelFileError(
+                f"{where}: the function {value.get('name')!r} is a registered Python function; "
+                "Keras cannot load code from a file. Save a model directory instead."
+            )
         if isinstance(module, str) and module.startswith("kerax."):
             value = dict(value, module="keras." + module[len("kerax.") :])
             value.setdefault("registered_name", None)
@@ -349,18 +445,45 @@ def _leaf_entry(layer, name, input_shape) -> dict:
     elif isinstance(config["dtype"], str):
         config["dtype"] = _dtype_entry(config["dtype"])
     config = {k: _keras_value(v, layer.describe()) for k, v in config.items()}
+    layout = layout_of(layer)[0]
+    if not layout.keras_config_has_trainable:
+        if config.get("trainable") is False:
+            raise ModelFileError(
+                f"{layer.describe()}: Keras's {type(layer).__name__} takes no `trainable` "
+                "argument, so a frozen one cannot be written to a .keras file."
+            )
+        config.pop("trainable", None)
     for k in list(config):
         value = getattr(layer, k, None)
         if isinstance(value, Layer):  # Wrapped layers (Bidirectional, TimeDistributed).
             config[k] = keras_config(value, None, value.scope_name)
+        elif (
+            isinstance(value, (list, tuple))
+            and value
+            and all(isinstance(v, Layer) for v in value)
+        ):  # StackedRNNCells's cells.
+            names = {id(c): n for n, c in layer.children()}
+            config[k] = [
+                keras_config(v, None, names.get(id(v), v.scope_name)) for v in value
+            ]
     custom = registry.registered_name(type(layer))
     out = {
         "module": None if custom else "keras.layers",
-        "class_name": type(layer).__name__,
+        "class_name": layout.keras_class_name or type(layer).__name__,
         "config": config,
         "registered_name": custom,
     }
-    if input_shape is not None:
+    if input_shape is not None and layout.build_arguments:
+        # Keras's `build_from_config` calls `build(**shapes_dict)` (attention layers).
+        shapes = (
+            input_shape
+            if isinstance(input_shape, list)
+            and input_shape
+            and isinstance(input_shape[0], list)
+            else [input_shape]
+        )
+        out["build_config"] = {"shapes_dict": dict(zip(layout.build_arguments, shapes))}
+    elif input_shape is not None:
         out["build_config"] = {"input_shape": input_shape}
     return out
 
@@ -526,8 +649,32 @@ def write_h5_weights(h5: h5py.File, layer, params, state) -> None:
         group = h5.require_group(_join(group_path, "vars"))
         if group_path == "" or items:
             group.attrs["name"] = group_path.rsplit("/", 1)[-1] or layer.scope_name
-        for i, (kind, key_path) in enumerate(items):
-            group.create_dataset(str(i), data=np.asarray(_get(tree[kind], key_path)))
+        for i, item in enumerate(items):
+            group.create_dataset(str(i), data=_item_value(tree, item))
+
+
+def _item_value(tree, item):
+    kind, ref = item
+    if kind == "lora":  # Keras writes the merged weight (`save_own_variables`).
+        (wk, wp), (ak, ap), (bk, bp), scale = ref
+        w = np.asarray(_get(tree[wk], wp))
+        a = np.asarray(_get(tree[ak], ap), np.float32)
+        b = np.asarray(_get(tree[bk], bp), np.float32)
+        delta = np.matmul(a, b) * np.float32(scale)
+        return (w.astype(np.float32) + delta).astype(w.dtype)
+    if kind == "alias":
+        kind, ref = ref
+    return np.asarray(_get(tree[kind], ref))
+
+
+def _item_target(item):
+    """`(kind, key_path)` of the array a stored variable fills."""
+    kind, ref = item
+    if kind == "lora":
+        return ref[0]
+    if kind == "alias":
+        return ref
+    return kind, ref
 
 
 def _plain_dataset(group, key: str, where: str):
@@ -590,14 +737,24 @@ def read_h5_weights(h5: h5py.File, layer, abstract, where: str):
             raise ModelFileError(
                 f"{where}: {vars_path} holds {len(group)} variables, the architecture expects {len(items)}."
             )
-        for i, (kind, key_path) in enumerate(items):
+        for i, item in enumerate(items):
             ds = _plain_dataset(group, str(i), where)
+            kind, key_path = _item_target(item)
             want = _get(abstract_tree[kind], key_path)
             _check_dataset(ds, want, where)
-        for i, (kind, key_path) in enumerate(items):
+        for i, item in enumerate(items):
+            if item[0] == "alias":
+                # A second copy of the wrapped layer's kernel, read from there.
+                continue
+            kind, key_path = _item_target(item)
             want = _get(abstract_tree[kind], key_path)
             value = np.asarray(group[str(i)][()]).astype(want.dtype, copy=False)
             _set(out[kind], key_path, value)
+            if item[0] == "lora":
+                # Keras loads the merged weight and zeroes the factors (`load_own_variables`).
+                for fkind, fpath in item[1][1:3]:
+                    f = _get(abstract_tree[fkind], fpath)
+                    _set(out[fkind], fpath, np.zeros(f.shape, f.dtype))
     return out["params"], out["state"]
 
 
@@ -777,11 +934,11 @@ def check_modules(config, custom_objects, where: str) -> None:
         module = v.get("module")
         if module is None or module in ALLOWED_MODULES:
             continue
-        candidates = [v.get("registered_name"), v.get("class_name")]
-        if v.get("class_name") == "function":
-            # Keras's registered function: `{"module": "builtins", "config": "pkg>fn"}`.
-            candidates.append(v.get("config"))
-        names = [n for n in candidates if isinstance(n, str)]
+        names = [
+            n
+            for n in (v.get("registered_name"), v.get("class_name"))
+            if isinstance(n, str)
+        ]
         if any(registry.lookup_custom(n, custom_objects) is not None for n in names):
             continue
         raise ModelFileError(
