@@ -11,7 +11,7 @@ import kerax
 from kerax import layers
 from kerax.interop import layer_from_keras, layer_weights
 from kerax.layers._docs import undocumented_args
-from kerax.testing import assert_trees_close, check_layer
+from kerax.testing import assert_trees_close, check_layer, check_strict_promotion
 
 KEY = jax.random.key(0)
 
@@ -733,7 +733,7 @@ def test_score_attention_errors_and_config(arrays):
     assert "score_mode" not in add.get_config()
 
 
-def test_strict_rank_promotion(strict_promotion, arrays, rng):
+def test_strict_rank_promotion(arrays, rng):
     masks = (jnp.asarray(Q_MASK), jnp.asarray(V_MASK), jnp.asarray(K_MASK))
     for layer, inputs, kw in (
         (
@@ -754,17 +754,18 @@ def test_strict_rank_promotion(strict_promotion, arrays, rng):
     ):
         params, state = layer.init(KEY, *[spec_of(x) for x in inputs])
         mask = masks[: len(inputs)] if inputs[0].ndim == 3 else None
-        layer.apply(params, state, *inputs, mask=mask, **kw)
+        check_strict_promotion(layer, params, state, *inputs, mask=mask, **kw)
     for layer in (
         layers.Attention(use_scale=True, score_mode="concat"),
         layers.AdditiveAttention(),
     ):
         params, state = layer.init(KEY, [spec_of(arrays["QA"]), spec_of(arrays["KA"])])
-        layer.apply(
+        check_strict_promotion(
+            layer,
             params,
             state,
             [arrays["QA"], arrays["KA"]],
-            mask=[Q_MASK, V_MASK],
+            mask=[jnp.asarray(Q_MASK), jnp.asarray(V_MASK)],
             use_causal_mask=True,
         )
 

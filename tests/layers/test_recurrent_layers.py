@@ -10,7 +10,7 @@ import kerax
 from kerax import layers
 from kerax.interop.keras import layer_from_keras, layer_weights
 from kerax.layers._docs import undocumented_args
-from kerax.testing import check_layer, keras_parity
+from kerax.testing import check_layer, check_strict_promotion, keras_parity
 
 B, T, F, U = 2, 4, 3, 4
 MASK = np.array([[True, True, True, False], [False, True, True, True]])
@@ -56,14 +56,15 @@ def test_strict_rank_promotion(cls, X):
     )
     params, state = layer.init(jax.random.key(0), kerax.spec((None, T, F)))
     x, key = jnp.asarray(X), jax.random.key(1)
-    with jax.numpy_rank_promotion("raise"):
-        layer.apply(params, state, x, mask=jnp.asarray(MASK), training=True, key=key)
-        if (
-            cls is layers.LSTM
-        ):  # The backward pass once (it is JAX's transpose of the same ops).
-            jax.grad(
+    check_strict_promotion(
+        layer, params, state, x, mask=jnp.asarray(MASK), training=True, key=key
+    )
+    if cls is layers.LSTM:  # The backward pass once (JAX's transpose of the same ops).
+        with jax.numpy_rank_promotion("raise"):
+            grads = jax.grad(
                 lambda p: layer.apply(p, state, x, training=True, key=key)[0][0].sum()
             )(params)
+        assert all(bool(jnp.all(jnp.isfinite(g))) for g in jax.tree.leaves(grads))
 
 
 def test_contract_masked_with_dropout():
