@@ -51,11 +51,7 @@ FLOORS: dict[str, int] = {
 
 # Imports of modules still being moved by their owners: (importer, imported
 # unit). Empty when every floor holds.
-EXEMPT: set[tuple[str, str]] = {
-    # `Repeat` is a layer (`kerax.layers.Repeat`) whose module is still
-    # kerax/models/repeat.py; it imports only core and moves to kerax/layers/.
-    ("kerax.layers", "models"),
-}
+EXEMPT: set[tuple[str, str]] = set()
 
 
 def module_name(path: pathlib.Path) -> str:

@@ -35,7 +35,6 @@ from kerax.layers.preprocessing import *  # noqa: F403
 from kerax.layers.recurrent import *  # noqa: F403
 from kerax.layers.regularization import *  # noqa: F403
 from kerax.layers.reshaping import *  # noqa: F403
-from kerax.models.repeat import Repeat
 
 __all__ = [
     "Input",
@@ -43,7 +42,6 @@ __all__ = [
     "FlaxLayer",
     "JaxLayer",
     "Layer",
-    "Repeat",
     "deserialize",
     "serialize",
     *activations.__all__,
@@ -61,12 +59,12 @@ __all__ = [
 
 # Configs name layers by these public classes (a private base such as
 # `_Merge` is never loadable). Not here: the lowercase merge functions and
-# `Input` (not layers), `Layer` (abstract) and `Repeat` (added by models).
+# `Input` (not layers) and `Layer` (abstract).
 registry.add_all(
     "layers",
     {
         name: obj
         for name in __all__
-        if isinstance(obj := globals()[name], type) and name not in ("Layer", "Repeat")
+        if isinstance(obj := globals()[name], type) and name != "Layer"
     },
 )

@@ -1,9 +1,9 @@
 """Models: layers made of layers."""
 
 from kerax.core import registry
+from kerax.layers import Repeat
 from kerax.models.cloning import clone_model, set_trainable
 from kerax.models.functional import Model
-from kerax.models.repeat import Repeat
 from kerax.models.saving_api import load_model, model_from_json, save_model
 from kerax.models.sequential import Sequential
 from kerax.models.summary import summary
@@ -20,4 +20,4 @@ __all__ = [
     "summary",
 ]
 
-registry.add_all("layers", {"Model": Model, "Repeat": Repeat, "Sequential": Sequential})
+registry.add_all("layers", {"Model": Model, "Sequential": Sequential})

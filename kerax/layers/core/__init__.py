@@ -1,4 +1,7 @@
-"""Keras's core layers: Dense, EinsumDense, Embedding, Identity, Lambda, Masking."""
+"""Keras's core layers: Dense, EinsumDense, Embedding, Identity, Lambda, Masking.
+
+And `Repeat`, kerax's scan-over-layers wrapper (one block, stacked params).
+"""
 
 from kerax.layers.core.dense import Dense
 from kerax.layers.core.einsum_dense import EinsumDense
@@ -6,5 +9,14 @@ from kerax.layers.core.embedding import Embedding
 from kerax.layers.core.identity import Identity
 from kerax.layers.core.lambda_layer import Lambda
 from kerax.layers.core.masking import Masking
+from kerax.layers.core.repeat import Repeat
 
-__all__ = ["Dense", "EinsumDense", "Embedding", "Identity", "Lambda", "Masking"]
+__all__ = [
+    "Dense",
+    "EinsumDense",
+    "Embedding",
+    "Identity",
+    "Lambda",
+    "Masking",
+    "Repeat",
+]
