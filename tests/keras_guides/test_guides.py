@@ -118,3 +118,15 @@ def test_serialization_and_saving(tmp_path, monkeypatch):
         table = keras.saving.get_custom_objects()
         table.clear()
         table.update(keras_registered)
+
+
+def test_training_with_built_in_methods(tmp_path, monkeypatch):
+    scope = run_port("training_with_built_in_methods", tmp_path, monkeypatch)
+    # Keras's log names (the EarlyStopping section's fit).
+    names = {"loss", "sparse_categorical_accuracy"}
+    assert names | {f"val_{n}" for n in names} <= set(scope["history"].history)
+    # The first section's evaluate gives Keras's [loss, accuracy]; checkpoints written.
+    loss, accuracy = scope["results"]
+    assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
+    assert (tmp_path / "mymodel_1.keras").is_file()
+    assert any(name.startswith("model-loss=") for name in os.listdir(tmp_path / "ckpt"))
