@@ -411,10 +411,15 @@ def _keras_value(value, where):
     if isinstance(value, dict):
         module = value.get("module")
         if module == "registered":
-            raise ModelFileError(
-                f"{where}: the function {value.get('name')!r} is a registered Python function; "
-                "Keras cannot load code from a file. Save a model directory instead."
-            )
+            # What Keras writes for a function registered with
+            # `register_keras_serializable`: Keras (with the function
+            # registered) and kerax both load it by that name.
+            return {
+                "module": "builtins",
+                "class_name": "function",
+                "config": value.get("name"),
+                "registered_name": "function",
+            }
         if isinstance(module, str) and module.startswith("kerax."):
             value = dict(value, module="keras." + module[len("kerax.") :])
             value.setdefault("registered_name", None)
@@ -934,11 +939,11 @@ def check_modules(config, custom_objects, where: str) -> None:
         module = v.get("module")
         if module is None or module in ALLOWED_MODULES:
             continue
-        names = [
-            n
-            for n in (v.get("registered_name"), v.get("class_name"))
-            if isinstance(n, str)
-        ]
+        candidates = [v.get("registered_name"), v.get("class_name")]
+        if v.get("class_name") == "function":
+            # Keras's registered function: `{"module": "builtins", "config": "pkg>fn"}`.
+            candidates.append(v.get("config"))
+        names = [n for n in candidates if isinstance(n, str)]
         if any(registry.lookup_custom(n, custom_objects) is not None for n in names):
             continue
         raise ModelFileError(
