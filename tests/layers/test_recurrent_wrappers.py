@@ -146,7 +146,7 @@ def test_user_cell_state_and_per_sequence_key():
     steps = jnp.arange(1, T + 1, dtype=jnp.float32)[None, :, None]
     c_per_step = c[:, None] * steps / T
     np.testing.assert_allclose(
-        jnp.cumsum(jnp.tanh(c_per_step), 1), seq, rtol=1e-5, atol=1e-5
+        jnp.cumsum(jnp.tanh(c_per_step), axis=1), seq, rtol=1e-5, atol=1e-5
     )
 
 
