@@ -339,6 +339,8 @@ class Strategy:
 
     def init_train_state(self, model, tx, key, spec=None, *, loss_scale=None):
         """`kerax.training.init_train_state`, jitted straight into `train_state_shardings`."""
+        # Function-local: kerax.training imports the strategies (a module-level
+        # import here would be a cycle).
         from kerax.training.train_state import init_train_state
 
         key = _as_key(key)

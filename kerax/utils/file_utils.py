@@ -265,6 +265,8 @@ def extract_archive(file_path, path=".", archive_format="auto") -> bool:
 
 def _download(origin: str, target: str, file_hash, hash_algorithm) -> None:
     """Streams `origin` to a temp file beside `target`, checks it, renames it."""
+    # Function-local: downloads need the progress bar only when they run, and
+    # kerax.utils stays importable without the training package.
     from kerax.training.progbar import Progbar
 
     print(f"Downloading data from {origin}", file=sys.stderr)

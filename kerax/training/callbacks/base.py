@@ -345,6 +345,7 @@ class CallbackList:
 
 
 def _progbar_logger():
+    # Function-local: loggers.py imports this module's Callback base.
     from kerax.training.callbacks.loggers import ProgbarLogger
 
     return ProgbarLogger()
