@@ -13,6 +13,7 @@ Max pooling in kerax is written in the form onnxruntime accepts (rule R2).
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import jax
@@ -32,6 +33,25 @@ def _require():
             f"ONNX export needs jax2onnx and onnxruntime ({e}). Install them with: {INSTALL_HINT} "
             "(jax2onnx pins an older orbax-checkpoint than kerax uses, hence --no-deps)."
         ) from None
+
+
+@contextlib.contextmanager
+def _jax_functions_restored():
+    """Puts back any `jax.numpy`/`jax.lax`/`jax.nn` function jax2onnx swapped.
+
+    jax2onnx 0.17 patches JAX functions while it traces and leaves
+    `jnp.cumsum` patched afterwards (its version rejects a positional
+    `axis`), which would break the caller's own JAX code after an export.
+    """
+    modules = (jax.numpy, jax.lax, jax.nn)
+    saved = [(m, dict(vars(m))) for m in modules]
+    try:
+        yield
+    finally:
+        for module, attrs in saved:
+            for name, value in attrs.items():
+                if getattr(module, name, None) is not value:
+                    setattr(module, name, value)
 
 
 def onnx(
@@ -70,15 +90,16 @@ def onnx(
     with tempfile.TemporaryDirectory(prefix="kerax-onnx-") as tmp:
         out = Path(tmp) / "model.onnx"
         try:
-            jax2onnx.to_onnx(
-                closed,
-                inputs=inputs,
-                opset=opset,
-                input_names=list(sig.input_names),
-                output_names=list(sig.output_names),
-                return_mode="file",
-                output_path=str(out),
-            )
+            with _jax_functions_restored():
+                jax2onnx.to_onnx(
+                    closed,
+                    inputs=inputs,
+                    opset=opset,
+                    input_names=list(sig.input_names),
+                    output_names=list(sig.output_names),
+                    return_mode="file",
+                    output_path=str(out),
+                )
         except Exception as e:
             raise common.ExportError(
                 f"jax2onnx could not convert {model.describe()}: {e}"

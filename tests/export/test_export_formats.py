@@ -5,6 +5,7 @@ import sys
 import textwrap
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
@@ -149,8 +150,15 @@ def test_stablehlo_runs_with_jax_only(tmp_path, multi):
 def test_onnx(tmp_path, multi):
     pytest.importorskip("jax2onnx", reason="ONNX is an optional extra")
     model, params, state = multi
+    functions = {m: dict(vars(m)) for m in (jax.numpy, jax.lax, jax.nn)}
     report = kerax.export.onnx(model, params, state, tmp_path / "m.onnx")
     assert report.max_abs_diff <= 1e-5
+    # jax2onnx swaps JAX functions while tracing; the caller's JAX is left as
+    # it was (jax2onnx 0.17 alone leaves a `jnp.cumsum` without positional axis).
+    for module, attrs in functions.items():
+        swapped = [k for k, v in attrs.items() if getattr(module, k) is not v]
+        assert not swapped, (module.__name__, swapped)
+    np.testing.assert_array_equal(jnp.cumsum(jnp.ones((2, 3)), 1)[:, -1], [3.0, 3.0])
 
 
 def test_mismatch_is_an_error_and_writes_nothing(tmp_path, monkeypatch):
