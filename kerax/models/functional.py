@@ -248,6 +248,15 @@ class Model(KerasModelMethods, Layer):
         return isinstance(other, Model) and self._graph is other._graph
 
     @property
+    def operations(self) -> list[Layer]:
+        """The model's layers in Keras's `Functional.operations` order.
+
+        The layers themselves (not the handles `layers` gives): what Keras's
+        weights files and `get_weights()` are ordered by.
+        """
+        return self._graph.keras_order()
+
+    @property
     def layers(self) -> list[Layer]:
         """The model's layers in Keras's order, `InputLayer`s included.
 

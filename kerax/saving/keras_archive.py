@@ -179,65 +179,13 @@ def _unique(base: str, used: dict) -> str:
     return f"{base}_{used[base]}"
 
 
-def _keras_operation_order(model) -> list:
-    """A functional model's layers in Keras's `Functional._layers` order.
-
-    Keras orders operations by graph depth (inputs first) and, within one
-    depth, by first visit in a depth-first walk from the outputs
-    (`keras.src.ops.function.map_graph`); its weights file names them in
-    that order, so kerax follows it exactly.
-    """
-
-    def base(n):
-        while n.parent is not None:
-            n = n.parent
-        return n
-
-    def parents(n):
-        return [
-            base(a)
-            for a in jax.tree.leaves(
-                (n.args, n.kwargs), is_leaf=lambda v: isinstance(v, Node)
-            )
-            if isinstance(a, Node)
-        ]
-
-    finished, order, op_index = set(), [], {}
-
-    def visit(n):
-        n = base(n)
-        if id(n) in finished:
-            return
-        op_index.setdefault(id(n.op), len(op_index))
-        if not isinstance(n.op, InputLayer):
-            for p in parents(n):
-                visit(p)
-        finished.add(id(n))
-        order.append(n)
-
-    for out in jax.tree.leaves(model.outputs, is_leaf=lambda v: isinstance(v, Node)):
-        visit(out)
-    node_depth, op_depth, ops = {}, {}, {}
-    in_graph = {id(n) for n in order}
-    for n in reversed(order):
-        depth = max(node_depth.setdefault(id(n), 0), op_depth.get(id(n.op), 0))
-        op_depth[id(n.op)] = depth
-        ops[id(n.op)] = n.op
-        node_depth[id(n)] = depth
-        if not isinstance(n.op, InputLayer):
-            for p in parents(n):
-                if id(p) in in_graph:
-                    node_depth[id(p)] = max(depth + 1, node_depth.get(id(p), 0))
-    return sorted(ops.values(), key=lambda op: (-op_depth[id(op)], op_index[id(op)]))
-
-
 def _container_paths(model) -> dict:
     """`{kerax child name: Keras path segment}` for a Sequential or functional model."""
     names = dict((id(c), n) for n, c in model.children())
     if isinstance(model, Sequential):
         layers = [c for _, c in model.children() if not isinstance(c, InputLayer)]
     else:
-        layers = _keras_operation_order(model)
+        layers = model.operations  # Keras orders its weights file by these.
     used, out = {}, {}
     for layer in layers:
         segment = _unique(to_snake_case(_keras_class_name(layer)), used)
