@@ -130,6 +130,41 @@ def _defaults(schema) -> dict:
     return out
 
 
+# A `check_section` default meaning "this key must be given".
+REQUIRED = object()
+
+
+def check_section(section, keys: dict, where: str) -> dict:
+    """`section` checked against `keys` (`key -> (types, default)`), defaults filled.
+
+    An unknown key, a value of the wrong type (a bool is not an int) or a
+    missing `REQUIRED` key is a `ConfigError` naming `where.key`.
+    """
+    if not isinstance(section, dict):
+        raise ConfigError(f"{where}: expected a mapping, got {section!r}.")
+    out = {}
+    for key, value in section.items():
+        if key not in keys:
+            raise ConfigError(
+                f"{where}.{key}: unknown key. Valid keys in {where}: {sorted(keys)}."
+            )
+        types, _ = keys[key]
+        if value is not None and (
+            not isinstance(value, types)
+            or (isinstance(value, bool) and bool not in types)
+        ):
+            raise ConfigError(
+                f"{where}.{key}: expected {'/'.join(t.__name__ for t in types)}, got {value!r}."
+            )
+        out[key] = value
+    for key, (_, default) in keys.items():
+        if key not in out:
+            if default is REQUIRED:
+                raise ConfigError(f"{where}.{key}: required.")
+            out[key] = default
+    return out
+
+
 def _check(tree: dict, schema: dict, where: str = "") -> dict:
     if not isinstance(tree, dict):
         raise ConfigError(

@@ -36,7 +36,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 import kerax
-from kerax.cli.config import ConfigError
+from kerax.cli.config import REQUIRED, ConfigError, check_section
 from kerax.utils import (
     image_dataset_from_directory,
     text_dataset_from_directory,
@@ -44,8 +44,6 @@ from kerax.utils import (
 )
 
 # source -> key -> (types, default); `REQUIRED` marks keys without a default.
-REQUIRED = object()
-
 SOURCES: dict[str, dict[str, tuple]] = {
     "image_folder": {
         "directory": ((str,), REQUIRED),
@@ -134,30 +132,7 @@ def resolve(data: dict, explicit: dict, config_path) -> dict:
 
 def _check_source(source: str, options: Any, base: Path) -> dict:
     where = f"data.{source}"
-    if not isinstance(options, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {options!r}.")
-    schema = SOURCES[source]
-    out = {}
-    for key, value in options.items():
-        if key not in schema:
-            raise ConfigError(
-                f"{where}.{key}: unknown key. Valid keys in {where}: {sorted(schema)}."
-            )
-        types, _ = schema[key]
-        if value is not None and (
-            not isinstance(value, types)
-            or (isinstance(value, bool) and bool not in types)
-        ):
-            raise ConfigError(
-                f"{where}.{key}: expected {'/'.join(t.__name__ for t in types)}, got {value!r}."
-            )
-        out[key] = value
-    for key, (_, default) in schema.items():
-        if key in out:
-            continue
-        if default is REQUIRED:
-            raise ConfigError(f"{where}.{key}: required.")
-        out[key] = default
+    out = check_section(options, SOURCES[source], where)
     for key in _PATH_KEYS:
         if out.get(key) is not None:
             path = Path(out[key]).expanduser()

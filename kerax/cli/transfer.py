@@ -25,7 +25,7 @@ from __future__ import annotations
 from typing import Any, NamedTuple
 
 import kerax
-from kerax.cli.config import ConfigError, build_model
+from kerax.cli.config import ConfigError, build_model, check_section
 from kerax.core.node import InputLayer
 
 BACKBONE_KEYS = {
@@ -38,31 +38,8 @@ BACKBONE_KEYS = {
 FINE_TUNE_KEYS = {"epochs": ((int,), 1), "learning_rate": ((float, int), 1e-5)}
 
 
-def _check(section: Any, keys: dict, where: str) -> dict:
-    if not isinstance(section, dict):
-        raise ConfigError(f"{where}: expected a mapping, got {section!r}.")
-    out = {}
-    for key, value in section.items():
-        if key not in keys:
-            raise ConfigError(
-                f"{where}.{key}: unknown key. Valid keys in {where}: {sorted(keys)}."
-            )
-        types, _ = keys[key]
-        if value is not None and (
-            not isinstance(value, types)
-            or (isinstance(value, bool) and bool not in types)
-        ):
-            raise ConfigError(
-                f"{where}.{key}: expected {'/'.join(t.__name__ for t in types)}, got {value!r}."
-            )
-        out[key] = value
-    for key, (_, default) in keys.items():
-        out.setdefault(key, default)
-    return out
-
-
 def check_backbone(section) -> dict:
-    out = _check(section, BACKBONE_KEYS, "model.backbone")
+    out = check_section(section, BACKBONE_KEYS, "model.backbone")
     if not out["application"]:
         raise ConfigError(
             "model.backbone.application: required (a keras.applications name, "
@@ -72,7 +49,7 @@ def check_backbone(section) -> dict:
 
 
 def check_fine_tune(section) -> dict:
-    out = _check(section, FINE_TUNE_KEYS, "fit.fine_tune")
+    out = check_section(section, FINE_TUNE_KEYS, "fit.fine_tune")
     if out["epochs"] < 1:
         raise ConfigError("fit.fine_tune.epochs: must be a positive integer.")
     return out
