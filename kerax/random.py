@@ -9,9 +9,12 @@ seed is given. kerax has no hidden state, so every function needs `seed`:
   into a different key, `[seed, 0]`, so the numbers differ from Keras's for the
   same int; the distributions are the same.)
 
-`seed=None` is an error that says to pass a key. A `SeedGenerator` is a pure
-key splitter: `seed, state = gen.next(state)` where Keras writes
-`seed = gen.next()`.
+`seed=None` is an error that says to pass a key, except inside a layer's
+`call`: there (and with `seed=self.seed_generator`, Keras's way in a layer)
+the draw comes from the key passed to the layer's `apply`, a new one per
+draw, so a Keras layer's `keras.random.normal(shape, seed=self.seed_generator)`
+works unchanged. Elsewhere a `SeedGenerator` is a pure key splitter:
+`seed, state = gen.next(state)` where Keras writes `seed = gen.next()`.
 
 Example:
     >>> import jax
@@ -30,6 +33,8 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 
+from kerax.core import authoring
+
 __all__ = [
     "SeedGenerator",
     "beta",
@@ -47,6 +52,11 @@ __all__ = [
 
 def draw_seed(seed, op: str = "random") -> jax.Array:
     """The JAX key for a Keras-style `seed` argument (a key or an int)."""
+    if seed is None or isinstance(seed, SeedGenerator):
+        # Inside a layer's `call`: the layer's apply key (None outside).
+        key = authoring.draw_key(op)
+        if key is not None:
+            return key
     if seed is None:
         raise ValueError(
             f"{op}: `seed` is required in kerax (there is no hidden global "

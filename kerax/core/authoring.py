@@ -29,7 +29,7 @@ from typing import Any
 
 import jax
 
-from kerax.core import naming
+from kerax.core import naming, variables
 from kerax.core.spec import to_spec
 
 # Instance-dict keys the base class owns; sublayer discovery skips them.
@@ -49,6 +49,14 @@ class LayerMeta(type):
     `__init__` gets its instance writable only while that `__init__` runs.
     """
 
+    def __new__(mcs, name, bases, namespace, **kwargs):
+        if "call" in namespace:
+            # Keras's subclassed model: `class VAE(kerax.Model)` writing `call`
+            # computes in `call`, not from a graph; kerax.Model names the base
+            # that such classes get instead (`_subclassed_base`).
+            bases = tuple(b.__dict__.get("_subclassed_base", b) for b in bases)
+        return super().__new__(mcs, name, bases, namespace, **kwargs)
+
     def __call__(cls, *args, **kwargs):
         if not cls.__dict__.get("_keras_style", False):
             return super().__call__(*args, **kwargs)
@@ -63,10 +71,18 @@ class LayerMeta(type):
                 f"{cls.__name__}.__init__ must call `super().__init__(**kwargs)`, as in Keras: "
                 "it sets the layer's name, dtype and trainable."
             )
+        held = {}
         for k, v in list(vars(self).items()):
-            if not k.startswith(PRIVATE_PREFIX):
+            if k.startswith(PRIVATE_PREFIX):
+                continue
+            if variables.holds_variables(v):
+                # Read through `__getattr__`: arrays inside `call`, declarations outside.
+                held[k] = _freeze(vars(self).pop(k))
+            else:
                 # Lists built up in __init__ become tuples: the layer is a frozen config.
                 vars(self)[k] = _freeze(v)
+        if held:
+            vars(self)[variables.WEIGHT_ATTRS] = held
         arguments = init_arguments(cls, args, kwargs)
         vars(self)[_INIT_ARGS] = arguments
         vars(self)[_CONFIG_KEY] = _config_key(self, arguments)
@@ -87,7 +103,14 @@ def is_keras_style(cls) -> bool:
 
 
 def prepare_subclass(cls, make_dataclass: Callable[[type], type]) -> None:
-    """Called by `Layer.__init_subclass__`: a dataclass, or a Keras-style class."""
+    """Called by `Layer.__init_subclass__`: a dataclass, or a Keras-style class.
+
+    Also notes whether `call` and `build` are written the Keras way
+    (`call(self, inputs)`, `build(self, input_shape)`) or kerax's
+    (`call(self, params, state, x, *, key, training)`, `build(self, key, spec)`).
+    """
+    cls._keras_call = variables.keras_signature(cls.call, "params")
+    cls._keras_build = variables.keras_signature(cls.build, "key")
     inherited = any(b.__dict__.get("_keras_style", False) for b in cls.__mro__[1:])
     if "__init__" in cls.__dict__ or inherited:
         cls._keras_style = True
@@ -95,16 +118,39 @@ def prepare_subclass(cls, make_dataclass: Callable[[type], type]) -> None:
         cls.__delattr__ = _delattr
         cls.__eq__ = _eq
         cls.__hash__ = _hash
+        cls.__getattr__ = _getattr
         if "__repr__" not in cls.__dict__:
             cls.__repr__ = _repr
         return
     cls._keras_style = False
     if "__dataclass_fields__" not in cls.__dict__:
         make_dataclass(cls)
+    if cls._keras_call or cls._keras_build:
+        # After the dataclass is made (it refuses a class's own __setattr__):
+        # `build(input_shape)` assigns `self.w = self.add_weight(...)`.
+        cls.__setattr__ = _setattr
+        cls.__getattr__ = _getattr
+
+
+def is_initializing(layer) -> bool:
+    """Whether `layer`'s Keras-style `__init__` is running."""
+    return _INITIALIZING in vars(layer)
 
 
 def _setattr(self, name: str, value: Any) -> None:
+    recorder = variables.recorder_for(self)
+    if recorder is not None:  # Inside `build(input_shape)`: recorded, not stored.
+        if find_sublayers_in(value):
+            raise TypeError(
+                f"{self.describe()}.build: create sublayers in `__init__` (`self.{name} = ...`), "
+                "not in `build`: a kerax layer is a frozen config, and its sublayers are part "
+                "of it. kerax builds them from their first call in `call`."
+            )
+        variables.name_variables(value, name)
+        recorder.attrs[name] = value
+        return
     if _INITIALIZING in vars(self):
+        variables.name_variables(value, name)
         object.__setattr__(self, name, value)
         return
     raise dataclasses.FrozenInstanceError(
@@ -116,6 +162,34 @@ def _setattr(self, name: str, value: Any) -> None:
 def _delattr(self, name: str) -> None:
     raise dataclasses.FrozenInstanceError(
         f"{self.describe()} is frozen after __init__: cannot delete `{name}`."
+    )
+
+
+def _getattr(self, name: str):
+    """Attributes that hold variables, and those `build(input_shape)` sets.
+
+    Only reached when normal lookup fails. Inside `call`, variables read
+    as arrays of the running `apply`; outside, as their declarations.
+    """
+    if name.startswith("__") or name.startswith(PRIVATE_PREFIX):
+        raise AttributeError(name)
+    recorder = variables.recorder_for(self)
+    if recorder is not None and name in recorder.attrs:
+        return recorder.attrs[name]
+    f = owner_frame(self)
+    if f is not None and f.attrs is not None and name in f.attrs:
+        return variables.resolve(f.attrs[name], f)
+    held = vars(self).get(variables.WEIGHT_ATTRS, {})
+    if name in held:
+        return held[name] if f is None else variables.resolve(held[name], f)
+    hint = ""
+    if type(self)._keras_build:
+        hint = (
+            " Attributes that `build(input_shape)` sets exist inside `call` only (a kerax layer "
+            "is a frozen config); outside, read the arrays from the params and state."
+        )
+    raise AttributeError(
+        f"{type(self).__name__!r} object has no attribute {name!r}.{hint}"
     )
 
 
@@ -204,6 +278,24 @@ def init_args(layer) -> dict | None:
 
 
 # --------------------------------------------------------------- discovery
+def find_sublayers_in(value) -> list:
+    """The layers in `value`: a layer, or lists, tuples and dicts holding some."""
+    found = []
+
+    def walk(v):
+        if isinstance(type(v), LayerMeta):
+            found.append(v)
+        elif isinstance(v, list | tuple):
+            for x in v:
+                walk(x)
+        elif isinstance(v, Mapping):
+            for x in v.values():
+                walk(x)
+
+    walk(value)
+    return found
+
+
 def find_sublayers(layer) -> list:
     """Layers held by `layer`'s attributes, alone or in lists/tuples/dicts.
 
@@ -268,6 +360,11 @@ class Frame:
         self.building = building
         self.new_state: dict = {}
         self.counts: dict = {}
+        # Keras-style layers: what `build(input_shape)` set (None: not run),
+        # the values assigned to non-trainable variables, and random draws.
+        self.attrs: dict | None = None
+        self.assigned: dict = {}
+        self.draws = 0
 
 
 @contextlib.contextmanager
@@ -286,6 +383,57 @@ def frame_for(layer) -> Frame | None:
     if stack and id(layer) in stack[-1].names:
         return stack[-1]
     return None
+
+
+def owner_frame(layer) -> Frame | None:
+    """The innermost frame of `layer`'s own running `apply`."""
+    for f in reversed(_stack()):
+        if f.owner is layer:
+            return f
+    return None
+
+
+def draw_key(op: str):
+    """A fresh key for `kerax.random.*(seed=None)` inside a layer's `call`.
+
+    Keras draws from a hidden seed generator; here the running layer's
+    `apply(..., key=...)` key, folded with a count of draws, stands in.
+    None outside any layer's `call`.
+    """
+    stack = _stack()
+    if not stack:
+        return None
+    f = stack[-1]
+    if f.key is None:
+        raise ValueError(
+            f"{f.owner.describe()}: `{op}` draws random numbers in `call`, so apply needs a "
+            "PRNG key: apply(params, state, x, key=jax.random.key(seed)) (Trainer passes one)."
+        )
+    f.draws += 1
+    return jax.random.fold_in(naming.child_key(f.key, "random"), f.draws)
+
+
+def run_call(layer, f: Frame, inputs: tuple, kwargs: dict):
+    """Runs `layer.call` in its frame `f`, the Keras way or kerax's: `(y, state)`."""
+    if not type(layer)._keras_call:
+        y, state = layer.call(
+            f.params, f.state, *inputs, key=f.key, training=f.training, **kwargs
+        )
+        return y, state
+    if type(layer)._keras_build:
+        f.attrs = variables.run_build(layer, to_spec(inputs)).attrs
+    if _takes(type(layer), "training"):
+        kwargs = {"training": f.training, **kwargs}
+    y = layer.call(*inputs, **kwargs)
+    return variables.unwrap_tree(y), {**f.state, **f.assigned}
+
+
+@functools.cache
+def _takes(cls, argument: str) -> bool:
+    params = inspect.signature(cls.call).parameters
+    return argument in params or any(
+        p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values()
+    )
 
 
 def calling_owner():
@@ -367,15 +515,7 @@ def build_called_sublayers(layer, key, specs, kwargs, params, state, missing):
             building=building,
         ) as f:
             try:
-                layer.call(
-                    f.params,
-                    f.state,
-                    *specs,
-                    key=trace_key,
-                    training=training,
-                    **arrays,
-                    **static,
-                )
+                run_call(layer, f, specs, {**arrays, **static})
             except KeyError as e:
                 name = e.args[0] if e.args else None
                 if name in missing:

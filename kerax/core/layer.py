@@ -18,7 +18,7 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from kerax.core import authoring, aux_losses, naming, registry, serialization
+from kerax.core import authoring, aux_losses, naming, registry, serialization, variables
 from kerax.core.fields import constrained_param, converter_of, regularized_param
 from kerax.core.policy import DTypePolicy, get_policy
 from kerax.core.spec import shape_str, to_spec
@@ -141,6 +141,9 @@ class Layer(metaclass=authoring.LayerMeta):
 
     # Keras's `supports_masking`: pass an incoming mask through unchanged.
     supports_masking: ClassVar[bool] = False
+    # Whether `call`/`build` are written the Keras way (set per subclass).
+    _keras_call: ClassVar[bool] = False
+    _keras_build: ClassVar[bool] = False
     # Containers leave casting to their children.
     autocast: ClassVar[bool] = True
     # Which param a `<prefix>_regularizer` / `<prefix>_constraint` field acts on.
@@ -220,7 +223,7 @@ class Layer(metaclass=authoring.LayerMeta):
         }
         self.check_input(*specs)
         with jax.named_scope(self.scope_name):
-            params, state = self.build(key, *specs, **kwargs)
+            params, state = self._build_own(key, specs, kwargs)
             params, state = self._build_sublayers(key, specs, kwargs, params, state)
         self._check_params_owned(params, state)
         if self.autocast:
@@ -248,24 +251,103 @@ class Layer(metaclass=authoring.LayerMeta):
             inputs = cast_floating(inputs, compute)
             params = cast_floating(params, compute)
         children = self.children()
-        if not children:
+        if not children and not self._needs_frame():
             with jax.named_scope(self.scope_name):
                 return self.call(
                     params, state, *inputs, key=key, training=training, **kwargs
                 )
-        # Sublayers called as `self.dense(x)` inside `call` read this frame.
+        # Sublayers called as `self.dense(x)` and variables read as `self.w`
+        # inside `call` read this frame.
         with (
             jax.named_scope(self.scope_name),
             authoring.frame(
                 self, children, params, state, key=key, training=training
             ) as f,
         ):
-            y, state = self.call(
-                params, state, *inputs, key=key, training=training, **kwargs
-            )
+            y, state = authoring.run_call(self, f, inputs, kwargs)
         if f.new_state:
             state = {**state, **f.new_state}
         return y, state
+
+    def _needs_frame(self) -> bool:
+        return self._keras_call or self._keras_build or variables.DECLARED in vars(self)
+
+    def _build_own(self, key, specs, kwargs):
+        """`build`'s params and state, with the variables `add_weight` declared."""
+        if not (self._keras_build or variables.DECLARED in vars(self)):
+            return self.build(key, *specs, **kwargs)
+        params, state, _ = variables.create(
+            self, key, specs, keras_build=self._keras_build
+        )
+        if not self._keras_build:  # kerax's build(key, spec) beside __init__ variables.
+            more_params, more_state = self.build(key, *specs, **kwargs)
+            params, state = {**params, **more_params}, {**state, **more_state}
+        return params, state
+
+    # ------------------------------------------- Keras's way of writing layers
+    def add_weight(
+        self,
+        shape=None,
+        initializer=None,
+        dtype=None,
+        trainable=True,
+        autocast=True,
+        regularizer=None,
+        constraint=None,
+        aggregation="none",
+        overwrite_with_gradient=False,
+        name=None,
+    ):
+        """Declares a variable, as Keras's `add_weight` (in `__init__` or `build`).
+
+        Returns a declaration; `init` creates the array (`params[name]`, or
+        `state[name]` when `trainable=False`), and inside `call` the
+        attribute holding it reads the array. `name` defaults to the
+        attribute's name. Keras's defaults: `initializer` "glorot_uniform"
+        for floats ("zeros" otherwise), `dtype` the layer's variable dtype.
+
+        Example:
+            >>> class Linear(kerax.layers.Layer):
+            ...     def __init__(self, units=32):
+            ...         super().__init__()
+            ...         self.units = units
+            ...     def build(self, input_shape):
+            ...         self.w = self.add_weight(shape=(input_shape[-1], self.units))
+            ...         self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+            ...     def call(self, inputs):
+            ...         return kerax.ops.matmul(inputs, self.w) + self.b
+            >>> params, state = Linear(4).init(jax.random.key(0), kerax.spec((None, 2)))
+            >>> {k: v.shape for k, v in params.items()}
+            {'w': (2, 4), 'b': (4,)}
+            >>> Linear(4).apply(params, state, jnp.ones((3, 2)))[0].shape
+            (3, 4)
+        """
+        return variables.add_weight(
+            self,
+            shape=shape,
+            initializer=initializer,
+            dtype=dtype,
+            trainable=trainable,
+            autocast=autocast,
+            regularizer=regularizer,
+            constraint=constraint,
+            aggregation=aggregation,
+            overwrite_with_gradient=overwrite_with_gradient,
+            name=name,
+            initializing=authoring.is_initializing(self),
+        )
+
+    def add_loss(self, loss) -> None:
+        """Keras's `self.add_loss(x)` in `call`: the same as `kerax.add_loss(x)`."""
+        aux_losses.add_loss(loss)
+
+    @property
+    def losses(self):
+        raise AttributeError(
+            f"{self.describe()}: kerax layers keep no losses between calls; "
+            "`y, state, loss = layer.apply_with_losses(params, state, x, ...)` returns the "
+            "sum of what `add_loss` and the weight regularizers added in that call."
+        )
 
     def _build_sublayers(self, key, specs, kwargs, params, state):
         """Builds discovered sublayers that `build` left out, from their calls."""
@@ -474,6 +556,8 @@ class Layer(metaclass=authoring.LayerMeta):
         for param_name, reg in self._prefixed_fields("_regularizer"):
             if param_name in params:
                 total = total + jnp.asarray(reg(params[param_name]), jnp.float32)
+        if self._needs_frame():
+            total = total + variables.weight_penalty(self, params)
         for name, child in self.children():
             if name in params:
                 total = total + child.regularization_loss(params[name])
@@ -485,6 +569,8 @@ class Layer(metaclass=authoring.LayerMeta):
         for param_name, constraint in self._prefixed_fields("_constraint"):
             if param_name in changed:
                 changed[param_name] = constraint(changed[param_name])
+        if self._needs_frame() and isinstance(changed, dict):
+            changed = variables.constrain(self, changed)
         for name, child in self.children():
             if name in changed:
                 changed[name] = child.constrain(changed[name])

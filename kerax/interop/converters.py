@@ -108,13 +108,18 @@ def construct_from_keras(cls: type[Layer], config: dict, **overrides) -> Layer:
         # Keras's config as Keras would pass it, less the keys kerax's writer
         # adds (`name`, ...) that this `__init__` does not take.
         droppable = IGNORED_KEYS | {"name", "trainable", "dtype"}
-        return cls.from_config(
-            {
-                k: v
-                for k, v in config.items()
-                if k not in droppable or authoring.accepts_argument(cls, k)
-            }
-        )
+        config = {
+            k: v
+            for k, v in config.items()
+            if k not in droppable or authoring.accepts_argument(cls, k)
+        }
+        if (
+            "dtype" in config
+        ):  # Keras's DTypePolicy dict: its name, as kerax's field takes.
+            config["dtype"] = _plain_config(config["dtype"])
+            if config["dtype"] == "float32":
+                config["dtype"] = None  # Keras's default: follow kerax's global policy.
+        return cls.from_config(config)
     fields = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
     for k, v in config.items():

@@ -22,6 +22,7 @@ from kerax.core.node import (
 )
 from kerax.core.spec import is_symbolic, shape_str
 from kerax.models.handles import KerasModelMethods
+from kerax.models.subclassed import SubclassedModel
 
 
 def _is_node(x) -> bool:
@@ -661,3 +662,8 @@ def flatten_like(structure, tree, is_leaf, where="inputs"):
             for leaf in flatten_like(s, t, is_leaf, f"{where}[{i}]")
         ]
     raise TypeError(f"{where}: unsupported structure {type(structure).__name__}.")
+
+
+# `class VAE(kerax.Model)` with its own `call` is Keras's subclassed model:
+# the metaclass gives it this base instead of the functional one.
+Model._subclassed_base = SubclassedModel

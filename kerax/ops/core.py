@@ -20,6 +20,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax.ops._variables import accept_variables
+
 stop_gradient = jax.lax.stop_gradient
 custom_gradient = jax.custom_gradient
 
@@ -167,3 +169,6 @@ __all__ = sorted(
     and callable(value)
     and name not in ("annotations", "builtins", "jax", "jnp", "np")
 )
+
+# Inside a Keras-style `call`, variables are accepted where arrays are.
+accept_variables(globals(), __all__)

@@ -15,6 +15,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from kerax.ops._variables import accept_variables
+
 RESIZE_INTERPOLATIONS = {
     "bilinear": "linear",
     "nearest": "nearest",
@@ -119,3 +121,6 @@ def rgb_to_grayscale(images, data_format=None):
 
 
 __all__ = ["resize", "rgb_to_grayscale"]
+
+# Inside a Keras-style `call`, variables are accepted where arrays are.
+accept_variables(globals(), __all__)

@@ -12,6 +12,8 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
+from kerax.ops._variables import accept_variables
+
 det = jnp.linalg.det
 eig = jnp.linalg.eig
 inv = jnp.linalg.inv
@@ -74,3 +76,6 @@ __all__ = sorted(
     and callable(value)
     and name not in ("annotations", "jax", "jnp")
 )
+
+# Inside a Keras-style `call`, variables are accepted where arrays are.
+accept_variables(globals(), __all__)

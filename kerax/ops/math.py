@@ -17,6 +17,8 @@ import math
 import jax
 import jax.numpy as jnp
 
+from kerax.ops._variables import accept_variables
+
 
 def _num_segments(num_segments, op: str) -> int:
     if num_segments is None:
@@ -163,3 +165,6 @@ __all__ = sorted(
     and callable(value)
     and name not in ("annotations", "jax", "jnp", "math")
 )
+
+# Inside a Keras-style `call`, variables are accepted where arrays are.
+accept_variables(globals(), __all__)

@@ -24,6 +24,8 @@ import jax
 import jax.numpy as jnp
 from jax import lax
 
+from kerax.ops._variables import accept_variables
+
 # Keras's `backend.epsilon()`: the clip of probabilities in crossentropies.
 EPSILON = 1e-7
 
@@ -436,3 +438,6 @@ __all__ = sorted(
     and callable(value)
     and name not in ("annotations", "jax", "jnp", "lax", "math")
 )
+
+# Inside a Keras-style `call`, variables are accepted where arrays are.
+accept_variables(globals(), __all__)

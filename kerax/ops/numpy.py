@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
+from kerax.ops._variables import accept_variables
+
 # The float type Keras uses when none is given (Keras's `floatx()`).
 FLOATX = jnp.float32
 
@@ -611,3 +613,6 @@ def _public() -> list[str]:
 
 
 __all__ = _public()
+
+# Inside a Keras-style `call`, variables are accepted where arrays are.
+accept_variables(globals(), __all__)

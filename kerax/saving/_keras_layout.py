@@ -24,6 +24,8 @@ from __future__ import annotations
 import dataclasses
 from types import MappingProxyType
 
+from kerax.core import variables
+
 _EMPTY = MappingProxyType({})
 
 
@@ -158,4 +160,12 @@ def layout_of(layer) -> tuple[KerasLayout, bool]:
     for cls in type(layer).__mro__:
         if cls.__module__.startswith("kerax.") and cls.__name__ in LAYOUTS:
             return LAYOUTS[cls.__name__], True
+    declared = variables.declared_variables(layer)
+    if declared:
+        # A layer written the Keras way (`add_weight`): Keras saves its own
+        # variables trainable first, then non-trainable, each in creation order.
+        ordered = [v for v in declared if v.trainable] + [
+            v for v in declared if not v.trainable
+        ]
+        return _layout(*(v.name for v in ordered)), True
     return GENERIC, False

@@ -130,3 +130,50 @@ def test_training_with_built_in_methods(tmp_path, monkeypatch):
     assert np.isfinite(loss) and 0.0 <= accuracy <= 1.0
     assert (tmp_path / "mymodel_1.keras").is_file()
     assert any(name.startswith("model-loss=") for name in os.listdir(tmp_path / "ckpt"))
+
+
+def test_making_new_layers_and_models_via_subclassing(tmp_path, monkeypatch):
+    scope = run_port(
+        "making_new_layers_and_models_via_subclassing", tmp_path, monkeypatch
+    )
+    # ComputeSum, run as the guide runs it, sums the same as Keras's: [4, 4].
+    my_sum = scope["my_sum"]
+    params, state = my_sum.init(jax.random.key(0), np.ones((2, 2), "float32"))
+    for _ in range(2):
+        y, state = my_sum.apply(params, state, np.ones((2, 2), "float32"))
+    np.testing.assert_array_equal(y, [4.0, 4.0])
+    # The guide's VAE trained with its KL loss added: two epochs, loss going down.
+    losses = scope["history"].history["loss"]
+    assert len(losses) == 2 and losses[1] < losses[0]
+    vae = scope["vae"]
+    assert [layer.name for layer in vae.layers] == ["encoder", "decoder"]
+    # The guide's last Linear (build(input_shape) + get_config) against Keras's,
+    # with Keras's weights: the same outputs.
+    kerax_linear = scope["Linear"](3)
+
+    class Linear(keras.layers.Layer):
+        def __init__(self, units=32, **kwargs):
+            super().__init__(**kwargs)
+            self.units = units
+
+        def build(self, input_shape):
+            self.w = self.add_weight(
+                shape=(input_shape[-1], self.units), initializer="random_normal"
+            )
+            self.b = self.add_weight(shape=(self.units,), initializer="random_normal")
+
+        def call(self, inputs):
+            return keras.ops.matmul(inputs, self.w) + self.b
+
+    x = np.random.RandomState(1).normal(size=(4, 5)).astype("float32")
+    keras_linear = Linear(3)
+    expected = np.asarray(keras_linear(x))
+    params = {"w": np.asarray(keras_linear.w), "b": np.asarray(keras_linear.b)}
+    y, _ = kerax_linear.apply(params, {}, x)
+    np.testing.assert_allclose(y, expected, rtol=1e-5, atol=1e-6)
+    # CustomDropout: identity in inference, Keras-scaled dropout in training.
+    dropout = scope["CustomDropout"](0.5)
+    ones = np.ones((4, 8), "float32")
+    np.testing.assert_array_equal(dropout.apply({}, {}, ones)[0], ones)
+    dropped, _ = dropout.apply({}, {}, ones, key=jax.random.key(0), training=True)
+    assert set(np.unique(np.asarray(dropped))) <= {0.0, 2.0}
