@@ -491,3 +491,7 @@ class _KerasOp:
         if self.merge:
             return self.layer(tensors)
         return self.layer(tensors if len(tensors) != 1 else tensors[0])
+
+
+# `kerax.models.model_from_json` reads Keras's JSON through this.
+registry.provide("keras_config", model_from_keras_config)

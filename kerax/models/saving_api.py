@@ -20,7 +20,8 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
     """Rebuilds a model (or layer) from `model.to_json()` text, with fresh weights.
 
     Args:
-        json_string: What `model.to_json()` (kerax or Keras) returns.
+        json_string: What `model.to_json()` returns, kerax's or Keras's (a
+            Keras model's layers must have kerax counterparts, or be registered).
         custom_objects: `{name: class or function}` loadable for this call
             only, as Keras's `custom_objects=`.
 
@@ -47,6 +48,11 @@ def model_from_json(json_string: str, custom_objects: Mapping[str, Any] | None =
             f"kerax.models.model_from_json: json_string is not valid JSON ({e}); pass "
             "what model.to_json() returns."
         ) from None
+    if isinstance(config, dict) and str(config.get("module") or "").startswith("keras"):
+        # Keras's `model.to_json()`: its classes and values through the Keras
+        # converters (interop provides them; this floor cannot import it).
+        with registry.custom_object_scope(custom_objects):
+            return registry.provided("keras_config")(config)
     return serialization.from_config(config, custom_objects)
 
 

@@ -272,6 +272,21 @@ def test_model_from_json_reads_kerax_json():
         kerax.models.model_from_json(model.get_config())
 
 
+def test_model_from_json_reads_keras_json(rng):
+    inputs = keras.Input((4,), name="features")
+    hidden = keras.layers.Dense(8, activation="relu", name="hidden")(inputs)
+    k_model = keras.Model(inputs, keras.layers.Dense(3, name="logits")(hidden))
+    model = kerax.models.model_from_json(k_model.to_json())
+    params, state = model.init(jax.random.key(0))
+    assert list(params) == ["hidden", "logits"]
+    # The same architecture: Keras's weights give Keras's outputs.
+    params, state = model.set_weights(params, k_model.get_weights(), state)
+    x = rng.normal(size=(2, 4)).astype("float32")
+    np.testing.assert_allclose(
+        model.apply(params, state, x)[0], k_model(x), rtol=1e-5, atol=1e-6
+    )
+
+
 def test_models_load_and_save_model_are_the_saving_ones(tmp_path):
     model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
     params, state = model.init(jax.random.key(0))
