@@ -291,3 +291,39 @@ def test_nested_sequential_through_the_outer_model_gives_outer_nodes():
     params, state = model.init(jax.random.key(0))
     assert set(features.init(jax.random.key(0))[0]) == {"body"}
     assert features.apply(params, state, np.ones((2, 4), "float32"))[0].shape == (2, 2)
+
+
+def test_training_flag_in_a_graph_call_is_kept_and_follows_keras3(rng, tmp_path):
+    """`base_model(x, training=False)`, as in Keras's transfer-learning guide.
+
+    Keras 3 records the flag in the node and lets the mode the model is called
+    with win (`fit` passes training=True); kerax does the same, so the outputs
+    and the BatchNormalization statistics match Keras's in training mode.
+    """
+
+    def build(lib):
+        base = lib.Sequential(
+            [lib.Input((4,)), lib.layers.Dense(3), lib.layers.BatchNormalization()]
+        )
+        inputs = lib.Input((4,))
+        x = base(inputs, training=False)
+        return lib.Model(inputs, lib.layers.Dense(2)(x))
+
+    k_model, model = build(keras), build(kerax)
+    params, state = model.init(jax.random.key(0))
+    params, state = model.set_weights(params, k_model.get_weights(), state)
+    x = rng.normal(size=(8, 4)).astype("float32")
+    y, new_state = model.apply(params, state, x, training=True)
+    np.testing.assert_allclose(y, k_model(x, training=True), rtol=1e-5, atol=1e-5)
+    moving_mean = new_state["sequential"]["batch_normalization"]["moving_mean"]
+    k_moving_mean = k_model.layers[1].layers[1].moving_mean
+    np.testing.assert_allclose(moving_mean, k_moving_mean, rtol=1e-5, atol=1e-6)
+    # The flag survives a .keras file both ways, as Keras writes it.
+    path = str(tmp_path / "tl.keras")
+    kerax.models.save_model(path, model, params, state)
+    loaded = keras.saving.load_model(path)
+    kwargs = loaded.get_config()["layers"][1]["inbound_nodes"][0]["kwargs"]
+    assert kwargs == {"training": False}
+    np.testing.assert_allclose(loaded(x), model.apply(params, state, x)[0], atol=1e-5)
+    with pytest.raises(TypeError, match="True or False"):
+        kerax.layers.Dense(2)(kerax.Input((3,)), training="yes")

@@ -257,11 +257,21 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
             "kerax.Input nodes; to compute, use `params, state = layer.init(key, kerax.spec(shape))` then "
             "`y, state = layer.apply(params, state, x)`."
         )
-    for k in ("key", "training"):
-        if k in kwargs:
-            raise TypeError(
-                f"{layer.describe()}: `{k}` is given when the model is applied, not when it is built."
-            )
+    if "key" in kwargs:
+        raise TypeError(
+            f"{layer.describe()}: `key` is given when the model is applied, not when it is built."
+        )
+    # Keras's `base_model(x, training=False)`: recorded on the node (and in
+    # files), and, as in Keras 3, overridden by the mode the model is applied
+    # with (`fit` trains every layer; a frozen BatchNormalization runs in
+    # inference mode by being frozen). Not used for the output spec.
+    kwargs = dict(kwargs)
+    training = kwargs.pop("training", None)
+    if training is not None and not isinstance(training, bool):
+        raise TypeError(
+            f"{layer.describe()}: `training` in a graph call must be True or False, as Keras "
+            f"records it; got {training!r}."
+        )
     # `model.get_layer(name)` hands out a view of the model's layer: calling it
     # calls the model's layer itself, so the weights are shared as in Keras.
     layer = bound_origin(layer)
@@ -278,6 +288,8 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
         raise type(e)(
             f"{layer.describe()} cannot be called on inputs {shapes}: {e}"
         ) from e
+    if training is not None:
+        kwargs["training"] = training
     return Node(out, op=layer, args=args, kwargs=kwargs, names=names)
 
 

@@ -480,6 +480,9 @@ class Model(KerasModelMethods, Layer):
                 in_mask = None
             if "mask" in kwargs:  # An explicit mask wins, as in Keras.
                 in_mask = kwargs.pop("mask")
+            # `layer(x, training=False)` in the graph is recorded (files keep it)
+            # but, as in Keras 3, the mode the model is applied with wins.
+            kwargs.pop("training", None)
             y, s, m = layer.apply_masked(
                 params.get(name, {}),
                 new_state.get(name, {}),
