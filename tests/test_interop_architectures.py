@@ -39,7 +39,8 @@ def _first(out):
 def check_parity(k_model, x, atol=ATOL, source=None):
     """Import `k_model` (or `source`, a `.keras` path); compare outputs and sizes."""
     model, params, state = from_keras(k_model if source is None else source)
-    want = k_model(x, training=False)
+    # Keras compiled (one XLA program), not op by op: the same inference, ~10x sooner.
+    want = k_model.predict_on_batch(x)
     got, _ = model.apply(params, state, x)
     want_leaves = [np.asarray(w) for w in jax.tree.leaves(want)]
     got_leaves = [np.asarray(g) for g in jax.tree.leaves(got)]

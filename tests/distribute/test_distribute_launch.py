@@ -33,10 +33,14 @@ def test_env_and_prefixed_output():
     )
     assert rc == 0
     lines = sorted(out.getvalue().splitlines())
-    assert lines == [
-        f"[{i}] id {i} 3 127.0.0.1 --xla_force_host_platform_device_count=2"
-        for i in range(3)
-    ]
+    # The device count is added to the caller's own XLA_FLAGS, which are kept.
+    flags = " ".join(
+        filter(
+            None,
+            [os.environ.get("XLA_FLAGS"), "--xla_force_host_platform_device_count=2"],
+        )
+    )
+    assert lines == [f"[{i}] id {i} 3 127.0.0.1 {flags}" for i in range(3)]
 
 
 def test_a_failing_process_stops_the_others():
