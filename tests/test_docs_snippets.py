@@ -60,7 +60,8 @@ def test_readme_custom_layer(tmp_path, monkeypatch):
 def test_readme_keras_style_layer(tmp_path, monkeypatch):
     source = next(b for b in python_blocks("README.md") if "class MLPBlock" in b)
     ns, printed = run("import jax\nimport kerax\n" + source, tmp_path, monkeypatch)
-    assert printed.strip().splitlines()[-1] == "['dense', 'dense_1']"
+    assert printed.strip().splitlines()[-1] == "['dense', 'dense_1', 'scale']"
+    assert ns["params"]["scale"].shape == (16,)
     y, _ = ns["block"].apply(ns["params"], ns["state"], jnp.ones((2, 16)))
     assert y.shape == (2, 1)
     assert ns["block"].get_config()["units"] == 64
