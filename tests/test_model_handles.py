@@ -327,3 +327,34 @@ def test_training_flag_in_a_graph_call_is_kept_and_follows_keras3(rng, tmp_path)
     np.testing.assert_allclose(loaded(x), model.apply(params, state, x)[0], atol=1e-5)
     with pytest.raises(TypeError, match="True or False"):
         kerax.layers.Dense(2)(kerax.Input((3,)), training="yes")
+
+
+def test_sequential_layers_leave_the_input_out_as_in_keras():
+    def build(lib):
+        return lib.Sequential(
+            [
+                lib.Input((3,)),
+                lib.layers.Dense(4, name="a"),
+                lib.layers.Dense(2, name="b"),
+            ]
+        )
+
+    model, k_model = build(kerax), build(keras)
+    assert (
+        [x.name for x in model.layers] == [x.name for x in k_model.layers] == ["a", "b"]
+    )
+    assert isinstance(model.input_layer, kerax.layers.InputLayer)
+    # The config keeps the Input first, as Keras's does, and rebuilds the same model.
+    config = model.get_config()
+    assert [e["class_name"] for e in config["layers"]] == [
+        "InputLayer",
+        "Dense",
+        "Dense",
+    ]
+    assert kerax.Sequential.from_config(config).get_config() == config
+    frozen = kerax.models.set_trainable(model, "a", False)
+    assert frozen.input_layer == model.input_layer and not frozen.layers[0].trainable
+    params, _ = frozen.init(jax.random.key(0))  # No spec needed: the Input is kept.
+    assert params["a"]["kernel"].shape == (3, 4)
+    with pytest.raises(ValueError, match="give it once"):
+        kerax.Sequential([kerax.Input((3,))], input_layer=model.input_layer)

@@ -50,7 +50,8 @@ def clone_model(model: Layer, clone_function: Callable[[Layer], Layer] | None = 
 
     if isinstance(model, Sequential):
         return Sequential(
-            [x if isinstance(x, InputLayer) else clone(x) for x in model.layers],
+            [clone(x) for x in model.layers],
+            input_layer=model.input_layer,
             name=model.name,
             dtype=model.dtype,
             trainable=model.trainable,
@@ -147,7 +148,8 @@ def set_trainable(
 
     if isinstance(model, Sequential):
         return Sequential(
-            [x if isinstance(x, InputLayer) else replace(x) for x in model.layers],
+            [replace(x) for x in model.layers],
+            input_layer=model.input_layer,
             name=model.name,
             dtype=model.dtype,
             trainable=model.trainable,

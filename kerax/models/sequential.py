@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 
 from kerax.core import naming, serialization
@@ -36,8 +37,12 @@ class Sequential(KerasModelMethods, Layer):
     has Keras's handles: `model.inputs`, `model.outputs` and
     `model.get_layer(name).output` for feature extraction.
 
+    As in Keras, `model.layers` are the layers after the Input; the Input's
+    layer is `model.input_layer` (and first in the config's `"layers"`).
+
     Args:
         layers: The layers in order, optionally led by `kerax.Input(shape)`.
+        input_layer: The `InputLayer`, when not given first in `layers`.
         name: The model's name (default `"sequential"`).
         dtype: The dtype policy of the model's layers that set none.
         trainable: `False` freezes every layer of the model.
@@ -54,14 +59,38 @@ class Sequential(KerasModelMethods, Layer):
     """
 
     layers: tuple[Layer, ...] = field((), converter=_as_layers)
+    input_layer: InputLayer | None = dataclasses.field(default=None, kw_only=True)
 
     autocast = False
 
     def __post_init__(self):
         super().__post_init__()
-        names = naming.unique_names(self.layers, owner=self.describe())
+        if self.layers and isinstance(self.layers[0], InputLayer):
+            if self.input_layer is not None:
+                raise ValueError(
+                    f"{self.describe()}: an Input both first in `layers` and as `input_layer`; "
+                    "give it once."
+                )
+            # Keras's `Sequential.layers` leaves the Input out; the config keeps it first.
+            object.__setattr__(self, "input_layer", self.layers[0])
+            object.__setattr__(self, "layers", self.layers[1:])
+        if self.input_layer is not None and not isinstance(
+            self.input_layer, InputLayer
+        ):
+            raise TypeError(
+                f"{self.describe()}: `input_layer` must be an InputLayer (kerax.Input(shape)), "
+                f"got {self.input_layer!r}."
+            )
+        names = naming.unique_names(self._stack, owner=self.describe())
         # Derived from the config (not config itself): the per-container names.
         object.__setattr__(self, "_names", tuple(names))
+
+    @property
+    def _stack(self) -> tuple[Layer, ...]:
+        """The Input's layer (if any), then `layers`: what runs and is saved."""
+        if self.input_layer is None:
+            return self.layers
+        return (self.input_layer, *self.layers)
 
     @property
     def default_name(self) -> str:
@@ -70,19 +99,17 @@ class Sequential(KerasModelMethods, Layer):
     def add(self, layer):
         raise TypeError(
             "kerax models are immutable config objects: build Sequential([...]) with all its layers, "
-            "or make a new one: Sequential([*model.layers, layer])."
+            "or make a new one: Sequential([*model.layers, layer], input_layer=model.input_layer)."
         )
 
     @property
     def input_spec(self):
-        if self.layers and isinstance(self.layers[0], InputLayer):
-            return self.layers[0].input_spec
-        return None
+        return None if self.input_layer is None else self.input_layer.input_spec
 
     def named_layers(self):
         return [
             (n, layer)
-            for n, layer in zip(self._names, self.layers)
+            for n, layer in zip(self._names, self._stack)
             if not isinstance(layer, InputLayer)
         ]
 
@@ -108,7 +135,7 @@ class Sequential(KerasModelMethods, Layer):
                     f"has {len(named)} layers after its Input."
                 )
             name = named[index][0]
-        for n, layer in zip(self._names, self.layers):
+        for n, layer in zip(self._names, self._stack):
             if n == name:
                 return self._bind(layer)
         raise ValueError(
@@ -120,10 +147,10 @@ class Sequential(KerasModelMethods, Layer):
         """`{id(layer): node}`: the stack as a graph from its Input (None without one)."""
         if self.input_spec is None:
             return None
-        names = {id(x): (x, n) for x, n in zip(self.layers, self._names)}
-        node = Node(self.input_spec, op=self.layers[0], names=names)
-        nodes = {id(self.layers[0]): node}
-        for layer in self.layers[1:]:
+        names = {id(x): (x, n) for x, n in zip(self._stack, self._names)}
+        node = Node(self.input_spec, op=self.input_layer, names=names)
+        nodes = {id(self.input_layer): node}
+        for layer in self.layers:
             node = Node(
                 layer.output_spec(node.spec), op=layer, args=(node,), names=names
             )
@@ -143,7 +170,7 @@ class Sequential(KerasModelMethods, Layer):
                 f"{self.describe()} has no `{what}`: it does not start with an Input. Start it "
                 "with kerax.Input(shape), as Keras's Sequential must be built for this."
             )
-        layer = self.layers[0] if what in ("input", "inputs") else self.layers[-1]
+        layer = self._stack[0] if what in ("input", "inputs") else self._stack[-1]
         return self._nodes[id(layer)]
 
     @property
@@ -237,6 +264,6 @@ class Sequential(KerasModelMethods, Layer):
                     serialization.serialize(layer),
                     config=dict(layer.get_config(), name=n),
                 )
-                for n, layer in zip(self._names, self.layers)
+                for n, layer in zip(self._names, self._stack)
             ],
         }
