@@ -33,7 +33,7 @@ from kerax.core import naming, variables
 from kerax.core.spec import to_spec
 
 # Instance-dict keys the base class owns; sublayer discovery skips them.
-_INITIALIZING = "_kerax_initializing"
+_INITIALIZING = variables.INITIALIZING
 _INIT_ARGS = "_kerax_init_args"
 _CONFIG_KEY = "_kerax_config_key"
 _CHILDREN = "_kerax_children"
@@ -303,22 +303,13 @@ def find_sublayers(layer) -> list:
     `__init__` or `__post_init__` set), each layer once.
     """
     found, seen = [], {id(layer)}
-
-    def walk(value):
-        if isinstance(type(value), LayerMeta):
-            if id(value) not in seen:
-                seen.add(id(value))
-                found.append(value)
-        elif isinstance(value, list | tuple):
-            for v in value:
-                walk(v)
-        elif isinstance(value, Mapping):
-            for v in value.values():
-                walk(v)
-
     for name, value in vars(layer).items():
-        if not name.startswith(PRIVATE_PREFIX):
-            walk(value)
+        if name.startswith(PRIVATE_PREFIX):
+            continue
+        for sublayer in find_sublayers_in(value):
+            if id(sublayer) not in seen:
+                seen.add(id(sublayer))
+                found.append(sublayer)
     return found
 
 

@@ -285,57 +285,8 @@ class Layer(metaclass=authoring.LayerMeta):
         return params, state
 
     # ------------------------------------------- Keras's way of writing layers
-    def add_weight(
-        self,
-        shape=None,
-        initializer=None,
-        dtype=None,
-        trainable=True,
-        autocast=True,
-        regularizer=None,
-        constraint=None,
-        aggregation="none",
-        overwrite_with_gradient=False,
-        name=None,
-    ):
-        """Declares a variable, as Keras's `add_weight` (in `__init__` or `build`).
-
-        Returns a declaration; `init` creates the array (`params[name]`, or
-        `state[name]` when `trainable=False`), and inside `call` the
-        attribute holding it reads the array. `name` defaults to the
-        attribute's name. Keras's defaults: `initializer` "glorot_uniform"
-        for floats ("zeros" otherwise), `dtype` the layer's variable dtype.
-
-        Example:
-            >>> class Linear(kerax.layers.Layer):
-            ...     def __init__(self, units=32):
-            ...         super().__init__()
-            ...         self.units = units
-            ...     def build(self, input_shape):
-            ...         self.w = self.add_weight(shape=(input_shape[-1], self.units))
-            ...         self.b = self.add_weight(shape=(self.units,), initializer="zeros")
-            ...     def call(self, inputs):
-            ...         return kerax.ops.matmul(inputs, self.w) + self.b
-            >>> params, state = Linear(4).init(jax.random.key(0), kerax.spec((None, 2)))
-            >>> {k: v.shape for k, v in params.items()}
-            {'w': (2, 4), 'b': (4,)}
-            >>> Linear(4).apply(params, state, jnp.ones((3, 2)))[0].shape
-            (3, 4)
-        """
-        return variables.add_weight(
-            self,
-            shape=shape,
-            initializer=initializer,
-            dtype=dtype,
-            trainable=trainable,
-            autocast=autocast,
-            regularizer=regularizer,
-            constraint=constraint,
-            aggregation=aggregation,
-            overwrite_with_gradient=overwrite_with_gradient,
-            name=name,
-            initializing=authoring.is_initializing(self),
-        )
+    # Keras's `self.add_weight(...)`, in `__init__` or `build(input_shape)`.
+    add_weight = variables.add_weight
 
     def add_loss(self, loss) -> None:
         """Keras's `self.add_loss(x)` in `call`: the same as `kerax.add_loss(x)`."""

@@ -36,6 +36,7 @@ from kerax.core import naming, registry
 from kerax.core.spec import is_symbolic
 
 # Instance-dict keys (kept out of the config, see authoring.PRIVATE_PREFIX).
+INITIALIZING = "_kerax_initializing"  # Set while a Keras-style __init__ runs.
 DECLARED = "_kerax_declared"  # Variables made by add_weight in __init__, in order.
 WEIGHT_ATTRS = "_kerax_weight_attrs"  # __init__ attributes that hold Variables.
 BUILT = "_kerax_built_variables"  # {name: Variable} recorded by the last build.
@@ -273,11 +274,34 @@ def add_weight(
     aggregation="none",
     overwrite_with_gradient=False,
     name=None,
-    *,
-    initializing: bool,
 ) -> Variable:
-    """`Layer.add_weight`: declares a variable (see the module docstring)."""
+    """Declares a variable, as Keras's `add_weight` (in `__init__` or `build`).
+
+    `Layer.add_weight` is this function. It returns a declaration; `init`
+    creates the array (`params[name]`, or `state[name]` when
+    `trainable=False`), and inside `call` the attribute holding it reads the
+    array. `name` defaults to the attribute's name. Keras's defaults:
+    `initializer` "glorot_uniform" for floats ("zeros" otherwise), `dtype`
+    the layer's variable dtype.
+
+    Example:
+        >>> class Linear(kerax.layers.Layer):
+        ...     def __init__(self, units=32):
+        ...         super().__init__()
+        ...         self.units = units
+        ...     def build(self, input_shape):
+        ...         self.w = self.add_weight(shape=(input_shape[-1], self.units))
+        ...         self.b = self.add_weight(shape=(self.units,), initializer="zeros")
+        ...     def call(self, inputs):
+        ...         return kerax.ops.matmul(inputs, self.w) + self.b
+        >>> params, state = Linear(4).init(jax.random.key(0), kerax.spec((None, 2)))
+        >>> {k: v.shape for k, v in params.items()}
+        {'w': (2, 4), 'b': (4,)}
+        >>> Linear(4).apply(params, state, jnp.ones((3, 2)))[0].shape
+        (3, 4)
+    """
     del autocast, aggregation  # kerax casts by the layer's policy; no replicas.
+    initializing = INITIALIZING in vars(layer)
     recorder = recorder_for(layer)
     if recorder is None and not initializing:
         raise RuntimeError(
