@@ -158,9 +158,11 @@ SLOW = {
 @pytest.mark.parametrize(
     "name", [pytest.param(n, marks=pytest.mark.slow) if n in SLOW else n for n in APPS]
 )
-def test_keras_application(name):
+def test_keras_application(name, keras_numpy_init):
     build, shape = APPS[name]
-    check_parity(build(), _image(shape))
+    with keras_numpy_init():
+        k_model = build()
+    check_parity(k_model, _image(shape))
 
 
 def test_text_model_masked_bidirectional_lstm():
@@ -225,8 +227,9 @@ def test_import_from_keras_file(tmp_path):
     check_parity(k_model, _image((8, 8, 3)) / 255.0, source=str(path))
 
 
-def test_import_small_application_from_keras_file(tmp_path):
-    k_model = APPS["MobileNetV2"][0]()
+def test_import_small_application_from_keras_file(tmp_path, keras_numpy_init):
+    with keras_numpy_init():
+        k_model = APPS["MobileNetV2"][0]()
     path = tmp_path / "mobilenet_v2.keras"
     k_model.save(path)
     check_parity(k_model, _image((32, 32, 3)), source=path)
