@@ -358,3 +358,18 @@ def test_sequential_layers_leave_the_input_out_as_in_keras():
     assert params["a"]["kernel"].shape == (3, 4)
     with pytest.raises(ValueError, match="give it once"):
         kerax.Sequential([kerax.Input((3,))], input_layer=model.input_layer)
+
+
+def test_from_config_takes_custom_objects_as_keras():
+    class Twice(kerax.layers.Layer):
+        def call(self, inputs):
+            return inputs * 2
+
+    inputs = kerax.Input((3,))
+    model = kerax.Model(inputs, Twice(name="twice")(inputs))
+    config = model.get_config()
+    with pytest.raises(ValueError, match="Twice"):
+        kerax.Model.from_config(config)
+    rebuilt = kerax.Model.from_config(config, custom_objects={"Twice": Twice})
+    y, _ = rebuilt.apply({}, {}, np.ones((1, 3), "float32"))
+    np.testing.assert_array_equal(y, [[2.0, 2.0, 2.0]])

@@ -578,8 +578,15 @@ class Layer(metaclass=authoring.LayerMeta):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
-        """Rebuilds the layer from `get_config()` output (allowlisted values only)."""
+    def from_config(cls, config: dict, custom_objects=None):
+        """Rebuilds the layer from `get_config()` output (allowlisted values only).
+
+        `custom_objects` (`{name: class or function}`) are loadable while it
+        runs, as in Keras's `Model.from_config(config, custom_objects=...)`.
+        """
+        if custom_objects:
+            with registry.custom_object_scope(custom_objects):
+                return cls.from_config(config)
         if authoring.is_keras_style(cls):
             kwargs = {k: serialization.deserialize_value(v) for k, v in config.items()}
             try:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import jax
 
-from kerax.core import authoring, naming, serialization
+from kerax.core import authoring, naming, registry, serialization
 from kerax.core.layer import BOUND, Layer, is_empty
 from kerax.core.node import (
     InputLayer,
@@ -568,7 +568,10 @@ class Model(KerasModelMethods, Layer):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
+        if custom_objects:  # Loadable while the model is rebuilt, as in Keras.
+            with registry.custom_object_scope(custom_objects):
+                return cls.from_config(config)
         config = dict(config)
         layers = {}
         for entry in config.pop("layers"):
