@@ -672,6 +672,11 @@ def _accepts_mask(cls) -> bool:
     )
 
 
+def clear_caches() -> None:
+    """Empties the traced output-spec cache (`kerax.backend.clear_session`)."""
+    _output_spec.cache_clear()
+
+
 @functools.lru_cache(maxsize=8192)
 def _output_spec(layer, leaves, treedef, static_items):
     specs, dynamic = jax.tree.unflatten(treedef, leaves)

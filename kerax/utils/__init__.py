@@ -23,6 +23,7 @@ from kerax.utils.file_utils import (
     validate_file,
 )
 from kerax.utils.image_dataset_utils import image_dataset_from_directory
+from kerax.utils.image_utils import array_to_img, img_to_array, load_img, save_img
 from kerax.utils.model_visualization import plot_model
 from kerax.utils.numerical_utils import normalize, to_categorical
 from kerax.utils.py_dataset import PyDataset
@@ -50,6 +51,10 @@ __all__: list[str] = [
     "kerax_home",
     "validate_file",
     "PyDataset",
+    "array_to_img",
+    "img_to_array",
+    "load_img",
+    "save_img",
     "normalize",
     "pad_sequences",
     "plot_model",

@@ -18,11 +18,22 @@ same folder gives the same arrays:
 
 from __future__ import annotations
 
+import io
 import math
+import pathlib
+import warnings
 
 import numpy as np
 
-__all__ = ["load_image", "resize_image", "smart_resize"]
+__all__ = [
+    "array_to_img",
+    "img_to_array",
+    "load_image",
+    "load_img",
+    "resize_image",
+    "save_img",
+    "smart_resize",
+]
 
 INTERPOLATIONS = (
     "bilinear",
@@ -317,3 +328,136 @@ def resize_with_pad(
     out = np.zeros((th, tw, image.shape[2]), resized.dtype)
     out[ph : ph + rh, pw : pw + rw] = resized
     return out
+
+
+# ------------------------------------------------------ Keras's PIL helpers
+# `keras.utils.load_img`, `img_to_array`, `array_to_img`, `save_img`: the
+# same Pillow calls and array rules as Keras's `image_utils`, so keras-io code
+# that reads, shows or writes single images runs unchanged.
+_PIL_RESAMPLING = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos")
+
+
+def _channels(data_format) -> str:
+    data_format = "channels_last" if data_format is None else data_format
+    if data_format not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}."
+        )
+    return data_format
+
+
+def load_img(
+    path,
+    color_mode="rgb",
+    target_size=None,
+    interpolation="nearest",
+    keep_aspect_ratio=False,
+):
+    """Keras's `load_img`: an image file as a PIL image, converted and resized.
+
+    Args:
+        path: A path, or an `io.BytesIO` of the file's bytes.
+        color_mode: `"rgb"`, `"rgba"` or `"grayscale"`.
+        target_size: `(height, width)`, or None for the file's size.
+        interpolation: Pillow's resampling: `"nearest"`, `"bilinear"`,
+            `"bicubic"`, `"hamming"`, `"box"` or `"lanczos"`.
+        keep_aspect_ratio: Crop the middle to the target's aspect ratio first.
+
+    Example:
+        >>> import os, tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "red.png")
+        >>> kerax.utils.save_img(path, np.full((4, 6, 3), 200.0), scale=False)
+        >>> img = kerax.utils.load_img(path, target_size=(2, 3))
+        >>> kerax.utils.img_to_array(img).shape
+        (2, 3, 3)
+    """
+    from PIL import Image
+
+    if isinstance(path, io.BytesIO):
+        img = Image.open(path)
+    elif isinstance(path, pathlib.Path | bytes | str):
+        with open(path, "rb") as f:
+            img = Image.open(io.BytesIO(f.read()))
+    else:
+        raise TypeError(
+            f"load_img: path must be path-like or io.BytesIO, not {type(path)}."
+        )
+    modes = {"grayscale": ("L", "I;16", "I"), "rgba": ("RGBA",), "rgb": ("RGB",)}
+    if color_mode not in modes:
+        raise ValueError(
+            f"load_img: color_mode must be 'grayscale', 'rgb' or 'rgba', got {color_mode!r}."
+        )
+    if img.mode not in modes[color_mode]:
+        img = img.convert(modes[color_mode][0])
+    if target_size is None:
+        return img
+    size = (target_size[1], target_size[0])  # Pillow's (width, height).
+    if img.size == size:
+        return img
+    if interpolation not in _PIL_RESAMPLING:
+        raise ValueError(
+            f"load_img: interpolation {interpolation!r} is not one of {list(_PIL_RESAMPLING)}."
+        )
+    resample = getattr(Image.Resampling, interpolation.upper())
+    box = None
+    if keep_aspect_ratio:
+        width, height = img.size
+        crop_height = min(height, (width * size[1]) // size[0])
+        crop_width = min(width, (height * size[0]) // size[1])
+        top, left = (height - crop_height) // 2, (width - crop_width) // 2
+        box = [left, top, left + crop_width, top + crop_height]
+    return img.resize(size, resample, box=box)
+
+
+def img_to_array(img, data_format=None, dtype=None) -> np.ndarray:
+    """Keras's `img_to_array`: a PIL image as a rank-3 array (float32 by default)."""
+    x = np.asarray(img, dtype=dtype or "float32")
+    channels_first = _channels(data_format) == "channels_first"
+    if x.ndim == 3:
+        return x.transpose(2, 0, 1) if channels_first else x
+    if x.ndim == 2:
+        return x[None] if channels_first else x[..., None]
+    raise ValueError(f"img_to_array: unsupported image shape {x.shape}.")
+
+
+def array_to_img(x, data_format=None, scale=True, dtype=None):
+    """Keras's `array_to_img`: a rank-3 array as a PIL image (rescaled to 0..255 by default)."""
+    from PIL import Image
+
+    x = np.array(x, dtype=dtype or "float32")
+    if x.ndim != 3:
+        raise ValueError(
+            f"array_to_img: expected one image of rank 3, got an array of shape {x.shape}."
+        )
+    if _channels(data_format) == "channels_first":
+        x = x.transpose(1, 2, 0)
+    if scale:
+        x = x - np.min(x)
+        top = np.max(x)
+        if top != 0:
+            x /= top
+        x *= 255
+    channels = x.shape[2]
+    if channels in (3, 4):
+        return Image.fromarray(x.astype("uint8"), "RGB" if channels == 3 else "RGBA")
+    if channels == 1:
+        if np.max(x) > 255:  # 32-bit integer grayscale, as Keras writes it.
+            return Image.fromarray(x[:, :, 0].astype("int32"), "I")
+        return Image.fromarray(x[:, :, 0].astype("uint8"), "L")
+    raise ValueError(f"array_to_img: unsupported number of channels {channels}.")
+
+
+def save_img(path, x, data_format=None, file_format=None, scale=True, **kwargs) -> None:
+    """Keras's `save_img`: writes a rank-3 array as an image file (format from the suffix)."""
+    if file_format is None and isinstance(path, str | pathlib.Path):
+        file_format = pathlib.Path(path).suffix[1:].lower()
+    if file_format and file_format.lower() == "jpg":
+        file_format = "jpeg"
+    img = array_to_img(x, data_format=data_format, scale=scale)
+    if img.mode == "RGBA" and file_format == "jpeg":
+        warnings.warn(
+            "The JPEG format does not support RGBA images, converting to RGB.",
+            stacklevel=2,
+        )
+        img = img.convert("RGB")
+    img.save(path, format=file_format, **kwargs)
