@@ -111,6 +111,19 @@ def test_add_weight_regularizer_and_constraint_match_keras(rng):
     np.testing.assert_allclose(layer.regularization_loss(params), 0.3, rtol=1e-6)
     bad = {"scale": jnp.array([-1.0, 2.0, -3.0])}
     np.testing.assert_array_equal(layer.constrain(bad)["scale"], [0.0, 2.0, 0.0])
+    # A layer object made again from the config (a loaded model) knows its
+    # regularizers once it has run, and says so before, never dropping them.
+    again = Scale()
+    with pytest.raises(RuntimeError, match="has not run on this layer object"):
+        again.regularization_loss(params)
+    _, _, loss = again.apply_with_losses(params, {}, jnp.ones((1, 3)))
+    np.testing.assert_allclose(loss, 0.3, rtol=1e-6)
+
+
+def test_property_errors_keep_their_message_on_keras_style_layers():
+    layer = make_linear(kerax.layers.Layer, ops)(2)
+    with pytest.raises(AttributeError, match="apply_with_losses"):
+        layer.losses  # noqa: B018 - Keras's `layer.losses`.
 
 
 def test_a_training_flag_and_random_draws_use_the_apply_key():

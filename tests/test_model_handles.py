@@ -327,6 +327,17 @@ def test_training_flag_in_a_graph_call_is_kept_and_follows_keras3(rng, tmp_path)
     np.testing.assert_allclose(loaded(x), model.apply(params, state, x)[0], atol=1e-5)
     with pytest.raises(TypeError, match="True or False"):
         kerax.layers.Dense(2)(kerax.Input((3,)), training="yes")
+    # And from Keras: a `training=True` Keras recorded (MC dropout) imports too.
+    inputs = keras.Input((4,))
+    mc = keras.Model(inputs, keras.layers.Dropout(0.5)(inputs, training=True))
+    imported, p, s = kerax.interop.from_keras(mc)
+    assert imported.get_config()["nodes"][0]["kwargs"] == {
+        "__dict__": {"training": True}
+    }
+    # apply's training=False wins, as in Keras's predict; training=True drops.
+    np.testing.assert_array_equal(imported.apply(p, s, x)[0], mc.predict(x, verbose=0))
+    dropped, _ = imported.apply(p, s, x, key=jax.random.key(1), training=True)
+    assert 0 < int(np.sum(np.asarray(dropped) == 0)) < x.size
 
 
 def test_sequential_layers_leave_the_input_out_as_in_keras():

@@ -83,6 +83,8 @@ class LayerMeta(type):
                 vars(self)[k] = _freeze(v)
         if held:
             vars(self)[variables.WEIGHT_ATTRS] = held
+        if variables.DECLARED in vars(self):
+            variables.finish_names(self, vars(self)[variables.DECLARED])
         arguments = init_arguments(cls, args, kwargs)
         vars(self)[_INIT_ARGS] = arguments
         vars(self)[_CONFIG_KEY] = _config_key(self, arguments)
@@ -173,6 +175,11 @@ def _getattr(self, name: str):
     """
     if name.startswith("__") or name.startswith(PRIVATE_PREFIX):
         raise AttributeError(name)
+    descriptor = inspect.getattr_static(type(self), name, None)
+    if isinstance(descriptor, property):
+        # Python falls back here when a property's getter raises AttributeError:
+        # run it again so its own message (`Layer.losses`, `Model.output`) shows.
+        return descriptor.fget(self)
     recorder = variables.recorder_for(self)
     if recorder is not None and name in recorder.attrs:
         return recorder.attrs[name]
@@ -374,6 +381,11 @@ def frame_for(layer) -> Frame | None:
     if stack and id(layer) in stack[-1].names:
         return stack[-1]
     return None
+
+
+def in_call() -> bool:
+    """Whether some layer's `call` is running (a frame is open) in this thread."""
+    return bool(getattr(_local, "stack", None))
 
 
 def owner_frame(layer) -> Frame | None:

@@ -276,7 +276,7 @@ class Layer(metaclass=authoring.LayerMeta):
         """`build`'s params and state, with the variables `add_weight` declared."""
         if not (self._keras_build or variables.DECLARED in vars(self)):
             return self.build(key, *specs, **kwargs)
-        params, state, _ = variables.create(
+        params, state = variables.create(
             self, key, specs, keras_build=self._keras_build
         )
         if not self._keras_build:  # kerax's build(key, spec) beside __init__ variables.

@@ -374,7 +374,7 @@ def holds_variables(value) -> bool:
     return bool(_variables_in(value))
 
 
-def _finish_names(layer, declared: list[Variable]) -> None:
+def finish_names(layer, declared: list[Variable]) -> None:
     taken = {v.name for v in declared if v.name is not None}
     k = 0
     for v in declared:
@@ -416,29 +416,36 @@ def keras_shape(spec_tree):
 
 
 def run_build(layer, specs) -> Recorder:
-    """Runs a Keras-style `build(input_shape)` and returns what it assigned."""
+    """Runs a Keras-style `build(input_shape)` and returns what it assigned.
+
+    Also keeps the declarations on the layer (a cache, not config: eq/hash
+    ignore it) for `regularization_loss`, `constrain` and the `.keras`
+    layout: names, regularizers and constraints depend on the config only,
+    and every `init` and traced `apply` refreshes them.
+    """
     shapes = keras_shape(specs)
     with _recording(layer) as r:
         layer.build(*shapes)
-    _finish_names(layer, [*vars(layer).get(DECLARED, ()), *r.declared])
+    finish_names(layer, [*vars(layer).get(DECLARED, ()), *r.declared])
+    vars(layer)[BUILT] = {v.name: v for v in r.declared}
     return r
 
 
-def declared_variables(layer, recorder: Recorder | None = None) -> list[Variable]:
+def declared_variables(layer) -> list[Variable]:
     """`__init__` variables, then those `build` declared (Keras's creation order)."""
-    built = (
-        recorder.declared
-        if recorder is not None
-        else vars(layer).get(BUILT, {}).values()
-    )
-    return [*vars(layer).get(DECLARED, ()), *built]
+    if layer._keras_build and BUILT not in vars(layer):
+        raise RuntimeError(
+            f"{layer.describe()}: its variables are declared in `build(input_shape)`, which has "
+            "not run on this layer object yet; `init` (or `apply`) it first."
+        )
+    return [*vars(layer).get(DECLARED, ()), *vars(layer).get(BUILT, {}).values()]
 
 
 def create(layer, key, specs, *, keras_build: bool):
-    """`(params, state, recorder)` for the variables `layer` declares."""
-    recorder = run_build(layer, specs) if keras_build else None
-    declared = declared_variables(layer, recorder)
-    _finish_names(layer, declared)
+    """`(params, state)` for the variables `layer` declares."""
+    if keras_build:
+        run_build(layer, specs)
+    declared = declared_variables(layer)
     clash = {v.name for v in declared} & {name for name, _ in layer.children()}
     if clash:
         raise ValueError(
@@ -449,11 +456,7 @@ def create(layer, key, specs, *, keras_build: bool):
     for v in declared:
         value = v.create(naming.child_key(key, v.name))
         (params if v.trainable else state)[v.name] = value
-    # A cache, not config (eq/hash ignore it): regularizers and constraints of
-    # build's variables, read by `regularization_loss` and `constrain`.
-    if recorder is not None:
-        vars(layer)[BUILT] = {v.name: v for v in recorder.declared}
-    return params, state, recorder
+    return params, state
 
 
 def weight_penalty(layer, params) -> jax.Array:

@@ -113,12 +113,8 @@ def construct_from_keras(cls: type[Layer], config: dict, **overrides) -> Layer:
             for k, v in config.items()
             if k not in droppable or authoring.accepts_argument(cls, k)
         }
-        if (
-            "dtype" in config
-        ):  # Keras's DTypePolicy dict: its name, as kerax's field takes.
-            config["dtype"] = _plain_config(config["dtype"])
-            if config["dtype"] == "float32":
-                config["dtype"] = None  # Keras's default: follow kerax's global policy.
+        if "dtype" in config:
+            config["dtype"] = _keras_dtype(config["dtype"])
         return cls.from_config(config)
     fields = {f.name for f in dataclasses.fields(cls)}
     kwargs = {}
@@ -133,9 +129,16 @@ def construct_from_keras(cls: type[Layer], config: dict, **overrides) -> Layer:
             )
     kwargs = {k: _to_kerax_value(v) for k, v in kwargs.items()}
     kwargs.update(overrides)
-    if kwargs.get("dtype") == "float32":
-        kwargs["dtype"] = None  # Keras's default: follow kerax's global policy.
+    if "dtype" in kwargs:
+        kwargs["dtype"] = _keras_dtype(kwargs["dtype"])
     return cls(**kwargs)
+
+
+def _keras_dtype(value):
+    """A Keras `dtype` entry (a DTypePolicy dict or a name) as kerax's field takes it."""
+    value = _plain_config(value)
+    # Keras's default: follow kerax's global policy.
+    return None if value == "float32" else value
 
 
 def layer_from_keras(keras_layer_or_config) -> Layer:

@@ -44,25 +44,6 @@ __all__ = [
 ]
 
 
-# Keras's image preprocessing layers (`BaseImagePreprocessingLayer.call(data,
-# training=True)`): Keras records that default as `training=True` in every
-# functional node, so it is not the user's choice; a functional model's
-# call-time `training` overrides it in Keras, as kerax's apply does.
-_KERAS_TRAINING_DEFAULT_TRUE = frozenset(
-    {
-        "CenterCrop",
-        "RandomBrightness",
-        "RandomContrast",
-        "RandomCrop",
-        "RandomFlip",
-        "RandomRotation",
-        "RandomTranslation",
-        "RandomZoom",
-        "Resizing",
-    }
-)
-
-
 def _nest(tree: dict, path: list[str], value) -> None:
     for p in path[:-1]:
         tree = tree.setdefault(p, {})
@@ -265,24 +246,17 @@ def _functional_from_keras(config: dict):
                 continue
             layer = layers[name]
             args = resolve(node.get("args", []))
+            # A recorded `training=True/False` goes to the node as Keras wrote
+            # it (kept in files; the mode the model is applied with wins).
             kwargs = {
                 k: v
                 for k, v in resolve(node.get("kwargs", {})).items()
-                if not (k == "mask" and v is None)
+                if not (k in ("mask", "training") and v is None)
             }
-            if kwargs.get("training", True) in (None, False) or (
-                kwargs.get("training") is True
-                and type(layer).__name__ in _KERAS_TRAINING_DEFAULT_TRUE
-            ):
-                # Recorded by Keras at build time; kerax takes `training` at apply time.
-                kwargs.pop("training")
             if isinstance(layer, _KerasOp):
                 outputs[(name, i)] = layer.call_on(args, kwargs)
                 progressed = True
                 continue
-            hook = getattr(layer, "keras_call_args", None)
-            if hook is not None:
-                args, kwargs = hook(args, kwargs)
             outputs[(name, i)] = layer(*args, **kwargs)
             progressed = True
         if not progressed:

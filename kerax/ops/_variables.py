@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import inspect
 
+from kerax.core.authoring import in_call
 from kerax.core.variables import BoundVariable
 
 
@@ -27,6 +28,8 @@ def _unwrap(value):
 def _accepting(fn):
     @functools.wraps(fn)
     def op(*args, **kwargs):
+        if not in_call():  # BoundVariables exist only inside a layer's `call`.
+            return fn(*args, **kwargs)
         return fn(*map(_unwrap, args), **{k: _unwrap(v) for k, v in kwargs.items()})
 
     return op
