@@ -17,11 +17,13 @@ included), so calling the step is the jitted call and nothing else.
 
 A step is `(TrainState, batch) -> (TrainState, logs)`. `batch` is `(x, y)`
 or `(x, y, sample_weight)` as in Keras. The compiled program is lean: it
-takes and returns only what changes (params, layer state, optimizer state,
-step counter, metric accumulators, loss scale); the base key goes in
-without coming back, the step's key is `fold_in(base_key, step)` inside, and
-`logs` are computed from the returned accumulators only when read (`Logs`):
-a loop that never reads them moves no logs off the device.
+takes the TrainState and the batch and returns the TrainState, nothing
+else (no logs, no key): the step's key is `fold_in(base_key, step)` inside,
+the base key comes back as it went in (XLA aliases the donated buffer, so
+the pass-through costs nothing: measured, it is faster than rebuilding the
+TrainState around a smaller output in Python), and `logs` are computed
+from the returned accumulators only when read (`Logs`): a loop that never
+reads them moves no logs off the device.
 
 What a step does, in order: the key `fold_in(base_key, step)`; the forward
 pass with `training=True` collecting auxiliary losses (weight regularizers and
@@ -40,6 +42,8 @@ layers masked (`model.trainable_mask`); Keras constraints
 from __future__ import annotations
 
 import collections.abc
+import concurrent.futures
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -224,11 +228,51 @@ class Logs(collections.abc.Mapping):
         return f"Logs({self._computed()!r})"
 
 
+@functools.cache
+def _compiler() -> concurrent.futures.ThreadPoolExecutor:
+    return concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="kerax-compile")
+
+
+class _LogsProgram:
+    """A step's logs program, `jax.jit(fn)`, which `fit` compiles ahead.
+
+    XLA takes ~40 ms to compile even this small program, and `fit` reads
+    the logs after its first epoch. `ahead(*args)` compiles it on a
+    background thread meanwhile: started before the first step, it runs
+    while the main thread waits on the step's own, longer compile (XLA
+    releases the GIL), so it costs no wall time. A call waits for it (or
+    compiles itself if nothing was started); an error shows at the call.
+    """
+
+    def __init__(self, fn):
+        self.jitted = jax.jit(fn)
+        self._ahead = None
+
+    def ahead(self, *args) -> None:
+        if self._ahead is not None:
+            return
+        # Shapes and dtypes only: the arrays are donated to the step next.
+        specs = jax.tree.map(
+            lambda a: jax.ShapeDtypeStruct(
+                a.shape, a.dtype, weak_type=jax.typeof(a).weak_type
+            ),
+            args,
+        )
+        self._ahead = _compiler().submit(
+            lambda: self.jitted.trace(*specs).lower().compile()
+        )
+
+    def __call__(self, *args):
+        if self._ahead is not None:
+            concurrent.futures.wait([self._ahead])
+        return self.jitted(*args)
+
+
 # -------------------------------------------------------------- train step
 
 
 class _Carry(NamedTuple):
-    """What the compiled train step takes and returns: only what changes."""
+    """What one step changes: the TrainState less its base key."""
 
     params: Any
     state: Any
@@ -258,6 +302,7 @@ class TrainStep:
         steps: int = 1,
         donate: bool = True,
         distribution=None,
+        _logs_program=None,
     ):
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"`steps` must be a positive int, got {steps!r}.")
@@ -265,7 +310,8 @@ class TrainStep:
         self.loss_scale, self.steps = loss_scale, steps
         self.donate, self.distribution = donate, distribution
         self.__name__ = "train_step" if steps == 1 else f"train_step_x{steps}"
-        self._results = jax.jit(self._logs)
+        # Shared with `with_steps` variants: one compile for all of them.
+        self._results = _logs_program or _LogsProgram(self._logs)
         if distribution is not None:
             # A strategy pins whole TrainStates to its shardings.
             self.jitted = compile_step(
@@ -351,8 +397,8 @@ class TrainStep:
 
         return jax.lax.scan(body, carry, batch)[0]
 
-    def _lean(self, carry: _Carry, batch, base_key) -> _Carry:
-        return self._run(carry, batch, base_key)
+    def _lean(self, ts: TrainState, batch) -> TrainState:
+        return _train_state(self._run(_carry_of(ts), batch, ts.base_key), ts.base_key)
 
     def _logs(self, metric_states, opt_state) -> dict:
         logs = self.objectives.results(metric_states)
@@ -374,30 +420,14 @@ class TrainStep:
             ts = self.reset_metrics(ts)
         if self.distribution is not None:
             return self.jitted(ts, batch)
-        carry = self.jitted(
-            _Carry(
-                ts.params,
-                ts.state,
-                ts.opt_state,
-                ts.step,
-                ts.metric_states,
-                ts.loss_scale,
-            ),
-            batch,
-            ts.base_key,
-        )
-        return (
-            TrainState(
-                carry.params,
-                carry.state,
-                carry.opt_state,
-                carry.step,
-                carry.metric_states,
-                ts.base_key,
-                carry.loss_scale,
-            ),
-            Logs(self._results, carry.metric_states, carry.opt_state),
-        )
+        ts = self.jitted(ts, batch)
+        return ts, Logs(self._results, ts.metric_states, ts.opt_state)
+
+    def compile_logs_ahead(self, ts: TrainState) -> None:
+        """Compiles the logs program on a background thread (see
+        `_LogsProgram`); `fit` calls this before its first step."""
+        if self.distribution is None:  # A strategy's step returns its logs.
+            self._results.ahead(ts.metric_states, ts.opt_state)
 
     def trace(self, ts: TrainState, batch):
         """`jax.stages.Traced` of the compiled program for these arguments.
@@ -407,16 +437,15 @@ class TrainStep:
         """
         if self.distribution is not None:
             return jax.jit(self.fn).trace(ts, batch)
-        return self.jitted.trace(_carry_of(ts), batch, ts.base_key)
+        return self.jitted.trace(ts, batch)
 
     def leaf_counts(self, ts: TrainState, batch) -> tuple[int, int]:
         """`(leaves in, leaves out)` of one call of the compiled program."""
         if self.distribution is not None:
             out = jax.eval_shape(self.fn, ts, batch)
             return len(jax.tree.leaves((ts, batch))), len(jax.tree.leaves(out))
-        args = (_carry_of(ts), batch, ts.base_key)
-        out = jax.eval_shape(self._lean, *args)
-        return len(jax.tree.leaves(args)), len(jax.tree.leaves(out))
+        out = jax.eval_shape(self._lean, ts, batch)
+        return len(jax.tree.leaves((ts, batch))), len(jax.tree.leaves(out))
 
     # ---------------------------------------------------------------- state
     def init(self, key, spec=None) -> TrainState:
@@ -471,6 +500,7 @@ class TrainStep:
             steps=steps,
             donate=self.donate,
             distribution=self.distribution,
+            _logs_program=self._results,
         )
 
 

@@ -257,6 +257,9 @@ class _CustomStep:
     def trace(self, ts, batch):
         return jax.jit(self.fn).trace(ts, _as_keras_data(batch))
 
+    def compile_logs_ahead(self, ts):
+        del ts  # The user's step returns its logs itself.
+
     def with_steps(self, steps):
         return _CustomStep(
             self.fn,
@@ -548,6 +551,7 @@ class Trainer:
             do_validation=val_adapter is not None,
         )
         self._plan_fusion(ts, first, cbs)
+        self.train_step.compile_logs_ahead(ts)
         self.stop_training = False
         self.initial_epoch = initial_epoch
         # Batches of `initial_epoch` already trained (set by BackupAndRestore

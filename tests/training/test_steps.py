@@ -397,8 +397,8 @@ def test_the_compiled_step_carries_only_what_changes(regression_data):
     ts = step.init(jax.random.key(0))
     weights = len(jax.tree.leaves((ts.params, ts.state, ts.opt_state)))
     # In: the weights, the step counter, the loss tracker, the base key, x, y.
-    # Out: the weights, the step counter, the loss tracker; no logs.
-    assert step.leaf_counts(ts, (x, y)) == (weights + 5, weights + 2)
+    # Out: the same TrainState; no logs.
+    assert step.leaf_counts(ts, (x, y)) == (weights + 5, weights + 3)
 
 
 def test_optimizer_capabilities_drive_the_step(regression_data):
@@ -411,3 +411,56 @@ def test_optimizer_capabilities_drive_the_step(regression_data):
     # Keras divides the gradients by the factor again: the same update.
     _leaves_close(a.params, b.params, rtol=1e-6)
     assert "learning_rate" in logs
+
+
+def test_fresh_metric_states_need_no_compile_and_equal_the_traced_init():
+    """Built-in metrics' initial states come from NumPy (no XLA program
+    before the first step); anything else is jitted, with the same values."""
+    from kerax.training.objectives import _fresh_states_program
+
+    model = mlp(outputs=3)
+    step = make_train_step(
+        model,
+        "sparse_categorical_crossentropy",
+        "sgd",
+        metrics=["accuracy", "sparse_top_k_categorical_accuracy", "auc"],
+        y_spec=kerax.spec((None,), "int32"),
+    )
+    objectives = step.objectives
+    fresh = objectives.init_metrics()
+    expected = jax.jit(objectives._metric_states)()
+    assert jax.tree.structure(fresh) == jax.tree.structure(expected)
+    for got, want in zip(jax.tree.leaves(fresh), jax.tree.leaves(expected)):
+        assert isinstance(got, jax.Array) and got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    assert not isinstance(objectives._fresh_metrics, type(jax.jit(len)))
+    # Each call gives new buffers: the step donates them.
+    again = objectives.init_metrics()
+    assert all(
+        a is not b for a, b in zip(jax.tree.leaves(fresh), jax.tree.leaves(again))
+    )
+
+    def computed():  # Not only constants: jitted, still right.
+        return {"ramp": jnp.arange(3.0) * 2, "zero": jnp.zeros((2,), jnp.int32)}
+
+    program = _fresh_states_program(computed)
+    np.testing.assert_array_equal(program()["ramp"], [0.0, 2.0, 4.0])
+    assert program()["zero"].dtype == jnp.int32
+
+
+def test_the_logs_program_is_compiled_once_ahead_and_shared_by_fused_steps(
+    regression_data,
+):
+    x, y = regression_data
+    step = make_train_step(mlp(outputs=2), "mse", optax.adam(1e-3))
+    fused = step.with_steps(4)
+    assert fused._results is step._results  # One logs program for both.
+    ts = step.init(jax.random.key(0))
+    step.compile_logs_ahead(ts)
+    step.compile_logs_ahead(ts)  # A second start is a no-op.
+    ts, logs = step(ts, (x, y))
+    assert np.isfinite(float(logs["loss"]))
+    stacked = jax.tree.map(lambda a: np.stack([a] * 4), (x, y))
+    ts, logs = fused(ts, stacked)
+    assert int(ts.step) == 5 and np.isfinite(float(logs["loss"]))
+    assert step._results.jitted._cache_size() == 1
