@@ -449,18 +449,34 @@ def test_fresh_metric_states_need_no_compile_and_equal_the_traced_init():
 
 
 def test_the_logs_program_is_compiled_once_ahead_and_shared_by_fused_steps(
-    regression_data,
+    regression_data, caplog
 ):
     x, y = regression_data
     step = make_train_step(mlp(outputs=2), "mse", optax.adam(1e-3))
     fused = step.with_steps(4)
     assert fused._results is step._results  # One logs program for both.
     ts = step.init(jax.random.key(0))
-    step.compile_logs_ahead(ts)
-    step.compile_logs_ahead(ts)  # A second start is a no-op.
-    ts, logs = step(ts, (x, y))
-    assert np.isfinite(float(logs["loss"]))
     stacked = jax.tree.map(lambda a: np.stack([a] * 4), (x, y))
-    ts, logs = fused(ts, stacked)
-    assert int(ts.step) == 5 and np.isfinite(float(logs["loss"]))
-    assert step._results.jitted._cache_size() == 1
+    # The global setting: the logs program compiles on another thread.
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING"):
+            step.compile_logs_ahead(ts)
+            step.compile_logs_ahead(ts)  # A second start is a no-op.
+            ts, logs = step(ts, (x, y))
+            assert np.isfinite(float(logs["loss"]))
+            ts, logs = fused(ts, stacked)
+            assert int(ts.step) == 5 and np.isfinite(float(logs["loss"]))
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    compiled = [
+        r.getMessage().split(" in ")[0]
+        for r in caplog.records
+        if r.getMessage().startswith("Finished XLA compilation")
+    ]
+    # The single step, the fused step, and the logs program once.
+    assert sorted(compiled) == [
+        "Finished XLA compilation of jit(_lean)",
+        "Finished XLA compilation of jit(_lean)",
+        "Finished XLA compilation of jit(_logs)",
+    ]
