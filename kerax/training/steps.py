@@ -251,13 +251,9 @@ class _LogsProgram:
     def ahead(self, *args) -> None:
         if self._ahead is not None:
             return
-        # Shapes and dtypes only: the arrays are donated to the step next.
-        specs = jax.tree.map(
-            lambda a: jax.ShapeDtypeStruct(
-                a.shape, a.dtype, weak_type=jax.typeof(a).weak_type
-            ),
-            args,
-        )
+        # Shapes and dtypes only (weak types kept): the arrays are donated
+        # to the step next.
+        specs = jax.eval_shape(lambda *a: a, *args)
         self._ahead = _compiler().submit(
             lambda: self.jitted.trace(*specs).lower().compile()
         )
