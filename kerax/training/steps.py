@@ -19,9 +19,9 @@ A step is `(TrainState, batch) -> (TrainState, logs)`. `batch` is `(x, y)`
 or `(x, y, sample_weight)` as in Keras. The compiled program is lean: it
 takes the TrainState and the batch and returns the TrainState, nothing
 else (no logs, no key): the step's key is `fold_in(base_key, step)` inside,
-the base key comes back as it went in (XLA aliases the donated buffer, so
-the pass-through costs nothing: measured, it is faster than rebuilding the
-TrainState around a smaller output in Python), and `logs` are computed
+the base key comes back as it went in (XLA aliases the donated buffer:
+measured, the pass-through is no slower than rebuilding the TrainState
+around a smaller output in Python), and `logs` are computed
 from the returned accumulators only when read (`Logs`): a loop that never
 reads them moves no logs off the device.
 
