@@ -11,6 +11,9 @@ import math
 import os
 import sys
 import time
+from collections.abc import Mapping
+
+import numpy as np
 
 __all__ = ["Progbar", "format_logs"]
 
@@ -55,16 +58,33 @@ def _format_eta(eta: float) -> str:
 
 
 class Progbar:
-    """A Keras-style progress bar.
+    """Keras's progress bar (`keras.utils.Progbar`), as `fit` draws it.
+
+    `update(current, values)` takes Keras's `values`, a list of
+    `(name, value)` pairs, each shown as its average over the steps so far
+    (weighted by how many steps each update advanced), except names in
+    `stateful_metrics`, shown as given; or a mapping (`fit`'s logs, already
+    running values), shown as given. `add(n, values)` advances by `n`.
 
     Args:
         target: total steps, or None when unknown.
         width: bar width in characters.
         verbose: 1 (bar) or 2 (one line at the end).
         interval: minimum seconds between redraws on a terminal.
+        stateful_metrics: names whose values are shown as given, not averaged.
         unit_name: what a step is called ("step").
         stream: where to write (default `sys.stdout`).
         dynamic: redraw in place; default: when `stream` is a terminal.
+
+    Example:
+        >>> import io
+        >>> out = io.StringIO()
+        >>> bar = Progbar(3, verbose=2, stream=out)
+        >>> bar.update(1, [("loss", 1.0)])
+        >>> bar.add(1, [("loss", 3.0)])
+        >>> bar.add(1)
+        >>> out.getvalue().strip().split(" - ")[-1]
+        'loss: 2.0000'
     """
 
     def __init__(
@@ -73,7 +93,9 @@ class Progbar:
         width=20,
         verbose=1,
         interval=0.05,
+        stateful_metrics=None,
         unit_name="step",
+        *,
         stream=None,
         dynamic=None,
     ):
@@ -81,7 +103,11 @@ class Progbar:
         self.width = width
         self.verbose = verbose
         self.interval = interval
+        self.stateful_metrics = set(stateful_metrics or ())
         self.unit_name = unit_name
+        self._seen_so_far = 0
+        self._values: dict = {}  # name -> [weighted sum, steps] or the value
+        self._logs: Mapping = {}
         self.stream = stream or sys.stdout
         self.dynamic = _is_tty(self.stream) if dynamic is None else dynamic
         self._start = time.monotonic()
@@ -89,6 +115,28 @@ class Progbar:
         self._time_after_first = None
         self._first_seen = None
         self._prev_width = 0
+
+    def add(self, n: int, values=None) -> None:
+        """Advances the bar by `n` steps (Keras's `Progbar.add`)."""
+        self.update(self._seen_so_far + n, values)
+
+    def _accumulate(self, current: int, values, finalize: bool) -> None:
+        for name, value in values:
+            if name in self.stateful_metrics or finalize:
+                # Keras: the last update's value stands as given.
+                self._values[name] = value
+                continue
+            steps = max(current - self._seen_so_far, 1)
+            total, count = self._values.get(name, (0.0, 0))
+            self._values[name] = [total + float(np.mean(value)) * steps, count + steps]
+
+    def _shown(self) -> dict:
+        shown = dict(self._logs)
+        for name, value in self._values.items():
+            if isinstance(value, list):
+                value = value[0] / max(1, value[1])
+            shown[name] = value
+        return shown
 
     def due(self, finalize: bool = False) -> bool:
         """Whether `update` would draw now (cheap: no device sync)."""
@@ -109,15 +157,21 @@ class Progbar:
             self._time_after_first, self._first_seen = now, current
         return (now - self._start) / current
 
-    def update(self, current: int, logs=None, finalize: bool | None = None) -> None:
-        """Draws step `current` with `logs` (a dict of scalars)."""
+    def update(self, current: int, values=None, finalize: bool | None = None) -> None:
+        """Draws step `current` (when due) with `values`: `(name, value)`
+        pairs (Keras) or a mapping of running values (`fit`'s logs)."""
         if finalize is None:
             finalize = self.target is not None and current >= self.target
+        if isinstance(values, Mapping):
+            self._logs = values  # Read only when drawn: reading waits for the device.
+        elif values:
+            self._accumulate(current, values, finalize)
+        self._seen_so_far = current
         now = time.monotonic()
         per_step = self._step_time(current, now)
         if not self.due(finalize):
             return
-        logs = logs or {}
+        logs = self._shown()
         if self.verbose == 1:
             color = self.dynamic
             if self.target:

@@ -13,6 +13,7 @@ from kerax.saving.serialization_lib import (
     register_keras_serializable,
     serialize_keras_object,
 )
+from kerax.training.progbar import Progbar
 from kerax.utils.audio_dataset_utils import audio_dataset_from_directory
 from kerax.utils.dataset_utils import FileDataset
 from kerax.utils.file_utils import (
@@ -33,6 +34,7 @@ from kerax.utils.text_dataset_utils import text_dataset_from_directory
 from kerax.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 
 __all__: list[str] = [
+    "Progbar",
     "custom_object_scope",
     "deserialize_keras_object",
     "get_custom_objects",

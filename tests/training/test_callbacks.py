@@ -406,3 +406,37 @@ def test_resume_hook_for_checkpoint_callbacks(classification_data):
         trainer.init(), x, y, batch_size=50, epochs=4, verbose=0, callbacks=[Restore()]
     )
     assert history.epoch == [2, 3] and int(resumed.step) == 16
+
+
+def test_progbar_values_follow_keras(capsys):
+    """`kerax.utils.Progbar` takes Keras's `(name, value)` lists: averaged
+    over steps, stateful names and the final update shown as given."""
+    import re
+
+    import keras
+
+    import kerax
+
+    def drive(lib, **kw):
+        bar = lib.utils.Progbar(6, verbose=2, stateful_metrics=["lr"], **kw)
+        bar.update(1, [("loss", 1.0), ("lr", 0.1)])
+        bar.add(2, [("loss", 4.0), ("acc", 0.5), ("lr", 0.2)])
+        bar.update(5, [("loss", 0.0005)])
+        bar.add(1)  # Finalizes: the averages stand.
+        second = lib.utils.Progbar(2, verbose=2, **kw)
+        second.update(1, [("loss", 1.0)])
+        second.update(2, [("loss", 7.0)])  # The final update's value as given.
+
+    def metrics(text):
+        return re.findall(r" - ([a-z]+): (\S+)", text)
+
+    drive(keras)
+    expected = capsys.readouterr().out
+    out = io.StringIO()
+    drive(kerax, stream=out)
+    assert metrics(out.getvalue()) == metrics(expected)
+    assert metrics(expected)[:3] == [
+        ("loss", "1.8002"),
+        ("lr", "0.2000"),
+        ("acc", "0.5000"),
+    ]
