@@ -106,7 +106,7 @@ class Progbar:
         self.stateful_metrics = set(stateful_metrics or ())
         self.unit_name = unit_name
         self._seen_so_far = 0
-        self._values: dict = {}  # name -> [weighted sum, steps] or the value
+        self._values: dict = {}  # name -> [weighted sum, steps], as Keras keeps it
         self._logs: Mapping = {}
         self.stream = stream or sys.stdout
         self.dynamic = _is_tty(self.stream) if dynamic is None else dynamic
@@ -122,21 +122,18 @@ class Progbar:
 
     def _accumulate(self, current: int, values, finalize: bool) -> None:
         for name, value in values:
+            value = float(np.mean(value))
             if name in self.stateful_metrics or finalize:
                 # Keras: the last update's value stands as given.
-                self._values[name] = value
+                self._values[name] = [value, 1]
                 continue
             steps = max(current - self._seen_so_far, 1)
             total, count = self._values.get(name, (0.0, 0))
-            self._values[name] = [total + float(np.mean(value)) * steps, count + steps]
+            self._values[name] = [total + value * steps, count + steps]
 
     def _shown(self) -> dict:
-        shown = dict(self._logs)
-        for name, value in self._values.items():
-            if isinstance(value, list):
-                value = value[0] / max(1, value[1])
-            shown[name] = value
-        return shown
+        averages = {name: t / max(1, n) for name, (t, n) in self._values.items()}
+        return {**self._logs, **averages}
 
     def due(self, finalize: bool = False) -> bool:
         """Whether `update` would draw now (cheap: no device sync)."""

@@ -18,7 +18,7 @@ included), so calling the step is the jitted call and nothing else.
 A step is `(TrainState, batch) -> (TrainState, logs)`. `batch` is `(x, y)`
 or `(x, y, sample_weight)` as in Keras. The compiled program is lean: it
 takes the TrainState and the batch and returns the TrainState, nothing
-else (no logs, no key): the step's key is `fold_in(base_key, step)` inside,
+else (no logs): the step's key is `fold_in(base_key, step)` inside,
 the base key comes back as it went in (XLA aliases the donated buffer:
 measured, the pass-through is no slower than rebuilding the TrainState
 around a smaller output in Python), and `logs` are computed
@@ -259,7 +259,7 @@ class _LogsProgram:
         )
 
     def __call__(self, *args):
-        if self._ahead is not None:
+        if self._ahead is not None and not self._ahead.done():
             concurrent.futures.wait([self._ahead])
         return self.jitted(*args)
 

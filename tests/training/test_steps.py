@@ -413,7 +413,22 @@ def test_optimizer_capabilities_drive_the_step(regression_data):
     assert "learning_rate" in logs
 
 
-def test_fresh_metric_states_need_no_compile_and_equal_the_traced_init():
+def _xla_compiles(caplog, fn):
+    """What `fn()` compiles, from JAX's compile log (global: any thread)."""
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING"):
+            fn()
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    return [
+        r.getMessage().split(" in ")[0]
+        for r in caplog.records
+        if r.getMessage().startswith("Finished XLA compilation")
+    ]
+
+
+def test_fresh_metric_states_need_no_compile_and_equal_the_traced_init(caplog):
     """Built-in metrics' initial states come from NumPy (no XLA program
     before the first step); anything else is jitted, with the same values."""
     from kerax.training.objectives import _fresh_states_program
@@ -427,13 +442,14 @@ def test_fresh_metric_states_need_no_compile_and_equal_the_traced_init():
         y_spec=kerax.spec((None,), "int32"),
     )
     objectives = step.objectives
-    fresh = objectives.init_metrics()
+    made = []
+    assert _xla_compiles(caplog, lambda: made.append(objectives.init_metrics())) == []
+    (fresh,) = made
     expected = jax.jit(objectives._metric_states)()
     assert jax.tree.structure(fresh) == jax.tree.structure(expected)
     for got, want in zip(jax.tree.leaves(fresh), jax.tree.leaves(expected)):
         assert isinstance(got, jax.Array) and got.dtype == want.dtype
         np.testing.assert_array_equal(got, want)
-    assert not isinstance(objectives._fresh_metrics, type(jax.jit(len)))
     # Each call gives new buffers: the step donates them.
     again = objectives.init_metrics()
     assert all(
@@ -457,23 +473,17 @@ def test_the_logs_program_is_compiled_once_ahead_and_shared_by_fused_steps(
     assert fused._results is step._results  # One logs program for both.
     ts = step.init(jax.random.key(0))
     stacked = jax.tree.map(lambda a: np.stack([a] * 4), (x, y))
-    # The global setting: the logs program compiles on another thread.
-    jax.config.update("jax_log_compiles", True)
-    try:
-        with caplog.at_level("WARNING"):
-            step.compile_logs_ahead(ts)
-            step.compile_logs_ahead(ts)  # A second start is a no-op.
-            ts, logs = step(ts, (x, y))
-            assert np.isfinite(float(logs["loss"]))
-            ts, logs = fused(ts, stacked)
-            assert int(ts.step) == 5 and np.isfinite(float(logs["loss"]))
-    finally:
-        jax.config.update("jax_log_compiles", False)
-    compiled = [
-        r.getMessage().split(" in ")[0]
-        for r in caplog.records
-        if r.getMessage().startswith("Finished XLA compilation")
-    ]
+
+    def run():
+        nonlocal ts
+        step.compile_logs_ahead(ts)  # The logs program compiles on another thread.
+        step.compile_logs_ahead(ts)  # A second start is a no-op.
+        ts, logs = step(ts, (x, y))
+        assert np.isfinite(float(logs["loss"]))
+        ts, logs = fused(ts, stacked)
+        assert int(ts.step) == 5 and np.isfinite(float(logs["loss"]))
+
+    compiled = _xla_compiles(caplog, run)
     # The single step, the fused step, and the logs program once.
     assert sorted(compiled) == [
         "Finished XLA compilation of jit(_lean)",
