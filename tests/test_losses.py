@@ -532,3 +532,29 @@ def test_keras_style_loss_without_super_init_or_with_bad_reduction_errors():
         NoCall()(jnp.ones((1, 2)), jnp.ones((1, 2)))
     with pytest.raises(ValueError, match="reduction"):
         _RegularizedMSE(reduction="average")
+
+
+def test_sparse_crossentropy_gathers_the_target_and_flags_bad_labels():
+    # kerax gathers the target's log-probability where Keras multiplies by a
+    # one-hot: values and gradients agree, and a label outside [0, classes)
+    # gives NaN instead of Keras's silent 0.
+    logits = jnp.asarray(np.random.default_rng(0).normal(size=(6, 5)), jnp.float32)
+    labels = jnp.asarray([0, 4, 2, 1, 3, 2])
+
+    def one_hot_form(lg):
+        log_prob = jax.nn.log_softmax(lg)
+        return -jnp.sum(jax.nn.one_hot(labels, 5) * log_prob, -1).mean()
+
+    def kerax_form(lg):
+        return losses.sparse_categorical_crossentropy(
+            labels, lg, from_logits=True
+        ).mean()
+
+    np.testing.assert_allclose(kerax_form(logits), one_hot_form(logits), rtol=1e-6)
+    np.testing.assert_allclose(
+        jax.grad(kerax_form)(logits), jax.grad(one_hot_form)(logits), atol=1e-7
+    )
+    bad = losses.sparse_categorical_crossentropy(
+        jnp.asarray([1, 5]), logits[:2], from_logits=True
+    )
+    assert np.isfinite(bad[0]) and np.isnan(bad[1])
