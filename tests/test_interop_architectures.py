@@ -298,3 +298,34 @@ def test_unregistered_custom_activation_is_named():
     k_model = keras.Model(x_in, keras.layers.Dense(2, activation=never_in_kerax)(x_in))
     with pytest.raises(ValueError, match=r"h2_tests>never_in_kerax.*kerax.register"):
         from_keras(k_model)
+
+
+def test_frozen_keras_layers_import_as_frozen_params():
+    # Keras's transfer-learning recipe: `base.trainable = False` turns off
+    # `trainable` on the base's weights; they are still weights (kerax
+    # params) of a frozen layer, and BatchNormalization's statistics state.
+    import kerax
+
+    base = keras.Sequential(
+        [keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization()],
+        name="base",
+    )
+    base.trainable = False
+    k_model = keras.Sequential([keras.Input((4,)), base, keras.layers.Dense(2)])
+    x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
+    check_parity(k_model, x)
+    model, params, state = from_keras(k_model)
+    assert set(params["base"]) == {"dense", "batch_normalization"}
+    assert set(state["base"]["batch_normalization"]) == {
+        "moving_mean",
+        "moving_variance",
+    }
+    assert not model.layers[0].trainable and model.layers[1].trainable
+    trainer = kerax.Trainer(model, "sgd", "mse")
+    ts = trainer.init()._replace(params=params, state=state)
+    ts, _ = trainer.fit(ts, x, np.ones((8, 2), np.float32), epochs=1, verbose=0)
+    for a, b in zip(
+        jax.tree.leaves(ts.params["base"]), jax.tree.leaves(params["base"])
+    ):
+        np.testing.assert_array_equal(a, b)
+    assert not np.allclose(ts.params["dense_1"]["kernel"], params["dense_1"]["kernel"])

@@ -62,16 +62,34 @@ def default_weights(keras_layer) -> tuple[dict, dict]:
     """Keras variables as nested `(params, state)` dicts, by relative path."""
     params, state = {}, {}
     seen = set()
+    created_trainable = _created_trainable(keras_layer)
     for v in keras_layer.weights:
         if id(v) in seen or "seed_generator" in v.path:
             continue  # Keras keeps RNG state in variables; kerax takes keys.
         seen.add(id(v))
         _nest(
-            params if v.trainable else state,
+            params if id(v) in created_trainable else state,
             _relative_path(v, keras_layer),
             np.asarray(v.numpy()),
         )
     return params, state
+
+
+def _created_trainable(keras_layer) -> set[int]:
+    """Ids of the variables made trainable (weights, as opposed to statistics).
+
+    Not `v.trainable`: `layer.trainable = False` (freezing a backbone) turns
+    that off for the layer's weights, which stay kerax params, frozen by the
+    imported layer's own `trainable=False`.
+    """
+    layers = getattr(keras_layer, "_flatten_layers", None)
+    if layers is None:
+        return {id(v) for v in keras_layer.weights if v.trainable}
+    return {
+        id(v)
+        for layer in layers(include_self=True)
+        for v in getattr(layer, "_trainable_variables", ())
+    }
 
 
 def layer_weights(keras_layer, kerax_layer, spec=None) -> tuple[dict, dict]:
