@@ -307,11 +307,17 @@ def test_frozen_keras_layers_import_as_frozen_params():
     import kerax
 
     base = keras.Sequential(
-        [keras.Input((4,)), keras.layers.Dense(3), keras.layers.BatchNormalization()],
+        [
+            keras.Input((4,)),
+            keras.layers.Dense(3, name="dense"),
+            keras.layers.BatchNormalization(name="batch_normalization"),
+        ],
         name="base",
     )
     base.trainable = False
-    k_model = keras.Sequential([keras.Input((4,)), base, keras.layers.Dense(2)])
+    k_model = keras.Sequential(
+        [keras.Input((4,)), base, keras.layers.Dense(2, name="head")]
+    )
     x = np.random.default_rng(0).normal(size=(8, 4)).astype(np.float32)
     check_parity(k_model, x)
     model, params, state = from_keras(k_model)
@@ -328,4 +334,4 @@ def test_frozen_keras_layers_import_as_frozen_params():
         jax.tree.leaves(ts.params["base"]), jax.tree.leaves(params["base"])
     ):
         np.testing.assert_array_equal(a, b)
-    assert not np.allclose(ts.params["dense_1"]["kernel"], params["dense_1"]["kernel"])
+    assert not np.allclose(ts.params["head"]["kernel"], params["head"]["kernel"])

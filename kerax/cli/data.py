@@ -27,8 +27,6 @@ from __future__ import annotations
 
 import csv
 import json
-import re
-import string
 from collections import Counter
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,6 +35,7 @@ import numpy as np
 
 import kerax
 from kerax.cli.config import REQUIRED, ConfigError, check_section
+from kerax.layers.preprocessing.text_vectorization import PUNCTUATION
 from kerax.utils import (
     image_dataset_from_directory,
     text_dataset_from_directory,
@@ -289,12 +288,14 @@ def _load_image_folder(options, cfg, out_dir):
     )
 
 
-_PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}]")
-
-
 def _standardize(text: str) -> list[str]:
-    """Keras TextVectorization's default: lower case, strip punctuation, split on whitespace."""
-    return _PUNCTUATION.sub("", text.lower()).split()
+    """Keras TextVectorization's default: lower case, strip punctuation, split on whitespace.
+
+    Python's `lower`/`split` (Unicode-wide), where `kerax.layers.TextVectorization`
+    follows TensorFlow's ASCII-only ones: they differ only on non-ASCII capitals
+    and spaces.
+    """
+    return PUNCTUATION.sub("", text.lower()).split()
 
 
 class Vectorizer:

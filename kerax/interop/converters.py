@@ -141,6 +141,20 @@ def _keras_dtype(value):
     return None if value == "float32" else value
 
 
+def _live_config(keras_layer) -> dict:
+    config = dict(keras_layer.get_config())
+    # An adapted lookup keeps its vocabulary outside its config (a file
+    # asset, for `.keras`); a live layer hands it over. (tf_idf also needs
+    # the idf weights: its converter says so.)
+    if (
+        config.get("vocabulary") is None
+        and config.get("output_mode") != "tf_idf"
+        and hasattr(keras_layer, "get_vocabulary")
+    ):
+        config["vocabulary"] = keras_layer.get_vocabulary(include_special_tokens=False)
+    return config
+
+
 def layer_from_keras(keras_layer_or_config) -> Layer:
     """One Keras layer (object or `{"class_name", "config"}`) as a kerax layer."""
     if isinstance(keras_layer_or_config, dict):
@@ -149,7 +163,7 @@ def layer_from_keras(keras_layer_or_config) -> Layer:
         registered = keras_layer_or_config.get("registered_name")
     else:
         class_name = type(keras_layer_or_config).__name__
-        config = dict(keras_layer_or_config.get_config())
+        config = _live_config(keras_layer_or_config)
         registered = None
     if class_name in CONVERTERS:
         return CONVERTERS[class_name](config)
@@ -203,6 +217,32 @@ def _rnn(config: dict) -> Layer:
     return construct_from_keras(
         _layer_class("RNN"), config, cell=layer_from_keras(config["cell"])
     )
+
+
+@converter("Pipeline")
+def _pipeline(config: dict) -> Layer:
+    return construct_from_keras(
+        _layer_class("Pipeline"),
+        config,
+        layers=tuple(layer_from_keras(c) for c in config["layers"]),
+    )
+
+
+# ------------------------------------------------------ lookups and text
+def _from_layer_config(class_name: str) -> Converter:
+    """Layers whose `from_config` reads Keras's config as it is (lookups:
+    `vocabulary_size`, `oov_method`, the dtype dict), and says what a config
+    without its vocabulary (an adapted layer's `vocabulary.txt` asset) needs."""
+
+    def convert(config: dict) -> Layer:
+        return _layer_class(class_name).from_config(config)
+
+    return convert
+
+
+for _name in ("StringLookup", "IntegerLookup", "TextVectorization"):
+    CONVERTERS[_name] = _from_layer_config(_name)
+del _name
 
 
 @converter("StackedRNNCells")

@@ -76,20 +76,25 @@ def default_weights(keras_layer) -> tuple[dict, dict]:
 
 
 def _created_trainable(keras_layer) -> set[int]:
-    """Ids of the variables made trainable (weights, as opposed to statistics).
+    """Ids of the variables that are weights (kerax params), not statistics.
 
-    Not `v.trainable`: `layer.trainable = False` (freezing a backbone) turns
-    that off for the layer's weights, which stay kerax params, frozen by the
-    imported layer's own `trainable=False`.
+    Not only `v.trainable`: `layer.trainable = False` (freezing a backbone)
+    turns that off for the layer's weights, which stay kerax params, frozen
+    by the imported layer's own `trainable=False`. LoRA turns it off for the
+    base weights it adapts, which kerax keeps in state.
     """
     layers = getattr(keras_layer, "_flatten_layers", None)
     if layers is None:
         return {id(v) for v in keras_layer.weights if v.trainable}
-    return {
-        id(v)
-        for layer in layers(include_self=True)
-        for v in getattr(layer, "_trainable_variables", ())
-    }
+    ids = set()
+    for layer in layers(include_self=True):
+        frozen = not layer.trainable
+        lora = getattr(layer, "lora_enabled", False)
+        for v in getattr(layer, "_trainable_variables", ()):
+            lora_base = lora and not v.name.startswith("lora_")
+            if v.trainable or (frozen and not lora_base):
+                ids.add(id(v))
+    return ids
 
 
 def layer_weights(keras_layer, kerax_layer, spec=None) -> tuple[dict, dict]:

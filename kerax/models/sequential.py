@@ -6,8 +6,9 @@ import dataclasses
 import functools
 
 from kerax.core import naming, serialization
+from kerax.core.chain import apply_chain, build_chain
 from kerax.core.fields import field
-from kerax.core.layer import BOUND, Layer, is_empty
+from kerax.core.layer import BOUND, Layer
 from kerax.core.node import InputLayer, Node, bind, bound_origin
 from kerax.models.handles import KerasModelMethods
 
@@ -220,15 +221,7 @@ class Sequential(KerasModelMethods, Layer):
         return super().output_spec(*specs, **kwargs)
 
     def build(self, key, spec):
-        params, state = {}, {}
-        for name, layer in self.named_layers():
-            p, s = layer.init(naming.child_key(key, name), spec)
-            if not is_empty(p):
-                params[name] = p
-            if not is_empty(s):
-                state[name] = s
-            spec = layer.output_spec(spec)
-        return params, state
+        return build_chain(self.named_layers(), key, spec)
 
     def call(self, params, state, x, *, key, training, mask=None):
         y, state, _ = self.apply_masked(
@@ -240,19 +233,15 @@ class Sequential(KerasModelMethods, Layer):
         self, params, state, x, *, key=None, training=False, mask=None, **kwargs
     ):
         del kwargs
-        new_state = dict(state)
-        for name, layer in self.named_layers():
-            x, s, mask = layer.apply_masked(
-                params.get(name, {}),
-                state.get(name, {}),
-                x,
-                key=naming.child_key(key, name),
-                training=training,
-                mask=mask,
-            )
-            if not is_empty(s) or name in new_state:
-                new_state[name] = s
-        return x, new_state, mask
+        return apply_chain(
+            self.named_layers(),
+            params,
+            state,
+            x,
+            key=key,
+            training=training,
+            mask=mask,
+        )
 
     def get_config(self) -> dict:
         return {

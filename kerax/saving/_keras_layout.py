@@ -100,6 +100,12 @@ LAYOUTS: dict[str, KerasLayout] = {
     "Embedding": _layout(
         "embeddings", lora={"embeddings": ("lora_embeddings_a", "lora_embeddings_b")}
     ),
+    # core/reversible_embedding.py: `reverse_embeddings` only when untied.
+    "ReversibleEmbedding": _layout(
+        "embeddings",
+        "reverse_embeddings",
+        lora={"embeddings": ("lora_embeddings_a", "lora_embeddings_b")},
+    ),
     "Conv1D": _CONV,
     "Conv2D": _CONV,
     "Conv3D": _CONV,
@@ -122,6 +128,10 @@ LAYOUTS: dict[str, KerasLayout] = {
     "Normalization": _layout(
         "mean", "variance", "count"
     ),  # preprocessing/normalization.py
+    # preprocessing/pipeline.py: `__init__(layers, name=None)`, sublayers in `layers`.
+    "Pipeline": _layout(list_attribute="layers", keras_config_has_trainable=False),
+    # preprocessing/stft_spectrogram.py: "real" mode has no imaginary kernel.
+    "STFTSpectrogram": _layout("real_kernel", "imag_kernel"),
     "SpectralNormalization": _layout("vector_u", alias=("kernel", "embeddings")),
     "PReLU": _layout("alpha"),
     "Attention": _layout("scale", "concat_score_weight"),

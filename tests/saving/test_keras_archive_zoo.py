@@ -96,6 +96,7 @@ SINGLE = {
     ),
     "RandomZoom": ({"height_factor": 0.2, "seed": 1}, (4, 4, 3), F),
     "ReLU": ({}, (4,), F),
+    "ReversibleEmbedding": ({"input_dim": 6, "output_dim": 3}, (4,), "int32"),
     "RepeatVector": ({"n": 2}, (4,), F),
     "Rescaling": ({"scale": 0.5, "offset": 1.0}, (4,), F),
     "Reshape": ({"target_shape": (2, 2)}, (4,), F),
@@ -114,6 +115,42 @@ SINGLE = {
     "ZeroPadding1D": ({"padding": 1}, (3, 2), F),
     "ZeroPadding2D": ({"padding": 1}, (3, 3, 2), F),
     "ZeroPadding3D": ({"padding": 1}, (2, 2, 2, 1), F),
+    # Image adjustments and augmentations (random ones are the identity in
+    # inference: the config's round trip is what is checked).
+    "AutoContrast": ({"value_range": (0, 1)}, (4, 4, 3), F),
+    "ContrastLimitedAdaptiveHistogramEqualization": (
+        {"tile_grid_size": (2, 2)},
+        (4, 4, 3),
+        F,
+    ),
+    "CutMix": ({"seed": 1}, (4, 4, 3), F),
+    "MixUp": ({"seed": 1}, (4, 4, 3), F),
+    "RandomColorDegeneration": ({"factor": 0.2, "seed": 1}, (4, 4, 3), F),
+    "RandomColorJitter": ({"brightness_factor": 0.2, "seed": 1}, (4, 4, 3), F),
+    "RandomElasticTransform": ({"seed": 1}, (4, 4, 3), F),
+    "RandomErasing": ({"seed": 1}, (4, 4, 3), F),
+    "RandomGaussianBlur": ({"seed": 1}, (4, 4, 3), F),
+    "RandomGrayscale": ({"seed": 1}, (4, 4, 3), F),
+    "RandomHue": ({"factor": 0.2, "seed": 1}, (4, 4, 3), F),
+    "RandomInvert": ({"seed": 1}, (4, 4, 3), F),
+    "RandomPerspective": ({"seed": 1}, (4, 4, 3), F),
+    "RandomPosterization": ({"factor": 4, "seed": 1}, (4, 4, 3), F),
+    "RandomSaturation": ({"factor": 0.2, "seed": 1}, (4, 4, 3), F),
+    "RandomSharpness": ({"factor": 0.2, "seed": 1}, (4, 4, 3), F),
+    "RandomShear": ({"x_factor": (0.1, 0.2), "seed": 1}, (4, 4, 3), F),
+    "Solarization": ({"addition_factor": 0.1, "seed": 1}, (4, 4, 3), F),
+    "IntegerLookup": ({"vocabulary": [1, 2, 3]}, (4,), "int32"),
+    "STFTSpectrogram": ({"frame_length": 4, "frame_step": 2}, (16, 1), F),
+    "MelSpectrogram": (
+        {
+            "fft_length": 8,
+            "sequence_stride": 4,
+            "sequence_length": 8,
+            "num_mel_bins": 4,
+        },
+        (32,),
+        F,
+    ),
     # Variants whose variables Keras stores differently.
     "Dense/no_bias": ({"units": 3, "use_bias": False}, (4,), F),
     "BatchNormalization/no_scale": ({"scale": False, "center": False}, (4,), F),
@@ -122,6 +159,11 @@ SINGLE = {
         {"equation": "ab,bc->ac", "output_shape": 3, "lora_rank": 2},
         (4,),
         F,
+    ),
+    "ReversibleEmbedding/untied": (
+        {"input_dim": 6, "output_dim": 3, "tie_weights": False},
+        (4,),
+        "int32",
     ),
     "Embedding/lora": (
         {"input_dim": 6, "output_dim": 3, "lora_rank": 2},
@@ -151,6 +193,11 @@ def _rnn(lib, layers, cells):
     made = [getattr(layers, c)(units) for c, units in cells]
     cell = made[0] if len(made) == 1 else layers.StackedRNNCells(made)
     return lib.Model(a, layers.RNN(cell)(a))
+
+
+def _pipeline(lib, layers):
+    a = lib.Input((4,))
+    return lib.Model(a, layers.Pipeline([layers.Rescaling(0.5), layers.Dense(3)])(a))
 
 
 _SEQS = ((3, 4), (2, 4))
@@ -198,6 +245,7 @@ BUILT = {
     "SpectralNormalization": lambda lib, layers: _wrap(
         lib, layers, "SpectralNormalization", ("Dense", {"units": 2}), (4,)
     ),
+    "Pipeline": lambda lib, layers: _pipeline(lib, layers),
     "RNN/LSTMCell": lambda lib, layers: _rnn(lib, layers, [("LSTMCell", 3)]),
     "RNN/SimpleRNNCell": lambda lib, layers: _rnn(lib, layers, [("SimpleRNNCell", 3)]),
     "RNN/StackedRNNCells": lambda lib, layers: _rnn(
@@ -208,6 +256,16 @@ BUILT = {
 # Classes both have that no `.keras` file can hold, and why.
 NOT_COVERED = {
     "Layer": "the abstract base class: a subclass is a user's layer (test_keras_archive.py)",
+    "Wrapper": "an abstract base class: a subclass is a user's layer "
+    "(test_reversible_wrapper_pipeline.py)",
+    **{
+        name: "a host-side layer of strings (NumPy, in the data pipeline): a .keras "
+        "model's inputs are tensors; its config's round trip and Keras config import "
+        "are tested with the layer"
+        for name in ("StringLookup", "TextVectorization", "Hashing", "HashedCrossing")
+    },
+    "Equalization": "Keras 3.15 cannot build it into a model: its symbolic call returns "
+    "its input tensor, which Keras then reports as 'part of a cycle'",
     "Lambda": "holds a Python function; Keras refuses to load code from a file in safe mode",
     "FlaxLayer": "wraps a Flax module object, which no config can name",
     "JaxLayer": "wraps Python functions, which no config can name",

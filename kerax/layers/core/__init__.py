@@ -1,4 +1,5 @@
-"""Keras's core layers: Dense, EinsumDense, Embedding, Identity, Lambda, Masking.
+"""Keras's core layers: Dense, EinsumDense, Embedding, Identity, Lambda, Masking,
+ReversibleEmbedding and the `Wrapper` base class.
 
 And `Repeat`, kerax's scan-over-layers wrapper (one block, stacked params).
 """
@@ -10,6 +11,8 @@ from kerax.layers.core.identity import Identity
 from kerax.layers.core.lambda_layer import Lambda
 from kerax.layers.core.masking import Masking
 from kerax.layers.core.repeat import Repeat
+from kerax.layers.core.reversible_embedding import ReversibleEmbedding
+from kerax.layers.core.wrapper import Wrapper
 
 __all__ = [
     "Dense",
@@ -19,4 +22,6 @@ __all__ = [
     "Lambda",
     "Masking",
     "Repeat",
+    "ReversibleEmbedding",
+    "Wrapper",
 ]

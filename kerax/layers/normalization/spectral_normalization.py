@@ -12,6 +12,7 @@ from kerax.core import naming
 from kerax.core.fields import field
 from kerax.core.layer import Layer, cast_floating, is_empty
 from kerax.layers._args import positive_int
+from kerax.layers.core.wrapper import Wrapper
 from kerax.layers.normalization._stats import KERAS_EPSILON
 
 
@@ -29,7 +30,7 @@ def _l2_normalize_all(x):
     return x * inv
 
 
-class SpectralNormalization(Layer):
+class SpectralNormalization(Wrapper):
     """Wraps a layer and divides its kernel by its spectral norm in training.
 
     `layer` must have a `kernel` (Dense, Conv*, ...) or `embeddings` param.

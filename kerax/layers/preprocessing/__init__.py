@@ -1,11 +1,32 @@
-"""Keras preprocessing layers that run inside models.
+"""Keras preprocessing layers.
 
-Numerical: `Rescaling`, `Normalization`, `Discretization`, `CategoryEncoding`.
-Images: `Resizing`, `CenterCrop` and the augmentations `RandomFlip`,
-`RandomCrop`, `RandomRotation`, `RandomZoom`, `RandomTranslation`,
-`RandomContrast`, `RandomBrightness` (random only in training, driven by the
-call's `key`; identity in inference except RandomCrop's centre crop).
-Inputs are batched (Keras also takes single images; kerax does not).
+- Numerical: `Rescaling`, `Normalization`, `Discretization`,
+  `CategoryEncoding`.
+- Image geometry: `Resizing`, `CenterCrop`.
+- Random image augmentations (random only in training, driven by the call's
+  `key`; identity in inference except RandomCrop's centre crop):
+  - spatial: `RandomFlip`, `RandomCrop`, `RandomRotation`, `RandomZoom`,
+    `RandomTranslation`, `RandomShear`, `RandomPerspective`,
+    `RandomElasticTransform`;
+  - colour and intensity: `RandomBrightness`, `RandomContrast`, `RandomHue`,
+    `RandomSaturation`, `RandomGrayscale`, `RandomColorDegeneration`,
+    `RandomColorJitter`, `RandomInvert`, `Solarization`,
+    `RandomPosterization`, `RandomSharpness`;
+  - occlusion and blur: `RandomErasing`, `RandomGaussianBlur`;
+  - batch mixing: `MixUp`, `CutMix` (images; `transform_labels` mixes the
+    labels with the same draw).
+- Deterministic image adjustments: `AutoContrast` and
+  `ContrastLimitedAdaptiveHistogramEqualization` (always applied),
+  `Equalization` (in training, as Keras).
+- Lookups and text: `IntegerLookup` (a JAX layer) and the host-side
+  `StringLookup` and `TextVectorization` (NumPy strings, in the data
+  pipeline); their vocabulary is config, so `adapt` returns a new layer.
+- Hashing, host-side: `Hashing` and `HashedCrossing` (Keras's TensorFlow
+  hash bins, computed bit for bit in NumPy).
+- Audio: `STFTSpectrogram` (its DFT kernels are params), `MelSpectrogram`.
+- `Pipeline`: preprocessing layers applied in sequence.
+
+Image inputs are batched (Keras also takes single images; kerax does not).
 
 Statistics learned from data (`Normalization`, `Discretization` with
 `num_bins`) are the layer's `state`; `layer.adapt(data)` computes and returns
@@ -22,31 +43,87 @@ from __future__ import annotations
 from kerax.layers.preprocessing.adapt import adapt
 from kerax.layers.preprocessing.category_encoding import CategoryEncoding
 from kerax.layers.preprocessing.center_crop import CenterCrop
+from kerax.layers.preprocessing.clahe import (
+    ContrastLimitedAdaptiveHistogramEqualization,
+)
+from kerax.layers.preprocessing.color import (
+    RandomColorDegeneration,
+    RandomColorJitter,
+    RandomGrayscale,
+    RandomHue,
+    RandomSaturation,
+)
 from kerax.layers.preprocessing.discretization import Discretization
+from kerax.layers.preprocessing.hashing import HashedCrossing, Hashing
+from kerax.layers.preprocessing.intensity import (
+    AutoContrast,
+    Equalization,
+    RandomInvert,
+    RandomPosterization,
+    RandomSharpness,
+    Solarization,
+)
+from kerax.layers.preprocessing.lookup import IntegerLookup, StringLookup
+from kerax.layers.preprocessing.mixing import CutMix, MixUp
 from kerax.layers.preprocessing.normalization import Normalization
+from kerax.layers.preprocessing.pipeline import Pipeline
 from kerax.layers.preprocessing.random_brightness import RandomBrightness
 from kerax.layers.preprocessing.random_contrast import RandomContrast
 from kerax.layers.preprocessing.random_crop import RandomCrop
+from kerax.layers.preprocessing.random_elastic_transform import RandomElasticTransform
+from kerax.layers.preprocessing.random_erasing import RandomErasing
 from kerax.layers.preprocessing.random_flip import RandomFlip
+from kerax.layers.preprocessing.random_gaussian_blur import RandomGaussianBlur
+from kerax.layers.preprocessing.random_perspective import RandomPerspective
 from kerax.layers.preprocessing.random_rotation import RandomRotation
+from kerax.layers.preprocessing.random_shear import RandomShear
 from kerax.layers.preprocessing.random_translation import RandomTranslation
 from kerax.layers.preprocessing.random_zoom import RandomZoom
 from kerax.layers.preprocessing.rescaling import Rescaling
 from kerax.layers.preprocessing.resizing import Resizing
+from kerax.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogram
+from kerax.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "AutoContrast",
     "CategoryEncoding",
     "CenterCrop",
+    "ContrastLimitedAdaptiveHistogramEqualization",
+    "CutMix",
     "Discretization",
+    "Equalization",
+    "HashedCrossing",
+    "Hashing",
+    "IntegerLookup",
+    "MelSpectrogram",
+    "MixUp",
     "Normalization",
+    "Pipeline",
     "RandomBrightness",
+    "RandomColorDegeneration",
+    "RandomColorJitter",
     "RandomContrast",
     "RandomCrop",
+    "RandomElasticTransform",
+    "RandomErasing",
     "RandomFlip",
+    "RandomGaussianBlur",
+    "RandomGrayscale",
+    "RandomHue",
+    "RandomInvert",
+    "RandomPerspective",
+    "RandomPosterization",
     "RandomRotation",
+    "RandomSaturation",
+    "RandomSharpness",
+    "RandomShear",
     "RandomTranslation",
     "RandomZoom",
     "Rescaling",
     "Resizing",
+    "STFTSpectrogram",
+    "Solarization",
+    "StringLookup",
+    "TextVectorization",
     "adapt",
 ]

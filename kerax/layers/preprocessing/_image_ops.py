@@ -215,6 +215,7 @@ _INDEX_FIXERS = {
     "constant": lambda index, size: index,
     "nearest": lambda index, size: jnp.clip(index, 0, size - 1),
     "wrap": lambda index, size: index % size,
+    "mirror": _mirror_index,
     "reflect": lambda index, size: jnp.floor_divide(
         _mirror_index(2 * index + 1, 2 * size + 1) - 1, 2
     ),
@@ -264,7 +265,23 @@ def affine_transform(
     rows, cols, _ = jnp.split(jnp.squeeze(coords, 3), 3, axis=-1)
     rows = jnp.squeeze(rows, -1) + b2[:, :, None]
     cols = jnp.squeeze(cols, -1) + a2[:, :, None]
+    out = map_coordinates(images, rows, cols, interpolation, fill_mode, fill_value)
+    if data_format == "channels_first":
+        out = jnp.transpose(out, (0, 3, 1, 2))
+    return out
 
+
+def map_coordinates(
+    images, rows, cols, interpolation="bilinear", fill_mode="constant", fill_value=0.0
+):
+    """`jax.scipy.ndimage.map_coordinates` (order 0 or 1) on each channel of channels-last images.
+
+    Output pixel `(b, i, j)` samples image `b` at `(rows[b, i, j], cols[b, i, j])`;
+    whole pixels are gathered (all channels at once), with the sums in
+    `map_coordinates`'s order, so the numbers match it. `fill_mode` is one of
+    `AFFINE_FILL_MODES` or `"mirror"`.
+    """
+    height, width = images.shape[1], images.shape[2]
     nodes = _linear_nodes if interpolation == "bilinear" else _nearest_nodes
     fix = _INDEX_FIXERS[fill_mode]
     cval = jnp.asarray(fill_value, images.dtype)
@@ -289,7 +306,44 @@ def affine_transform(
     out = terms[0]
     for t in terms[1:]:
         out = out + t
-    out = out.astype(images.dtype)
-    if data_format == "channels_first":
-        out = jnp.transpose(out, (0, 3, 1, 2))
-    return out
+    return out.astype(images.dtype)
+
+
+# ------------------------------------------------------------ gaussian blur
+def gaussian_blur(images, kernel_size, sigma, data_format="channels_last", radius=None):
+    """Keras's `ops.image.gaussian_blur` on the JAX backend, for batched images.
+
+    `kernel_size` and `sigma` are `(x, y)` pairs, as Keras takes them (the
+    first is the width direction). Each channel is convolved with the outer
+    product of two normalized 1-D Gaussians, zero-padded ("SAME").
+    `radius`, an int (traced or not), zeroes the taps farther than it from
+    the centre: a static `kernel_size` then stands in for a kernel of size
+    `2 * radius + 1` known only at run time (zero taps and zero padding add
+    nothing to the sums).
+    """
+    dtype = images.dtype
+    sigma = jnp.asarray(sigma, dtype)
+
+    def kernel1d(size, s):
+        x = jnp.arange(size, dtype=dtype) - jnp.asarray((size - 1) / 2, dtype)
+        k = jnp.exp(-0.5 * (x / s) ** 2)
+        if radius is not None:
+            k = jnp.where(jnp.abs(x) <= radius, k, 0)
+        return k / jnp.sum(k)
+
+    kernel = jnp.outer(
+        kernel1d(kernel_size[1], sigma[1]), kernel1d(kernel_size[0], sigma[0])
+    )
+    channels = images.shape[-1 if data_format == "channels_last" else 1]
+    kernel = jnp.broadcast_to(kernel[:, :, None, None], (*kernel.shape, 1, channels))
+    layout = "NHWC" if data_format == "channels_last" else "NCHW"
+    # HIGHEST: a TF32 convolution on GPUs would round the blur to ~1e-3.
+    return lax.conv_general_dilated(
+        images,
+        kernel.astype(dtype),
+        window_strides=(1, 1),
+        padding="SAME",
+        dimension_numbers=(layout, "HWIO", layout),
+        feature_group_count=channels,
+        precision=lax.Precision.HIGHEST,
+    )

@@ -11,6 +11,7 @@ from kerax.core import naming
 from kerax.core.layer import Layer, is_empty
 from kerax.core.spec import shape_str
 from kerax.layers._docs import document_args
+from kerax.layers.core.wrapper import Wrapper
 from kerax.layers.recurrent.rnn import num_states
 
 _MERGE_MODES = ("concat", "sum", "mul", "ave", None)
@@ -46,7 +47,7 @@ def _removeprefix(name: str, prefix: str) -> str:
         "`return_sequences` and `return_state` must match.",
     }
 )
-class Bidirectional(Layer):
+class Bidirectional(Wrapper):
     """Runs a recurrent layer forwards and backwards, like `keras.layers.Bidirectional`.
 
     The forward copy of `layer` is named `forward_<name>`, the backward one

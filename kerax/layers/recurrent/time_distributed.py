@@ -10,10 +10,11 @@ from kerax.core import aux_losses, naming
 from kerax.core.layer import Layer, is_empty
 from kerax.core.spec import shape_str
 from kerax.layers._docs import document_args
+from kerax.layers.core.wrapper import Wrapper
 
 
 @document_args({"layer": "A kerax layer instance, applied to every temporal slice."})
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Applies `layer` to every time step, like `keras.layers.TimeDistributed`.
 
     Inputs `(batch, time, ...)`; the wrapped layer sees `(batch, ...)`
