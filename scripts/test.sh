@@ -9,4 +9,4 @@ export KERAS_BACKEND=jax TF_CPP_MIN_LOG_LEVEL=3
 # run a few times): LLVM's cheapest optimization level compiles ~25% sooner
 # and computes the same results. Benchmarks (scripts/bench_*.py) do not use it.
 export XLA_FLAGS="--xla_backend_optimization_level=0${XLA_FLAGS:+ $XLA_FLAGS}"
-python -m pytest -n 2 -q --doctest-modules kerax tests "$@"
+python -m pytest -n 2 --dist worksteal -q --doctest-modules kerax tests "$@"
