@@ -346,3 +346,19 @@ def test_adapted_keras_layers_import_live_with_their_vocabulary():
             else layer(x)
         )
         np.testing.assert_array_equal(np.asarray(got), np.asarray(k_layer(x)))
+
+
+def test_adapt_reads_only_steps_batches_of_an_endless_stream():
+    def endless(batch):
+        while True:
+            yield batch
+
+    texts = np.array(["the cat", "a dog"])
+    vectorizer = layers.TextVectorization().adapt(endless(texts), steps=2)
+    # Counts doubled, ranks unchanged: the same vocabulary as one pass.
+    assert (
+        vectorizer.get_vocabulary()
+        == layers.TextVectorization().adapt(texts).get_vocabulary()
+    )
+    lookup = layers.IntegerLookup().adapt(endless(np.array([3, 3, 5])), steps=3)
+    assert lookup.get_vocabulary() == [-1, 3, 5]

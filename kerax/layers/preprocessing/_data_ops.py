@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+from collections.abc import Callable, Iterator
+
 import jax
 import numpy as np
 
@@ -41,3 +44,27 @@ def _batches(layer, data, batch_size):
             "iterable of batches (a list of arrays, a generator, a tf.data.Dataset)."
         )
     return data
+
+
+def _token_batches(layer, data, steps, convert: Callable, what: str) -> Iterator:
+    """What a lookup's or a vectorizer's `adapt` reads, batch by batch.
+
+    A list, tuple or array (a `tf.Tensor` too) is one batch; any other
+    iterable yields batches (`(x, y)` gives `x`), its first `steps` only, and
+    no more is read (an endless `tf.data` stream included). Each batch is
+    `convert(batch)`; a rank-1 batch holds one token per document, as Keras
+    reads it.
+    """
+    if isinstance(data, list | tuple | np.ndarray | jax.Array) or hasattr(
+        data, "numpy"
+    ):
+        batches = [data]
+    elif hasattr(data, "__iter__") and not isinstance(data, str | bytes):
+        batches = map(_extract_batch, itertools.islice(data, steps))
+    else:
+        raise TypeError(
+            f"{layer.describe()}.adapt: unsupported data type {type(data).__name__}. Pass {what}."
+        )
+    for batch in batches:
+        batch = convert(batch)
+        yield batch[:, None] if batch.ndim == 1 else batch

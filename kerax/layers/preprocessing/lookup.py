@@ -32,7 +32,7 @@ from kerax.core.fields import field
 from kerax.core.layer import Layer
 from kerax.layers._docs import document_args
 from kerax.layers.preprocessing import _hash
-from kerax.layers.preprocessing._data_ops import _extract_batch
+from kerax.layers.preprocessing._data_ops import _token_batches
 from kerax.layers.preprocessing._host import (
     _HostLayer,
     _is_traced,
@@ -331,23 +331,13 @@ class _IndexLookup(Layer):
 
     def _documents(self, data, steps):
         """The documents (lists of tokens) of `data`, by Keras's rank rules."""
-        if isinstance(data, list | tuple | np.ndarray | jax.Array) or hasattr(
-            data, "numpy"
-        ):
-            batch = self._host_tokens(data)
-            # Keras's adapt: a rank-1 array holds one token per document.
-            batches = [batch[:, None] if batch.ndim == 1 else batch]
-        elif hasattr(data, "__iter__") and not isinstance(data, str | bytes):
-            batches = (
-                self._host_tokens(_extract_batch(b))
-                for i, b in enumerate(data)
-                if steps is None or i < steps
-            )
-        else:
-            raise TypeError(
-                f"{self.describe()}.adapt: unsupported data type {type(data).__name__}. Pass an array, a list of "
-                "tokens, or an iterable of batches."
-            )
+        batches = _token_batches(
+            self,
+            data,
+            steps,
+            self._host_tokens,
+            "an array, a list of tokens, or an iterable of batches",
+        )
         for batch in batches:
             # Keras's update_state: a scalar or a rank-1 batch is one document.
             batch = batch.reshape(1, -1) if batch.ndim < 2 else batch

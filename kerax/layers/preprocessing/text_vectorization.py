@@ -17,7 +17,7 @@ import numpy as np
 
 from kerax.core.fields import field
 from kerax.layers._docs import document_args
-from kerax.layers.preprocessing._data_ops import _extract_batch
+from kerax.layers.preprocessing._data_ops import _token_batches
 from kerax.layers.preprocessing._host import _HostLayer, as_strings
 from kerax.layers.preprocessing.category_encoding import _check_choice
 from kerax.layers.preprocessing.lookup import (
@@ -250,21 +250,13 @@ class TextVectorization(_HostLayer):
           steps: how many batches of an iterable to use (all if None).
         """
         del batch_size
-        if isinstance(data, list | tuple | np.ndarray) or hasattr(data, "numpy"):
-            texts = as_strings(self, data, self.encoding)
-            # Keras's adapt: a rank-1 array holds one text per document.
-            batches = [texts[:, None] if texts.ndim == 1 else texts]
-        elif hasattr(data, "__iter__") and not isinstance(data, str | bytes):
-            batches = (
-                as_strings(self, _extract_batch(b), self.encoding)
-                for i, b in enumerate(data)
-                if steps is None or i < steps
-            )
-        else:
-            raise TypeError(
-                f"{self.describe()}.adapt: unsupported data type {type(data).__name__}. Pass a list or array of "
-                "texts, or an iterable of batches of texts."
-            )
+        batches = _token_batches(
+            self,
+            data,
+            steps,
+            lambda texts: as_strings(self, texts, self.encoding),
+            "a list or array of texts, or an iterable of batches of texts",
+        )
         lookup = self._lookup._adapted(self._documents(batches))
         return dataclasses.replace(
             self, vocabulary=lookup.vocabulary, idf_weights=lookup.idf_weights
