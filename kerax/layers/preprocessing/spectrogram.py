@@ -198,10 +198,6 @@ class STFTSpectrogram(Layer):
                 params[f"{side}_kernel"] = init(key, shape, jnp.float32)
         return params, {}
 
-    def keras_weights(self, keras_layer) -> tuple[dict, dict]:
-        """Keras's kernels as params, trainable or not (kerax freezes them with `trainable`)."""
-        return {v.name: np.asarray(v.numpy()) for v in keras_layer.weights}, {}
-
     def call(self, params, state, x, *, key, training):
         del key, training
         if not jnp.issubdtype(x.dtype, jnp.floating):
