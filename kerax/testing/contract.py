@@ -10,6 +10,8 @@ stacked params works, and the config round-trips.
 
 from __future__ import annotations
 
+import dataclasses
+import re
 import unittest
 
 import chex
@@ -23,6 +25,7 @@ from kerax.core.spec import _SYMBOL_NAMES, is_symbolic, to_spec
 __all__ = [
     "assert_trees_close",
     "check_layer",
+    "check_random_layer",
     "check_strict_promotion",
     "random_inputs",
 ]
@@ -244,3 +247,41 @@ def check_strict_promotion(layer, params, state, *inputs, **call_kwargs):
     assert_trees_close(got, want, atol=0, rtol=0, what=what)
     assert_trees_close(got_jit, want, what=what + " (jit)")
     return got
+
+
+def check_random_layer(layer, x, params=None, state=None) -> None:
+    """A random layer's key contract, in training (each case jitted).
+
+    The same key gives the same output and another key another one; a
+    different `seed` (folded into the key) changes the draw; training
+    without a key raises the standard error naming the layer; inference
+    needs no key.
+    """
+    params = {} if params is None else params
+    state = {} if state is None else state
+
+    def run(layer, key):
+        fn = jax.jit(
+            lambda x, key: layer.apply(params, state, x, key=key, training=True)[0]
+        )
+        return np.asarray(fn(x, key))
+
+    a = run(layer, jax.random.key(1))
+    np.testing.assert_array_equal(run(layer, jax.random.key(1)), a)
+    assert not np.array_equal(run(layer, jax.random.key(2)), a), (
+        f"{layer.describe()}: two keys gave the same output"
+    )
+    seeded = dataclasses.replace(layer, seed=8 if layer.seed == 7 else 7)
+    assert not np.array_equal(run(seeded, jax.random.key(1)), a), (
+        f"{layer.describe()}: its seed does not change the draw"
+    )
+    error = f"{layer.describe()} is random in training and needs a PRNG key"
+    try:
+        layer.apply(params, state, x, training=True)
+    except ValueError as e:
+        assert re.search(re.escape(error), str(e)), str(e)
+    else:
+        raise AssertionError(
+            f"{layer.describe()}: training without a key raised nothing"
+        )
+    layer.apply(params, state, x)  # Inference needs no key.

@@ -13,7 +13,7 @@ import kerax
 from kerax import layers
 from kerax.interop import layer_from_keras
 from kerax.testing import check_layer as _check_layer
-from kerax.testing import keras_parity
+from kerax.testing import check_random_layer, keras_parity
 
 # Keras's MixUp asks for an int64 permutation, which JAX (without x64) makes int32.
 pytestmark = pytest.mark.filterwarnings("ignore:Explicitly requested dtype int64")
@@ -134,22 +134,7 @@ def test_contract_keys_and_inference_like_keras(name, rng):
         if k != "seed":
             want = np.asarray(keras_draw[k])
             assert (v.shape, v.dtype) == (want.shape, want.dtype), k
-    # Keys drive the randomness; `seed` is folded in; training needs a key.
-    x = jnp.asarray(x)
-    apply = jax.jit(lambda x, key: kx.apply({}, {}, x, key=key, training=True)[0])
-    a, b = apply(x, jax.random.key(1)), apply(x, jax.random.key(2))
-    np.testing.assert_array_equal(apply(x, jax.random.key(1)), a)
-    assert not np.array_equal(a, b)
-    seeded = kerax.from_config(
-        dict(
-            kerax.core.serialization.serialize(kx), config=dict(kx.get_config(), seed=7)
-        )
-    )
-    assert not np.array_equal(
-        seeded.apply({}, {}, x, key=jax.random.key(1), training=True)[0], a
-    )
-    with pytest.raises(ValueError, match="is random in training and needs a PRNG key"):
-        kx.apply({}, {}, x, training=True)
+    check_random_layer(kx, jnp.asarray(x))
 
 
 @pytest.mark.parametrize("name", ["mixup", "cutmix"])

@@ -13,7 +13,7 @@ import kerax
 from kerax import layers
 from kerax.interop import layer_from_keras
 from kerax.testing import check_layer as _check_layer
-from kerax.testing import keras_parity
+from kerax.testing import check_random_layer, keras_parity
 
 KEY = jax.random.key(0)
 SPEC = kerax.spec((None, 8, 8, 3))
@@ -128,28 +128,9 @@ def test_inference_is_identity_like_keras(name, rng):
 )
 def test_keys_drive_randomness(name, rng):
     _, kx, _ = make(name, rng)
-    kx = dataclasses.replace(
-        kx, seed=None
-    )  # Keras gives RandomCrop a random default seed.
-    x = jnp.asarray(images(rng, batch=8, height=16, width=16))
-    apply = jax.jit(lambda x, key: kx.apply({}, {}, x, key=key, training=True)[0])
-    a, b = apply(x, jax.random.key(1)), apply(x, jax.random.key(2))
-    np.testing.assert_array_equal(apply(x, jax.random.key(1)), a)
-    assert not np.array_equal(a, b)
-    seeded = kerax.from_config(
-        dict(
-            kerax.core.serialization.serialize(kx), config=dict(kx.get_config(), seed=7)
-        )
-    )
-    assert not np.array_equal(
-        seeded.apply({}, {}, x, key=jax.random.key(1), training=True)[0], a
-    )
-    with pytest.raises(
-        ValueError,
-        match=f"{type(kx).__name__} '{kx.scope_name}' is random in training and needs a PRNG key",
-    ):
-        kx.apply({}, {}, x, training=True)
-    kx.apply({}, {}, x)  # Inference needs no key.
+    # Keras gives RandomCrop a random default seed.
+    kx = dataclasses.replace(kx, seed=None)
+    check_random_layer(kx, jnp.asarray(images(rng, batch=8, height=16, width=16)))
 
 
 def test_random_flip_draws(rng):
