@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import collections
 import dataclasses
+import functools
 import os
 
 import jax
@@ -141,6 +142,11 @@ class _Table:
     special: tuple
     depth: int | None
     idf: np.ndarray | None
+
+    @functools.cached_property
+    def index(self) -> dict:
+        """Token -> index: built once, not on every host call."""
+        return {t: i for i, t in enumerate(self.tokens, self.token_start)}
 
     @property
     def size(self) -> int:
@@ -382,7 +388,7 @@ class _IndexLookup(Layer):
     def _lookup_host(self, tokens: np.ndarray) -> np.ndarray:
         """Token ids of a NumPy array of hashable tokens; -1 for masked (dropped) tokens."""
         table = self._table
-        index = {t: i for i, t in enumerate(table.tokens, table.token_start)}
+        index = table.index
         unique, inverse = np.unique(tokens.reshape(-1), return_inverse=True)
         ids = np.empty(len(unique), np.int64)
         oov_rows, oov = [], []
