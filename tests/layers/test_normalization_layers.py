@@ -407,7 +407,7 @@ def test_spectral_norm_gradient_and_config():
 def test_spectral_norm_errors():
     with pytest.raises(ValueError, match="power_iterations"):
         layers.SpectralNormalization(layers.Dense(2), power_iterations=0)
-    with pytest.raises(ValueError, match="kerax layer"):
+    with pytest.raises(TypeError, match="argument `layer`: expected a kerax layer"):
         layers.SpectralNormalization("dense")
     with pytest.raises(ValueError, match="no `kernel` nor `embeddings`"):
         layers.SpectralNormalization(layers.LayerNormalization()).init(

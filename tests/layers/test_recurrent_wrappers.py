@@ -348,7 +348,7 @@ def test_time_distributed_mask_and_errors(X):
         match="TimeDistributed 'time_distributed' expected inputs .* rank >= 3",
     ):
         td.init(jax.random.key(0), kerax.spec((None, F)))
-    with pytest.raises(TypeError, match="`layer` must be a kerax layer"):
+    with pytest.raises(TypeError, match="argument `layer`: expected a kerax layer"):
         layers.TimeDistributed("dense")
 
 

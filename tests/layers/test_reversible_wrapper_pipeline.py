@@ -265,7 +265,7 @@ def test_wrapper_subclass_imports_from_keras(rng):
 
 def test_wrapper_errors():
     with pytest.raises(
-        ValueError,
+        TypeError,
         match="Residual 'residual': argument `layer`: expected a kerax layer instance to "
         "wrap, got 'dense'",
     ):

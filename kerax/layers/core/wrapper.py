@@ -18,7 +18,7 @@ def _wrapped_layer(value) -> Layer:
     if isinstance(value, dict) and "class_name" in value:
         value = registry.provided("keras_config")(value)
     if not isinstance(value, Layer):
-        raise ValueError(
+        raise TypeError(
             f"expected a kerax layer instance to wrap, got {value!r}. Pass a layer "
             "such as kerax.layers.Dense(4)."
         )

@@ -10,18 +10,10 @@ import jax.numpy as jnp
 from kerax import initializers
 from kerax.core import naming
 from kerax.core.fields import field
-from kerax.core.layer import Layer, cast_floating, is_empty
+from kerax.core.layer import cast_floating, is_empty
 from kerax.layers._args import positive_int
 from kerax.layers.core.wrapper import Wrapper
 from kerax.layers.normalization._stats import KERAS_EPSILON
-
-
-def _wrapped_layer(value) -> Layer:
-    if not isinstance(value, Layer):
-        raise ValueError(
-            f"expected a kerax layer with a `kernel` or `embeddings` param, got {value!r}."
-        )
-    return value
 
 
 def _l2_normalize_all(x):
@@ -60,7 +52,6 @@ class SpectralNormalization(Wrapper):
         >>> y, state = sn.apply(params, state, jnp.ones((2, 3)), training=True)
     """
 
-    layer: Layer = field(converter=_wrapped_layer)
     power_iterations: int = field(1, converter=positive_int)
 
     autocast = False  # The wrapped layer casts for itself.

@@ -70,7 +70,6 @@ class Bidirectional(Wrapper):
         ['backward_lstm', 'forward_lstm']
     """
 
-    layer: Layer
     merge_mode: str | None = "concat"
     # Keras's initial weights list; refused (kerax weights live in params).
     weights: None = None
@@ -81,10 +80,6 @@ class Bidirectional(Wrapper):
 
     def __post_init__(self):
         super().__post_init__()
-        if not isinstance(self.layer, Layer):
-            raise TypeError(
-                f"{self.describe()}: `layer` must be a kerax recurrent layer, got {self.layer!r}."
-            )
         if self.backward_layer is not None and not isinstance(
             self.backward_layer, Layer
         ):

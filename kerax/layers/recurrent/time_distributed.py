@@ -7,7 +7,7 @@ import jax.numpy as jnp
 from jax import lax
 
 from kerax.core import aux_losses, naming
-from kerax.core.layer import Layer, is_empty
+from kerax.core.layer import is_empty
 from kerax.core.spec import shape_str
 from kerax.layers._docs import document_args
 from kerax.layers.core.wrapper import Wrapper
@@ -32,17 +32,8 @@ class TimeDistributed(Wrapper):
         (2, 5, 8)
     """
 
-    layer: Layer
-
     supports_masking = True
     autocast = False
-
-    def __post_init__(self):
-        super().__post_init__()
-        if not isinstance(self.layer, Layer):
-            raise TypeError(
-                f"{self.describe()}: `layer` must be a kerax layer, got {self.layer!r}."
-            )
 
     def children(self):
         return [(self.layer.scope_name, self.layer)]
