@@ -1,14 +1,15 @@
-"""The guide ports are scripts run by test_guides.py, never imported at collection.
+"""The guide ports are scripts run by their tests, never imported at collection.
 
 `--doctest-modules` imports every module under tests/ to look for examples;
-a port runs its whole guide when imported, so collection leaves them alone.
+a port runs its whole guide when imported, so collection leaves every
+module here alone but the tests (`test_*.py`) and this file.
 """
 
-collect_ignore = [
-    "custom_train_step_in_jax.py",
-    "functional_api.py",
-    "making_new_layers_and_models_via_subclassing.py",
-    "serialization_and_saving.py",
-    "training_with_built_in_methods.py",
-    "writing_a_custom_training_loop_in_jax.py",
-]
+import pathlib
+
+collect_ignore = sorted(
+    path.name
+    for path in pathlib.Path(__file__).parent.glob("*.py")
+    if not path.name.startswith("test_")
+    and path.name not in ("conftest.py", "__init__.py")
+)
