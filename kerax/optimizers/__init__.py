@@ -13,7 +13,9 @@ optimizer goes anywhere an optax one does and the reverse:
 The learning rate is part of `opt_state` (`get_learning_rate`,
 `set_learning_rate`), schedules live in `kerax.optimizers.schedules`,
 `freeze` gives Keras's `trainable=False`, and `DynamicLossScale` Keras's
-float16 loss scaling.
+float16 loss scaling. `Muon` picks its rule per param from the params-tree
+path (`muon_labels`); `ScheduleFreeAdamW` trains on the interpolated params
+as Keras does, and `schedule_free_eval_params` gives the averaged ones.
 
 Example:
     >>> import jax.numpy as jnp, kerax.optimizers as ko
@@ -52,6 +54,11 @@ from kerax.optimizers.base import (
 )
 from kerax.optimizers.classic import SGD, Adadelta, Adagrad, Ftrl, RMSprop
 from kerax.optimizers.loss_scale import DynamicLossScale, LossScaleState
+from kerax.optimizers.muon import Muon, muon_labels
+from kerax.optimizers.schedule_free import (
+    ScheduleFreeAdamW,
+    schedule_free_eval_params,
+)
 
 __all__ = [
     "SGD",
@@ -66,6 +73,8 @@ __all__ = [
     "Lamb",
     "Lion",
     "Ftrl",
+    "Muon",
+    "ScheduleFreeAdamW",
     "KerasOptimizer",
     "KerasOptimizerState",
     "DynamicLossScale",
@@ -77,6 +86,8 @@ __all__ = [
     "get_learning_rate",
     "set_learning_rate",
     "ema_params",
+    "schedule_free_eval_params",
+    "muon_labels",
     "scale_loss",
     "freeze",
     "Capabilities",
@@ -98,6 +109,8 @@ _OPTIMIZERS = {
         Lamb,
         Lion,
         Ftrl,
+        Muon,
+        ScheduleFreeAdamW,
     )
 }
 
