@@ -129,6 +129,41 @@ def test_text_vectorization_feeds_fit():
     assert np.isfinite(history.history["loss"][0])
 
 
+def test_host_layers_run_in_tf_data_maps_as_keras():
+    """In a `tf.data` map (graph tensors) the host layers run as `tf.numpy_function`s:
+    the same values as Keras's layers in the same map, and as the eager call."""
+
+    def mapped(layer, data, batch=2):
+        ds = tf.data.Dataset.from_tensor_slices(data).batch(batch).map(layer)
+        return [np.asarray(x) for x in ds]
+
+    for kwargs in ({}, {"output_mode": "tf_idf", "ngrams": 2}):
+        ours = layers.TextVectorization(**kwargs).adapt(TEXTS)
+        theirs = keras.layers.TextVectorization(**kwargs)
+        theirs.adapt(TEXTS)
+        got, want = mapped(ours, QUERIES), mapped(theirs, QUERIES)
+        assert [x.dtype for x in got] == [np.float32 if kwargs else np.int32] * 2
+        for g, w, eager in zip(got, want, (ours(QUERIES[:2]), ours(QUERIES[2:]))):
+            np.testing.assert_allclose(g, w, rtol=1e-6)
+            np.testing.assert_array_equal(g, eager)
+    vocabulary = ["a", "b", "é"]
+    ids = np.array([[3, 0, 1], [2, 9, 1]])
+    ours = mapped(layers.StringLookup(vocabulary=vocabulary, invert=True), ids)
+    theirs = keras.layers.StringLookup(vocabulary=vocabulary, invert=True)
+    np.testing.assert_array_equal(ours[0], mapped(theirs, ids)[0])
+    hashing = {"num_bins": 7, "salt": 3, "output_mode": "multi_hot"}
+    words = np.array([["a", "b"], ["c", "é"], ["a", ""]])
+    got = mapped(layers.Hashing(**hashing), words, batch=3)[0]
+    assert got.dtype == np.float32
+    np.testing.assert_array_equal(
+        got, mapped(keras.layers.Hashing(**hashing), words, 3)[0]
+    )
+    crossing = layers.HashedCrossing(num_bins=5)
+    ds = tf.data.Dataset.from_tensor_slices(([1, 2, 3], ["a", "b", "c"])).batch(3)
+    got = [np.asarray(x) for x in ds.map(lambda a, b: crossing((a, b)))][0]
+    np.testing.assert_array_equal(got, crossing(([1, 2, 3], ["a", "b", "c"])))
+
+
 def test_text_layers_refuse_tracing_and_models():
     vectorizer = layers.TextVectorization(vocabulary=["a"])
     with pytest.raises(ValueError, match="in the data pipeline"):

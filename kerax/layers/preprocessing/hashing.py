@@ -213,6 +213,9 @@ class Hashing(_HostLayer):
             indices = np.where(mask, 0, indices + 1)
         return _encode(indices, self.output_mode, self.num_bins, _output_dtype(self))
 
+    def _host_dtype(self) -> np.dtype:
+        return _output_dtype(self)
+
     def _is_mask(self, x: np.ndarray) -> np.ndarray:
         if _is_text(x):
             if not isinstance(self.mask_value, str | bytes):
@@ -305,3 +308,6 @@ class HashedCrossing(_HostLayer):
             crossed = _hash.fingerprint_cat64(crossed, feature_hash)
         indices = (crossed % np.uint64(self.num_bins)).astype(np.int64).reshape(shape)
         return _encode(indices, self.output_mode, self.num_bins, _output_dtype(self))
+
+    def _host_dtype(self) -> np.dtype:
+        return _output_dtype(self)

@@ -572,6 +572,9 @@ class StringLookup(_IndexLookup, _HostLayer):
     def _host_tokens(self, x) -> np.ndarray:
         return as_strings(self, x, self.encoding)
 
+    def _host_dtype(self) -> np.dtype:
+        return np.dtype(object) if self.invert else super()._host_dtype()
+
     def _host_call(self, x):
         if self.invert:
             ids = np.asarray(x)
