@@ -79,14 +79,16 @@ class KerasModelMethods:
         """The architecture as Keras-style JSON (`kerax.from_config` reads it)."""
         return serialization.to_json(self, **kwargs)
 
-    def get_weights(self, params, state=None) -> list[np.ndarray]:
+    def get_weights(self, params, state=None, *, spec=None) -> list[np.ndarray]:
         """`params` and `state` as a list of NumPy arrays in Keras's order.
 
         The order is Keras's `model.get_weights()` order: layers as in
         `model.layers`; in each, the trainable variables then the
         non-trainable ones in the order the layer creates them; then its
         sublayers. `state` is needed when the model has non-trainable
-        variables (BatchNormalization's moving statistics).
+        variables (BatchNormalization's moving statistics); `spec`, the
+        input spec the params were made for, when the model has no
+        `kerax.Input` (the order is read from a trace of `init`).
 
         Example:
             >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
@@ -94,14 +96,19 @@ class KerasModelMethods:
             >>> [w.shape for w in model.get_weights(params)]
             [(3, 2), (2,)]
         """
-        trees = {"params": params, "state": self._state_for(state, "get_weights")}
-        return [np.asarray(_get(trees[kind], path)) for kind, path in self._order()]
+        order = self._order(spec)
+        trees = {
+            "params": params,
+            "state": _state_for(self, state, "get_weights", order),
+        }
+        return [np.asarray(_get(trees[kind], path)) for kind, path in order]
 
-    def set_weights(self, params, weights: Sequence, state=None):
+    def set_weights(self, params, weights: Sequence, state=None, *, spec=None):
         """New `(params, state)` with the arrays of `weights` (Keras's order).
 
         `weights` is what `get_weights` returns (or Keras's `get_weights()` on
         the same architecture). Each array must have its variable's shape.
+        `spec` as in `get_weights`.
 
         Example:
             >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
@@ -110,8 +117,8 @@ class KerasModelMethods:
             >>> float(params["dense"]["kernel"].sum())
             6.0
         """
-        order = self._order()
-        state = self._state_for(state, "set_weights")
+        order = self._order(spec)
+        state = _state_for(self, state, "set_weights", order)
         if len(weights) != len(order):
             raise ValueError(
                 f"{self.describe()}.set_weights: expected {len(order)} arrays (the model's "
@@ -129,34 +136,35 @@ class KerasModelMethods:
             _set(trees[kind], path, w.astype(old.dtype))
         return trees["params"], trees["state"]
 
-    def _state_for(self, state, method):
-        if state is not None:
-            return state
-        if any(kind == "state" for kind, _ in self._order()):
-            raise ValueError(
-                f"{self.describe()}.{method}: the model has non-trainable variables (state); "
-                f"pass them too: `model.{method}(params, ..., state=state)`."
-            )
-        return {}
-
-    def _order(self) -> list[tuple[str, tuple]]:
-        spec = getattr(self, "input_spec", None)
-        if spec is None:
+    def _order(self, spec=None) -> list[tuple[str, tuple]]:
+        if spec is None and getattr(self, "input_spec", None) is None:
             raise ValueError(
                 f"{self.describe()}: Keras's weight order needs the model's input; start it "
-                "with kerax.Input(shape)."
+                "with kerax.Input(shape), or pass the input spec: `spec=kerax.spec((None, ...))`."
             )
+        specs = () if spec is None else (spec,)
         captured = {}
 
         def trace():
             # Inside the trace the dicts keep the order `build` made them in,
             # which is the variables' creation order; eval_shape's output
             # would sort the keys.
-            params, state = self.init(jax.random.key(0))
+            params, state = self.init(jax.random.key(0), *specs)
             captured["params"], captured["state"] = _skeleton(params), _skeleton(state)
 
         jax.eval_shape(trace)
         return weight_order(self, captured["params"], captured["state"])
+
+
+def _state_for(model, state, method, order):
+    if state is not None:
+        return state
+    if any(kind == "state" for kind, _ in order):
+        raise ValueError(
+            f"{model.describe()}.{method}: the model has non-trainable variables (state); "
+            f"pass them too: `model.{method}(params, ..., state=state)`."
+        )
+    return {}
 
 
 def weight_order(layer: Layer, params, state, prefix=()) -> list[tuple[str, tuple]]:

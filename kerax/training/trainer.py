@@ -309,6 +309,8 @@ class Trainer:
         history: the `History` of the last `fit`.
         objectives: the resolved losses and metrics (`kerax.training.Objectives`),
             None until the first batch is seen.
+        input_spec: the input spec of the first batch seen (batch dimension
+            None), None until then.
         train_step, eval_step: the compiled steps, None until then.
         tx: the optax transformation (frozen layers masked).
     """
@@ -357,6 +359,7 @@ class Trainer:
         self.loss_scale = resolve_loss_scale(model, "auto" if auto_scale_loss else None)
         self.predict_step = make_predict_step(model)
         self.objectives = None
+        self.input_spec = None
         self.train_step = None
         self.eval_step = None
         self._fused_step = None
@@ -375,6 +378,7 @@ class Trainer:
         if self.objectives is not None:
             return
         x_spec, y_spec = batch_specs(batch)
+        self.input_spec = _batch_spec(x_spec)
         loss, loss_weights, metrics, weighted_metrics = self._compile_args
         objectives = Objectives.resolve(
             self.model,
@@ -814,10 +818,13 @@ class Trainer:
         )
         pred_ts = cbs.call("on_predict_begin", ts, None)
         weights = (pred_ts.params, pred_ts.state)
+        begin = cbs.active("on_predict_batch_begin")
         end = cbs.active("on_predict_batch_end")
         outputs = []
         try:
             for i, (batch, _) in enumerate(adapter.chunks(0, steps, 1)):
+                if begin:
+                    cbs.call("on_predict_batch_begin", pred_ts, i, None)
                 bx = unpack_batch(batch)[0]
                 n = (
                     int(jax.tree.leaves(bx)[0].shape[0])

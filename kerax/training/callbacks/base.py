@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from kerax.optimizers import get_learning_rate, set_learning_rate
+
 __all__ = ["HOOKS", "Callback", "CallbackList", "History", "LambdaCallback"]
 
 HOOKS = (
@@ -52,8 +54,9 @@ class Callback:
     logs=None)`, `on_batch_begin/end` (aliases of the train batch hooks);
     `self.model.stop_training = True` (or `self.stop_training = True`) ends
     `fit`; `self.model.get_weights()` / `self.model.set_weights(weights)`
-    read and replace the current weights; `self.train_state` is the current
-    `TrainState` (read-only).
+    read and replace the current weights, `self.model.optimizer.learning_rate`
+    reads and sets the current learning rate; `self.train_state` is the
+    current `TrainState` (read-only).
 
     kerax style: the `TrainState` first, `on_epoch_end(self, ts, epoch,
     logs=None)`, and the hook MAY return a new `TrainState` (None keeps it).
@@ -61,7 +64,8 @@ class Callback:
     Attributes:
         trainer: the `kerax.Trainer` running (set before `on_train_begin`).
         model: `trainer.model`; for a Keras-style callback, a handle on it
-            that also has `stop_training`, `get_weights` and `set_weights`.
+            that also has `stop_training`, `get_weights`, `set_weights` and
+            `optimizer` (`trainer.tx` with a settable `learning_rate`).
         params: `{"verbose", "epochs", "steps"}` of the current run (Keras's
             `Callback.params`).
         train_state: the `TrainState` the current hook was called with.
@@ -79,6 +83,7 @@ class Callback:
         self.params = {}
         self.train_state = None
         self._pending_weights = None
+        self._pending_opt_state = None
 
     @property
     def model(self):
@@ -152,8 +157,8 @@ class Callback:
 
 class _ModelHandle:
     """What `self.model` is for a Keras-style callback: the kerax model's
-    attributes, plus Keras's `stop_training`, `get_weights` and `set_weights`
-    on the run's current TrainState."""
+    attributes, plus Keras's `stop_training`, `get_weights`, `set_weights`
+    and `optimizer.learning_rate` on the run's current TrainState."""
 
     __slots__ = ("_callback",)
 
@@ -175,13 +180,20 @@ class _ModelHandle:
     def stop_training(self) -> bool:
         return bool(self._callback.trainer.stop_training)
 
+    @property
+    def optimizer(self):
+        """`trainer.tx` with Keras's `learning_rate` on the current TrainState."""
+        return _OptimizerHandle(self._callback)
+
+    def _spec(self):
+        """The input spec, for a model without a `kerax.Input` (None otherwise)."""
+        model = self._callback.trainer.model
+        if getattr(model, "input_spec", None) is not None:
+            return None
+        return getattr(self._callback.trainer, "input_spec", None)
+
     def _current(self, what: str):
-        ts = self._callback.train_state
-        if ts is None:
-            raise ValueError(
-                f"{what}() is available inside a callback hook of a running fit."
-            )
-        return ts
+        return _current_train_state(self._callback, f"{what}()")
 
     def get_weights(self) -> list:
         """The current weights as NumPy copies, in Keras's order for models
@@ -190,7 +202,8 @@ class _ModelHandle:
         ts = self._current("get_weights")
         model = self._callback.trainer.model
         if hasattr(model, "get_weights"):  # Models: Keras's variable order.
-            return [np.array(w) for w in model.get_weights(ts.params, ts.state)]
+            weights = model.get_weights(ts.params, ts.state, spec=self._spec())
+            return [np.array(w) for w in weights]
         return [np.array(a) for a in jax.tree.leaves((ts.params, ts.state))]
 
     def set_weights(self, weights) -> None:
@@ -201,7 +214,7 @@ class _ModelHandle:
         weights = list(weights)
         if hasattr(model, "set_weights"):
             self._callback._pending_weights = model.set_weights(
-                ts.params, weights, ts.state
+                ts.params, weights, ts.state, spec=self._spec()
             )
             return
         leaves, treedef = jax.tree.flatten((ts.params, ts.state))
@@ -217,6 +230,62 @@ class _ModelHandle:
         self._callback._pending_weights = treedef.unflatten(
             [jnp.asarray(w, old.dtype) for w, old in zip(weights, leaves)]
         )
+
+
+class _OptimizerHandle:
+    """What `self.model.optimizer` is for a Keras-style callback: the
+    Trainer's optimizer (`trainer.tx`), whose Keras `learning_rate` reads the
+    current TrainState's optimizer state and, set, replaces it once the hook
+    returns (`kerax.optimizers.get_learning_rate` / `set_learning_rate`)."""
+
+    __slots__ = ("_callback",)
+
+    def __init__(self, callback):
+        object.__setattr__(self, "_callback", callback)
+
+    def __getattr__(self, name):
+        return getattr(self._callback.trainer.tx, name)
+
+    def __setattr__(self, name, value):
+        if name != "learning_rate":
+            raise AttributeError(
+                f"A kerax optimizer is immutable (tried to set {name!r}); a callback may set "
+                "`learning_rate`."
+            )
+        object.__setattr__(self, name, value)  # The property's setter.
+
+    @property
+    def learning_rate(self):
+        ts = _current_train_state(self._callback, "optimizer.learning_rate")
+        try:
+            return get_learning_rate(ts.opt_state)
+        except ValueError as e:  # No learning rate: `hasattr` is False.
+            raise AttributeError(str(e)) from e
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        ts = _current_train_state(self._callback, "optimizer.learning_rate")
+        self._callback._pending_opt_state = set_learning_rate(ts.opt_state, value)
+
+
+def _current_train_state(cb, what: str):
+    """The hook's TrainState with the replacements made so far in the hook."""
+    ts = cb.train_state
+    if ts is None:
+        raise ValueError(
+            f"{what} is available inside a callback hook of a running fit."
+        )
+    return _with_pending(cb, ts)
+
+
+def _with_pending(cb, ts):
+    weights = getattr(cb, "_pending_weights", None)
+    if weights is not None:
+        ts = ts._replace(params=weights[0], state=weights[1])
+    opt_state = getattr(cb, "_pending_opt_state", None)
+    if opt_state is not None:
+        ts = ts._replace(opt_state=opt_state)
+    return ts
 
 
 def _overrides(cb, hook: str) -> bool:
@@ -256,10 +325,8 @@ def _keras_hook(cb, fn):
     def hook(ts, *args):
         cb.train_state = ts
         fn(*args)
-        weights = getattr(cb, "_pending_weights", None)
-        cb._pending_weights = None
-        if weights is not None:
-            ts = ts._replace(params=weights[0], state=weights[1])
+        ts = _with_pending(cb, ts)
+        cb._pending_weights = cb._pending_opt_state = None
         return ts
 
     return hook
@@ -334,6 +401,9 @@ class CallbackList:
         return hook in self._per_batch
 
     def call(self, hook: str, ts, *args):
+        if args and args[-1] is None:
+            # Keras's hooks always get a dict (`{}` when there is nothing to log).
+            args = (*args[:-1], {})
         for fn in self._active[hook]:
             new = fn(ts, *args)
             if new is not None:
