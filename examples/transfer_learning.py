@@ -5,9 +5,9 @@ int8 TFLite model for phones.
 1. A folder of images, one subfolder per class, becomes training and
    validation datasets (`kerax.utils.image_dataset_from_directory`). Without
    `--data`, a small folder of two generated classes is written first.
-2. `keras.applications.MobileNetV2(include_top=False, pooling="avg")` with
-   ImageNet weights (downloaded by Keras once; `--weights none` offline)
-   comes across with `kerax.interop.from_keras`.
+2. `kerax.applications.MobileNetV2(include_top=False, pooling="avg")`, Keras's
+   constructor with ImageNet weights (Keras downloads them once; `--weights
+   none` offline), gives the backbone as kerax `(model, params, state)`.
 3. The backbone is frozen (`kerax.models.set_trainable(model, name, False)`,
    Keras's `base_model.trainable = False`) and a new head is trained.
 4. The backbone is unfrozen and the whole model fine-tuned at a low
@@ -28,12 +28,9 @@ import argparse
 import os
 from pathlib import Path
 
-os.environ.setdefault("KERAS_BACKEND", "jax")  # Before Keras is imported.
+import numpy as np
 
-import keras  # noqa: E402
-import numpy as np  # noqa: E402
-
-import kerax  # noqa: E402
+import kerax
 
 
 def parse_args():
@@ -105,19 +102,19 @@ def main():
     classes = train_ds.class_names
     print(f"classes: {classes}; {train_ds.num_samples} training images")
 
-    # 2. The backbone, from Keras with its weights.
+    # 2. The backbone, built by Keras with its weights, as a kerax model.
     weights = None if args.weights.lower() == "none" else args.weights
-    keras_backbone = keras.applications.MobileNetV2(
+    backbone, backbone_params, backbone_state = kerax.applications.MobileNetV2(
         input_shape=size + (3,),
         alpha=args.alpha,
         include_top=False,
         weights=weights,
         pooling="avg",
     )
-    backbone, backbone_params, backbone_state = kerax.interop.from_keras(keras_backbone)
     print(f"backbone: {backbone.name}, {len(backbone.layers)} layers from Keras")
 
-    # 3. A new head on the frozen backbone. MobileNetV2 expects [-1, 1].
+    # 3. A new head on the frozen backbone. MobileNetV2 expects [-1, 1]:
+    # mobilenet_v2.preprocess_input's scaling, here a layer of the model.
     inputs = kerax.Input(size + (3,))
     x = kerax.layers.Rescaling(1 / 127.5, offset=-1)(inputs)
     x = backbone(x)

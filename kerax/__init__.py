@@ -7,6 +7,7 @@ plain functions over pytrees of arrays.
 
 from kerax import (
     activations,
+    applications,
     backend,
     callbacks,
     checkpoint,
@@ -74,6 +75,7 @@ __all__ = [
     "Node",
     "Sequential",
     "activations",
+    "applications",
     "backend",
     "checkpoint",
     "config",

@@ -44,6 +44,7 @@ FLOORS: dict[str, int] = {
     "training": 7,
     "checkpoint": 8,
     "saving": 8,
+    "applications": 8,
     "export": 9,
     "callbacks": 10,
     "utils namespace": 10,

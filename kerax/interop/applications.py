@@ -44,4 +44,29 @@ class LayerScale(Layer):
         return {"gamma": np.asarray(keras_layer.weights[0].numpy())}, {}
 
 
+class CustomScaleLayer(Layer):
+    """`keras.applications.inception_resnet_v2.CustomScaleLayer`: `x + r * scale`.
+
+    InceptionResNetV2's residual connection: the shortcut `x` plus the
+    residual branch `r` scaled by a constant. No weights.
+
+    Args:
+        scale: The residual branch's scale.
+
+    Example:
+        >>> layer = CustomScaleLayer(scale=0.5)
+        >>> x, r = jnp.ones((1, 2)), jnp.full((1, 2), 4.0)
+        >>> layer.apply({}, {}, [x, r])[0]
+        Array([[3., 3.]], dtype=float32)
+    """
+
+    scale: float = 1.0
+
+    def call(self, params, state, inputs, *, key, training):
+        del params, key, training
+        x, r = inputs
+        return x + r * self.scale, state
+
+
 registry.add("layers", LayerScale)
+registry.add("layers", CustomScaleLayer)
