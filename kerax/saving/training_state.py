@@ -20,7 +20,8 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from kerax import optimizers
+from kerax import losses, optimizers
+from kerax import metrics as metrics_module
 from kerax.saving import model_file
 from kerax.saving.errors import ModelFileError
 from kerax.training import Trainer
@@ -29,18 +30,48 @@ from kerax.training import Trainer
 _TRAINER_FIELDS = ("seed", "steps_per_execution")
 
 
-def _json_argument(name, value):
-    """A loss/metrics argument as JSON: Keras names (strings), lists/dicts of them, None."""
+def _json_argument(name, value, family):
+    """A loss/metrics argument as JSON, as Keras's `compile_config` holds it.
+
+    Keras names (strings), `Loss`/`Metric` objects and named functions in
+    Keras's serialized form (`{"module", "class_name", "config", ...}`, what
+    `keras.losses.serialize` writes), and lists/dicts of them, or None.
+    """
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
     if isinstance(value, (list, tuple)):
-        return [_json_argument(name, v) for v in value]
+        return [_json_argument(name, v, family) for v in value]
     if isinstance(value, dict):
-        return {str(k): _json_argument(name, v) for k, v in value.items()}
+        return {str(k): _json_argument(name, v, family) for k, v in value.items()}
+    if family is not None:
+        try:
+            config = family.serialize(value)
+            family.deserialize(config)  # Only what `load_trainer` can rebuild.
+            return config
+        except (ValueError, TypeError, AttributeError):
+            pass
     raise ModelFileError(
         f"kerax.save_model: the Trainer's `{name}` holds {value!r}, which a model file "
-        "cannot name; use Keras names (strings such as 'mse', 'accuracy') to save training state."
+        "cannot name; use Keras names (strings such as 'mse', 'accuracy'), built-in "
+        "or registered (`kerax.register`) losses and metrics to save training state."
     )
+
+
+def _from_json(value, family, where):
+    """`_json_argument` undone: Keras's serialized objects become objects again."""
+    if isinstance(value, list):
+        return [_from_json(v, family, where) for v in value]
+    if isinstance(value, dict):
+        if "class_name" in value and "config" in value:  # One serialized object.
+            try:
+                return family.deserialize(value)
+            except (ValueError, TypeError) as e:
+                raise ModelFileError(
+                    f"{where}: compile_config names {value.get('class_name')!r}, which "
+                    f"cannot be rebuilt: {e}"
+                ) from None
+        return {k: _from_json(v, family, where) for k, v in value.items()}
+    return value
 
 
 def _leaves(train_state):
@@ -61,10 +92,12 @@ def describe(trainer, train_state) -> dict:
     loss, loss_weights, metrics, weighted_metrics = trainer._compile_args
     compile_config = {
         "optimizer": optimizers.serialize(opt),
-        "loss": _json_argument("loss", loss),
-        "loss_weights": _json_argument("loss_weights", loss_weights),
-        "metrics": _json_argument("metrics", metrics),
-        "weighted_metrics": _json_argument("weighted_metrics", weighted_metrics),
+        "loss": _json_argument("loss", loss, losses),
+        "loss_weights": _json_argument("loss_weights", loss_weights, None),
+        "metrics": _json_argument("metrics", metrics, metrics_module),
+        "weighted_metrics": _json_argument(
+            "weighted_metrics", weighted_metrics, metrics_module
+        ),
         "run_eagerly": False,
         "steps_per_execution": 1
         if trainer.steps_per_execution == "auto"
@@ -101,10 +134,10 @@ def make_trainer(model, info: dict, where: str):
     return Trainer(
         model,
         optimizer=optimizer,
-        loss=cc.get("loss"),
-        metrics=cc.get("metrics"),
+        loss=_from_json(cc.get("loss"), losses, where),
+        metrics=_from_json(cc.get("metrics"), metrics_module, where),
         loss_weights=cc.get("loss_weights"),
-        weighted_metrics=cc.get("weighted_metrics"),
+        weighted_metrics=_from_json(cc.get("weighted_metrics"), metrics_module, where),
         seed=int(trainer_args.get("seed", 0)),
         steps_per_execution=spe,
     )
