@@ -15,15 +15,20 @@ NamedLayers = Iterable[tuple[str, Layer]]
 
 
 def build_chain(named_layers: NamedLayers, key, spec) -> tuple[dict, dict]:
-    """`(params, state)` of the layers, each built on the previous one's output spec."""
+    """`(params, state)` of the layers, each built on the previous one's output spec.
+
+    The mask flows along as when the chain runs: a layer that reads its mask
+    in `call` gets it (as a spec) when its output spec is traced.
+    """
     params, state = {}, {}
+    mask = None
     for name, layer in named_layers:
         p, s = layer.init(naming.child_key(key, name), spec)
         if not is_empty(p):
             params[name] = p
         if not is_empty(s):
             state[name] = s
-        spec = layer.output_spec(spec)
+        spec, mask = layer.output_spec_masked(spec, mask=mask)
     return params, state
 
 

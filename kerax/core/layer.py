@@ -436,6 +436,25 @@ class Layer(metaclass=authoring.LayerMeta):
         leaves, treedef = jax.tree.flatten((specs, dynamic))
         return _output_spec(self, tuple(leaves), treedef, tuple(sorted(static.items())))
 
+    def output_spec_masked(self, *specs, mask=None, **kwargs):
+        """`(output spec, output mask spec)` for inputs `specs` carrying `mask`.
+
+        What a functional graph computes when the layer is called on nodes:
+        `apply_masked` traced with `jax.eval_shape` (cached), so a layer's
+        `call` sees its input mask (as a spec) and its `compute_mask` runs,
+        as Keras's symbolic call does. The mask spec is None without a mask.
+        """
+        specs = to_spec(specs)
+        kwargs = dict(kwargs, mask=mask)
+        static, dynamic = {}, {}
+        for k, v in kwargs.items():
+            (dynamic if _is_arraylike_tree(v) else static)[k] = v
+        dynamic = {k: to_spec(v) for k, v in dynamic.items()}
+        leaves, treedef = jax.tree.flatten((specs, dynamic))
+        return _output_spec_masked(
+            self, tuple(leaves), treedef, tuple(sorted(static.items()))
+        )
+
     def check_input(self, *specs) -> None:
         """Raises a clear error for inputs this layer cannot take. Override."""
 
@@ -673,8 +692,9 @@ def _accepts_mask(cls) -> bool:
 
 
 def clear_caches() -> None:
-    """Empties the traced output-spec cache (`kerax.backend.clear_session`)."""
+    """Empties the traced output-spec caches (`kerax.backend.clear_session`)."""
     _output_spec.cache_clear()
+    _output_spec_masked.cache_clear()
 
 
 @functools.lru_cache(maxsize=8192)
@@ -691,5 +711,21 @@ def _output_spec(layer, leaves, treedef, static_items):
             params, state, *specs, key=key, training=False, **dynamic, **static
         )
         return y
+
+    return jax.eval_shape(forward, specs, dynamic)
+
+
+@functools.lru_cache(maxsize=8192)
+def _output_spec_masked(layer, leaves, treedef, static_items):
+    specs, dynamic = jax.tree.unflatten(treedef, leaves)
+    static = dict(static_items)
+
+    def forward(specs, dynamic):
+        key = jax.random.key(0)
+        params, state = layer.init(key, *specs)
+        y, _, mask = layer.apply_masked(
+            params, state, *specs, key=key, training=False, **dynamic, **static
+        )
+        return y, mask
 
     return jax.eval_shape(forward, specs, dynamic)

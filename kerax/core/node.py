@@ -7,6 +7,7 @@ nothing is computed until a `kerax.Model` built from the nodes is applied.
 from __future__ import annotations
 
 import copy
+import itertools
 from typing import Any
 
 import jax
@@ -17,6 +18,8 @@ from kerax.core.layer import BOUND, Layer
 from kerax.core.spec import keras_shape, shape_str, to_spec
 from kerax.core.spec import spec as make_spec
 
+_made = itertools.count()
+
 
 class Node:
     """A symbolic value in a functional graph.
@@ -24,7 +27,10 @@ class Node:
     `op` is the layer that produced it (an `InputLayer` for inputs), `args`
     and `kwargs` its call arguments (pytrees that may hold other nodes), and
     `path` indexes into the layer's output when it returns several values
-    (`node[0]`, `node["key"]`).
+    (`node[0]`, `node["key"]`). `mask` is the spec of the mask the node
+    carries (None without one), Keras's `_keras_mask` on a symbolic tensor:
+    computed when the layer is called, and handed to the next layer's
+    `call` and `compute_mask` as its input mask, as when the model runs.
 
     A node handed out by a model (`model.get_layer("x").output`) is a handle
     on the model's own node (`origin`) that also carries the model's layer
@@ -33,7 +39,18 @@ class Node:
     the source model's.
     """
 
-    __slots__ = ("spec", "op", "args", "kwargs", "parent", "path", "names", "origin")
+    __slots__ = (
+        "spec",
+        "op",
+        "args",
+        "kwargs",
+        "parent",
+        "path",
+        "names",
+        "origin",
+        "mask",
+        "seq",
+    )
 
     def __init__(
         self,
@@ -45,6 +62,7 @@ class Node:
         path=(),
         names=None,
         origin=None,
+        mask=None,
     ):
         self.spec = spec
         self.op = op
@@ -55,6 +73,15 @@ class Node:
         # {id(layer): (layer, name)}: names given by the model this came from.
         self.names = names
         self.origin = origin
+        self.mask = mask
+        # When the node was made: the order the script called its layers in.
+        # A model names its layers in that order, as Keras's counters do.
+        self.seq = origin.seq if origin is not None else next(_made)
+
+    @property
+    def _keras_mask(self):
+        """Keras's name for the node's mask: its spec, or None."""
+        return self.mask
 
     def unwrap(self) -> Node:
         """The graph node itself (a model's handle resolves to its node)."""
@@ -72,6 +99,7 @@ class Node:
             path=node.path,
             names=names,
             origin=node,
+            mask=node.mask,
         )
 
     @property
@@ -101,7 +129,12 @@ class Node:
             raise IndexError(
                 f"Output index {index!r} is out of range for outputs {self.spec}."
             ) from None
-        return Node(sub, parent=self, path=(index,))
+        mask = (
+            self.mask[index]
+            if isinstance(self.mask, (tuple, list, dict))
+            else self.mask
+        )
+        return Node(sub, parent=self, path=(index,), mask=mask)
 
     def __len__(self):
         if isinstance(self.spec, jax.ShapeDtypeStruct):
@@ -279,8 +312,11 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
     args, kwargs = unwrap((args, kwargs))
     arg_specs = _spec_of(args)
     kw_specs = _spec_of(kwargs)
+    # The input mask, found as the model finds it when it runs: the masks of
+    # the positional inputs' nodes, unless `mask=` is given.
+    mask = kw_specs.pop("mask", None) if "mask" in kw_specs else _mask_of(args)
     try:
-        out = layer.output_spec(*arg_specs, **kw_specs)
+        out, out_mask = layer.output_spec_masked(*arg_specs, mask=mask, **kw_specs)
     except (ValueError, TypeError) as e:  # Name the layer and the input shapes.
         if layer.describe() in str(e):
             raise
@@ -290,7 +326,23 @@ def call_layer(layer: Layer, args: tuple, kwargs: dict) -> Any:
         ) from e
     if training is not None:
         kwargs["training"] = training
-    return Node(out, op=layer, args=args, kwargs=kwargs, names=names)
+    return Node(out, op=layer, args=args, kwargs=kwargs, names=names, mask=out_mask)
+
+
+def _mask_of(args):
+    """The mask specs the nodes among `args` carry: one entry per argument, or None."""
+    masks = [
+        jax.tree.map(
+            lambda n: n.mask if isinstance(n, Node) else None,
+            a,
+            is_leaf=lambda v: isinstance(v, Node),
+        )
+        for a in args
+    ]
+    mask = masks[0] if len(masks) == 1 else tuple(masks)
+    if all(m is None for m in jax.tree.leaves(mask, is_leaf=lambda v: v is None)):
+        return None
+    return mask
 
 
 def unwrap(tree):
@@ -331,3 +383,39 @@ def bind(layer: Layer, inputs: tuple, outputs: tuple) -> Layer:
     view = copy.copy(layer)
     vars(view)[BOUND] = (layer, tuple(inputs), tuple(outputs))
     return view
+
+
+def get_source_inputs(tensor) -> list:
+    """Keras's `get_source_inputs`: the `kerax.Input` nodes `tensor` is computed from.
+
+    In the order they are first reached (depth first through each layer's
+    arguments, as Keras walks its graph), each once. A value that is not a
+    node comes back as it is, as in Keras.
+
+    Example:
+        >>> a, b = kerax.Input((3,), name="a"), kerax.Input((3,), name="b")
+        >>> y = kerax.layers.Add()([kerax.layers.Dense(3)(b), a])
+        >>> [x.op.name for x in get_source_inputs(y)]
+        ['b', 'a']
+    """
+    if not isinstance(tensor, Node):
+        return tensor
+    found: list[Node] = []
+    seen: set[int] = set()
+    stack = [tensor.unwrap()]
+    while stack:
+        node = stack.pop()
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        if node.parent is not None:  # One output of a layer with several.
+            stack.append(node.parent.unwrap())
+        elif isinstance(node.op, InputLayer) or node.op is None:
+            found.append(node)
+        else:
+            leaves = jax.tree.leaves(
+                (node.args, node.kwargs), is_leaf=lambda v: isinstance(v, Node)
+            )
+            # Reversed onto the stack: the first argument is walked first.
+            stack.extend(v.unwrap() for v in reversed(leaves) if isinstance(v, Node))
+    return found

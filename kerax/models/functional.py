@@ -97,9 +97,18 @@ class _Graph:
         for node in order:
             for k, (_, name) in (node.names or {}).items():
                 hints.setdefault(k, name)
-        names = naming.unique_names(layers, owner=f"Model '{model_name}'", hints=hints)
+        # Auto names follow the order the script called the layers in (Keras
+        # numbers layers as they are made): an encoder built before its
+        # decoder gets `embedding`, the decoder `embedding_1`.
+        first_call: dict[int, int] = {}
+        for node in order:
+            if node.op is not None:
+                seq = first_call.get(id(node.op), node.seq)
+                first_call[id(node.op)] = min(seq, node.seq)
+        by_call = sorted(layers, key=lambda layer: first_call[id(layer)])
+        names = naming.unique_names(by_call, owner=f"Model '{model_name}'", hints=hints)
         self.layers = layers
-        self.name_of = {id(layer): n for layer, n in zip(layers, names)}
+        self.name_of = {id(layer): n for layer, n in zip(by_call, names)}
         self.call_index: dict[int, int] = {}
         counts: dict[int, int] = {}
         for node in order:

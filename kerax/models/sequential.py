@@ -152,9 +152,8 @@ class Sequential(KerasModelMethods, Layer):
         node = Node(self.input_spec, op=self.input_layer, names=names)
         nodes = {id(self.input_layer): node}
         for layer in self.layers:
-            node = Node(
-                layer.output_spec(node.spec), op=layer, args=(node,), names=names
-            )
+            spec, mask = layer.output_spec_masked(node.spec, mask=node.mask)
+            node = Node(spec, op=layer, args=(node,), names=names, mask=mask)
             nodes[id(layer)] = node
         return nodes
 

@@ -23,7 +23,7 @@ def _count(tree) -> tuple[int, int]:
 def _fmt_bytes(n: int) -> str:
     for unit in ("B", "KB", "MB", "GB"):
         if n < 1024 or unit == "GB":
-            return f"{n:.2f} {unit}" if unit != "B" else f"{n} B"
+            return f"{n:.2f} {unit}"  # Keras's format: "0.00 B", "1.50 KB".
         n /= 1024
     return f"{n} B"
 
@@ -53,7 +53,9 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
     """Prints the Keras-style summary of `model` for input `specs`.
 
     Sequential models that start with `kerax.Input` and functional models
-    know their input spec; other layers need one. Returns the table as text.
+    know their input spec; other layers need one. A `Sequential` without an
+    Input and without `specs` prints Keras's table of a model not built yet
+    (`?` shapes, `0 (unbuilt)` params). Returns the table as text.
     """
     lines: list[str] = []
 
@@ -64,6 +66,21 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
 
     if not specs:
         spec = getattr(model, "input_spec", None)
+        if spec is None and isinstance(model, Sequential):
+            # Keras's summary of a model not built yet: no shapes, no params.
+            rows = [
+                (f"{name} ({type(layer).__name__})", "?", "0 (unbuilt)")
+                for name, layer in model.named_layers()
+            ]
+            _table(
+                rows,
+                ("Layer (type)", "Output Shape", "Param #"),
+                emit,
+                f'Model: "{model.scope_name}"',
+            )
+            for what in ("Total", "Trainable", "Non-trainable"):
+                emit(f" {what} params: 0 ({_fmt_bytes(0)})")
+            return "\n".join(lines)
         if spec is None:
             raise ValueError(
                 f"{model.describe()}.summary(spec) needs an input spec, e.g. kerax.spec((None, 16))."
@@ -76,7 +93,7 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
     if isinstance(model, Model):
         g = model._graph
         headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
-        for layer in g.layers:
+        for layer in g.keras_order():  # Keras's table lists `model.layers`.
             name = g.name_of[id(layer)]
             nodes = [n for n in g.order if n.op is layer]
             out = _out_shape(nodes[0].spec) if nodes else "?"
@@ -87,11 +104,14 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
                     (n.args, n.kwargs), is_leaf=lambda v: isinstance(v, Node)
                 ):
                     if isinstance(dep, Node):
-                        base = dep
+                        # Keras's `layer[call][output]`: which output of which call.
+                        base, index = dep, 0
                         while base.parent is not None:
+                            if isinstance(base.path[0], int):
+                                index = base.path[0]
                             base = base.parent
                         k = g.call_index.get(id(base), 0)
-                        connected.append(f"{g.name_of[id(base.op)]}[{k}][0]")
+                        connected.append(f"{g.name_of[id(base.op)]}[{k}][{index}]")
             if isinstance(layer, InputLayer):
                 connected = ["-"]
             rows.append(
@@ -108,10 +128,12 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
             model.named_layers() if isinstance(model, Sequential) else model.children()
         )
         if children:
-            spec = specs[0]
+            spec, mask = specs[0], None
             for name, layer in children:
-                spec = (
-                    layer.output_spec(spec) if isinstance(model, Sequential) else None
+                spec, mask = (
+                    layer.output_spec_masked(spec, mask=mask)
+                    if isinstance(model, Sequential)
+                    else (None, None)
                 )
                 count = _count(params.get(name, {}))[0]
                 rows.append(

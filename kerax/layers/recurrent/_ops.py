@@ -12,9 +12,15 @@ from kerax.core.spec import is_symbolic, shape_str
 
 
 # ----------------------------------------------------------------- cell helpers
-def _step_spec(spec) -> jax.ShapeDtypeStruct:
-    """The spec of one time step of a `(batch, time, ...)` sequence."""
-    return jax.ShapeDtypeStruct((spec.shape[0], *spec.shape[2:]), spec.dtype)
+def _step_spec(spec):
+    """The spec of one time step of a `(batch, time, ...)` sequence.
+
+    Nested sequences (a tuple or dict of them, as Keras's nested-input cells
+    take) give the same structure of step specs.
+    """
+    return jax.tree.map(
+        lambda s: jax.ShapeDtypeStruct((s.shape[0], *s.shape[2:]), s.dtype), spec
+    )
 
 
 def _freeze_states(value):
@@ -81,11 +87,13 @@ def initial_states(cell, spec):
     """The cell's zero states for one step input described by `spec`.
 
     Uses `cell.get_initial_state(spec)` when the cell defines it, else zeros
-    of shape `(batch, size)` for each entry of `state_size`.
+    of shape `(batch, size)` for each entry of `state_size` (an entry that is
+    a shape, such as `(units_2, units_3)`, gives `(batch, units_2, units_3)`).
     """
     fn = getattr(cell, "get_initial_state", None)
     if fn is not None:
         return canonical_states(cell, fn(spec), cell.describe())
+    spec = jax.tree.leaves(spec)[0]  # Nested inputs: the batch and dtype of the first.
     dtype = (
         spec.dtype
         if jnp.issubdtype(spec.dtype, jnp.floating)
@@ -96,7 +104,14 @@ def initial_states(cell, spec):
         if isinstance(cell.state_size, int)
         else tuple(cell.state_size)
     )
-    return tuple(jnp.zeros((spec.shape[0], int(d)), dtype) for d in sizes)
+    return tuple(jnp.zeros((spec.shape[0], *_state_shape(d)), dtype) for d in sizes)
+
+
+def _state_shape(size) -> tuple[int, ...]:
+    """One `state_size` entry as a shape: an int, or a shape (a tuple, a TensorShape)."""
+    if isinstance(size, int):
+        return (size,)
+    return tuple(int(d) for d in size)
 
 
 def cell_output_spec(cell, spec):
@@ -159,11 +174,11 @@ def run_rnn(
     else:
         carry_output = not return_sequences and not output_is_first_state
     if carry_output:
-        x_spec = jax.ShapeDtypeStruct(xs.shape[1:], xs.dtype)
+        x_spec = jax.tree.map(lambda x: jax.ShapeDtypeStruct(x.shape[1:], x.dtype), xs)
         y_spec = jax.eval_shape(
             lambda x, s, c: step(x, s, c)[0], x_spec, states, cell_state
         )
-        y0 = jnp.zeros(y_spec.shape, y_spec.dtype)
+        y0 = jax.tree.map(lambda y: jnp.zeros(y.shape, y.dtype), y_spec)
     else:
         y0 = None
 
@@ -176,10 +191,10 @@ def run_rnn(
             if unroll:
                 fallback = y_prev
             elif zero_output_for_mask:
-                fallback = jnp.zeros_like(y)
+                fallback = jax.tree.map(jnp.zeros_like, y)
             else:
                 fallback = _first_state(states)
-            y = _where_step(keep, y, fallback)
+            y = jax.tree.map(lambda n, o: _where_step(keep, n, o), y, fallback)
             new_states = jax.tree.map(
                 lambda n, o: _where_step(keep, n, o), new_states, states
             )
@@ -187,7 +202,7 @@ def run_rnn(
         extra = aux_losses.total(losses) if collect_losses else None
         return carry, (y if return_sequences else None, extra)
 
-    length = xs.shape[0]
+    length = jax.tree.leaves(xs)[0].shape[0]
     if unroll and is_symbolic(length):
         raise ValueError("unroll=True needs a fixed number of time steps.")
     (states, cell_state, last), (ys, extra) = lax.scan(
@@ -201,7 +216,9 @@ def run_rnn(
         aux_losses.add_loss(jnp.sum(extra))
     if return_sequences:
         # Keras returns the sequence in processing order.
-        return (jnp.flip(ys, 0) if go_backwards else ys), states, cell_state
+        if go_backwards:
+            ys = jax.tree.map(lambda y: jnp.flip(y, 0), ys)
+        return ys, states, cell_state
     if not carry_output:
         last = _first_state(states)
     return last, states, cell_state

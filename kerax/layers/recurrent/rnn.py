@@ -74,8 +74,10 @@ class RNNBase(Layer):
         del rest
         if self.input_ndim is not None:
             self.expect_ndim(spec, ndim=self.input_ndim)
-        else:
-            self.expect_ndim(spec, min_ndim=3, what="inputs (batch, time, features...)")
+            return
+        # A tuple or dict of sequences: the nested inputs a custom cell takes.
+        for leaf in jax.tree.leaves(spec):
+            self.expect_ndim(leaf, min_ndim=3, what="inputs (batch, time, features...)")
 
     def build(self, key, spec, *rest):
         del rest  # Params depend on the sequence's step shape only.
@@ -104,10 +106,11 @@ class RNNBase(Layer):
         cell = self.cell
         name = cell.scope_name
         p, cell_state = params.get(name, {}), state.get(name, {})
-        if self.unroll and is_symbolic(sequences.shape[1]):
+        first = jax.tree.leaves(sequences)[0]  # Nested inputs share the time axis.
+        if self.unroll and is_symbolic(first.shape[1]):
             raise ValueError(
                 f"{self.describe()}: unroll=True needs a fixed number of time steps, got inputs "
-                f"{shape_str(sequences.shape)}. Give the time dimension in kerax.spec/Input, or use unroll=False."
+                f"{shape_str(first.shape)}. Give the time dimension in kerax.spec/Input, or use unroll=False."
             )
         step_spec = _step_spec(sequences)
         default = initial_states(cell, step_spec)
@@ -127,7 +130,8 @@ class RNNBase(Layer):
             mask = jnp.swapaxes(mask, 0, 1)
 
         ckey = naming.child_key(key, name)
-        xs = jnp.swapaxes(sequences, 0, 1)  # Time first, for the scan.
+        # Time first, for the scan.
+        xs = jax.tree.map(lambda x: jnp.swapaxes(x, 0, 1), sequences)
         loop = functools.partial(
             run_rnn,
             mask=mask,
