@@ -21,13 +21,17 @@ from kerax.core.policy import DTypePolicy, dtype_policy, set_dtype_policy
 
 __all__ = [
     "backend",
+    "disable_interactive_logging",
     "dtype_policy",
+    "enable_interactive_logging",
     "enable_unsafe_deserialization",
     "epsilon",
     "floatx",
     "image_data_format",
+    "is_interactive_logging_enabled",
     "set_dtype_policy",
     "set_floatx",
+    "set_image_data_format",
 ]
 
 _FLOATS = ("float16", "bfloat16", "float32", "float64")
@@ -67,9 +71,52 @@ def epsilon() -> float:
     return 1e-7
 
 
+_DATA_FORMATS = ("channels_last", "channels_first")
+_image_data_format = "channels_last"
+
+
 def image_data_format() -> str:
-    """`"channels_last"`: the default of every kerax layer's `data_format`."""
-    return "channels_last"
+    """The default `data_format` of layers and image ops: `"channels_last"`
+    unless `set_image_data_format` changed it."""
+    return _image_data_format
+
+
+def set_image_data_format(data_format: str) -> None:
+    """Keras's `set_image_data_format`: the `data_format` that layers and
+    image ops built afterwards take when theirs is None.
+
+    A layer stores its resolved format when it is made (its config names
+    it), so models already built keep theirs.
+    """
+    global _image_data_format
+    value = str(data_format).lower()
+    if value not in _DATA_FORMATS:
+        raise ValueError(
+            f"kerax.config.set_image_data_format: expected 'channels_last' or "
+            f"'channels_first', got {data_format!r}."
+        )
+    _image_data_format = value
+
+
+_interactive_logging = True
+
+
+def enable_interactive_logging() -> None:
+    """Messages and progress bars go to standard output (the default)."""
+    global _interactive_logging
+    _interactive_logging = True
+
+
+def disable_interactive_logging() -> None:
+    """Messages go to `absl.logging.info`, one record each, and progress
+    bars draw no bar (see `kerax.utils.io_utils.print_msg`)."""
+    global _interactive_logging
+    _interactive_logging = False
+
+
+def is_interactive_logging_enabled() -> bool:
+    """True while messages go to standard output."""
+    return _interactive_logging
 
 
 def enable_unsafe_deserialization() -> None:

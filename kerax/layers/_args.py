@@ -22,7 +22,7 @@ from collections.abc import Callable
 
 import jax
 
-from kerax import activations, constraints, initializers, regularizers
+from kerax import activations, config, constraints, initializers, regularizers
 from kerax.core.fields import field
 
 # What the shared fields accept and hold. A name or a Keras-serialized dict
@@ -169,12 +169,14 @@ def int_pairs(n: int) -> Callable[[object], tuple]:
 
 
 def data_format(value) -> str:
-    """Keras's `standardize_data_format`; None is Keras's default, `"channels_last"`.
+    """Keras's `standardize_data_format`: None is the global format
+    (`kerax.config.image_data_format()`, `"channels_last"` unless set).
 
-    kerax has no global image data format, so the value is stored resolved,
-    as Keras's own config stores it.
+    The value is stored resolved when the layer is made, as Keras's own
+    config stores it: changing the global format later leaves built layers
+    as they are.
     """
-    resolved = "channels_last" if value is None else str(value).lower()
+    resolved = config.image_data_format() if value is None else str(value).lower()
     if resolved not in DATA_FORMATS:
         raise ValueError(
             f"must be one of {{'channels_first', 'channels_last'}}. Received: {value!r}."
@@ -249,5 +251,5 @@ def constraint_field(param: str, **kwargs) -> ConstraintArg:
 
 
 def data_format_field(**kwargs) -> str:
-    """A `data_format` field (None resolves to `"channels_last"`)."""
+    """A `data_format` field (None resolves to the global image data format)."""
     return field(None, converter=data_format, **kwargs)

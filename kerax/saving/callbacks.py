@@ -24,6 +24,7 @@ from kerax.checkpoint import CheckpointManager
 from kerax.saving import model_file
 from kerax.training.callbacks.base import Callback
 from kerax.training.callbacks.monitoring import _MonitorCallback
+from kerax.utils.io_utils import print_msg
 
 # Managers of runs that ended with an exception in this process: their last
 # asynchronous save may still be writing. A new run on the same directory
@@ -59,6 +60,11 @@ class BackupAndRestore(Callback):
             )
         self.backup_dir = Path(backup_dir)
         self.save_freq = save_freq
+        # Backing up per epoch, the batch hook only tracks the position (the
+        # batch it is called with is the last one run) and a pending SIGTERM:
+        # once per fused execution is enough, so `steps_per_execution="auto"`
+        # may still fuse. Saving every N batches needs every batch.
+        self.batch_hooks_per_execution = save_freq == "epoch"
         self.delete_checkpoint = delete_checkpoint
         self.max_to_keep = max_to_keep
         self.handle_sigterm = handle_sigterm
@@ -192,6 +198,9 @@ class ModelCheckpoint(_MonitorCallback):
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.save_freq = save_freq
+        # Saving per epoch leaves the batch hook idle: it need not see every
+        # batch, so `steps_per_execution="auto"` may still fuse steps.
+        self.batch_hooks_per_execution = save_freq == "epoch"
         self._epoch = 0
         self._batches = 0
         self.saved: list[Path] = []
@@ -235,7 +244,7 @@ class ModelCheckpoint(_MonitorCallback):
         self._write(path, ts)
         self.saved.append(path)
         if self.verbose:
-            print(f"\nEpoch {epoch + 1}: saving model to {path}")
+            print_msg(f"\nEpoch {epoch + 1}: saving model to {path}")
 
     def _write(self, path: Path, ts):
         if self.save_weights_only:

@@ -32,7 +32,7 @@ from kerax import losses as losses_module
 from kerax import metrics as metrics_module
 from kerax.core.node import Node
 
-__all__ = ["Objectives", "unpack_batch"]
+__all__ = ["Objectives", "pack_batch", "unpack_batch"]
 
 
 def unpack_batch(batch):
@@ -55,6 +55,19 @@ def unpack_batch(batch):
         "A batch must be x, (x,), (x, y) or (x, y, sample_weight); "
         f"got a tuple of {len(batch)} items."
     )
+
+
+def pack_batch(x, y=None, sample_weight=None):
+    """Keras's `pack_x_y_sample_weight`: the batch `unpack_batch` reads back.
+
+    `x` alone stays `x` (a tuple or list `x` is wrapped as `(x,)`, so that it
+    is not read as `(x, y)`); else `(x, y)` or `(x, y, sample_weight)`.
+    """
+    if y is None:
+        return (x,) if isinstance(x, (tuple, list)) else x
+    if sample_weight is None:
+        return (x, y)
+    return (x, y, sample_weight)
 
 
 def _fresh_states_program(init):

@@ -15,6 +15,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from kerax.utils import io_utils
+
 __all__ = ["Progbar", "format_logs"]
 
 
@@ -73,7 +75,8 @@ class Progbar:
         interval: minimum seconds between redraws on a terminal.
         stateful_metrics: names whose values are shown as given, not averaged.
         unit_name: what a step is called ("step").
-        stream: where to write (default `sys.stdout`).
+        stream: where to write (default standard output; with interactive
+            logging off, `absl.logging`: see `kerax.utils.io_utils`).
         dynamic: redraw in place; default: when `stream` is a terminal.
 
     Example:
@@ -108,7 +111,12 @@ class Progbar:
         self._seen_so_far = 0
         self._values: dict = {}  # name -> [weighted sum, steps], as Keras keeps it
         self._logs: Mapping = {}
+        # Without a stream of its own, the bar follows Keras's interactive
+        # logging switch: off, each finished line is one absl record.
+        self._to_log = stream is None and not io_utils.is_interactive_logging_enabled()
         self.stream = stream or sys.stdout
+        if self._to_log:
+            dynamic = False
         self.dynamic = _is_tty(self.stream) if dynamic is None else dynamic
         self._start = time.monotonic()
         self._last_update = 0.0
@@ -194,12 +202,17 @@ class Progbar:
             pad = " " * max(0, self._prev_width - width) if self.dynamic else ""
             prefix = "\r" if self.dynamic else ""
             end = "\n" if finalize else ""
-            self.stream.write(prefix + bar + info + pad + end)
-            self.stream.flush()
+            self._write(prefix + bar + info + pad + end)
             self._prev_width = width
         elif self.verbose == 2 and finalize:
             count = f"{current}/{self.target}" if self.target else f"{current}"
             line = f"{count} - {now - self._start:.0f}s - {_format_time(per_step, self.unit_name).lstrip()}{format_logs(logs)}\n"
-            self.stream.write(line)
-            self.stream.flush()
+            self._write(line)
         self._last_update = now
+
+    def _write(self, text: str) -> None:
+        if self._to_log:
+            io_utils.print_msg(text.strip("\r\n"))
+            return
+        self.stream.write(text)
+        self.stream.flush()

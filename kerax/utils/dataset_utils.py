@@ -35,6 +35,7 @@ __all__ = [
     "check_validation_split_arg",
     "get_training_or_validation_split",
     "index_directory",
+    "split_dataset",
 ]
 
 
@@ -579,3 +580,200 @@ def directory_dataset(
     if subset == "both":
         return make("training", shuffle), make("validation", False)
     return make(subset, shuffle)
+
+
+# ------------------------------------------------------------ split_dataset
+
+
+class _Rows(Sequence):
+    """Samples `i` of a tree of equally long arrays: grain's random-access source."""
+
+    def __init__(self, arrays):
+        self.arrays = arrays
+        self._length = len(jax.tree.leaves(arrays)[0])
+
+    def __len__(self) -> int:
+        return self._length
+
+    def __getitem__(self, i):
+        return jax.tree.map(lambda a: a[i], self.arrays)
+
+
+def _is_tf_dataset(dataset) -> bool:
+    return type(dataset).__module__.startswith("tensorflow") and hasattr(
+        dataset, "element_spec"
+    )
+
+
+def _is_grain_map_dataset(dataset) -> bool:
+    return type(dataset).__module__.startswith("grain") and hasattr(
+        dataset, "__getitem__"
+    )
+
+
+def _stack_samples(samples: list):
+    """A list of same-structured samples as one tree of NumPy arrays."""
+    first_shapes = jax.tree.map(np.shape, samples[0])
+    for i, sample in enumerate(samples[1:], start=1):
+        if jax.tree.map(np.shape, sample) != first_shapes:
+            raise ValueError(
+                "split_dataset: all samples must have the same structure and shapes; sample 0 has "
+                f"{first_shapes}, sample {i} has {jax.tree.map(np.shape, sample)}."
+            )
+    return jax.tree.map(lambda *xs: np.stack(xs), *samples)
+
+
+def _as_arrays(dataset):
+    """`(arrays, tf_batch_size)`: the dataset's samples as a tree of
+    NumPy arrays with the sample index first."""
+    if _is_tf_dataset(dataset):
+        batch_size = getattr(dataset, "_batch_size", None)  # Keras's test.
+        if batch_size is not None:
+            dataset = dataset.unbatch()
+            batch_size = int(batch_size)
+        samples = list(dataset.as_numpy_iterator())
+        if not samples:
+            raise ValueError("split_dataset: the dataset is empty.")
+        return _stack_samples(samples), batch_size
+    if _is_grain_map_dataset(dataset):
+        samples = [dataset[i] for i in range(len(dataset))]
+        if not samples:
+            raise ValueError("split_dataset: the dataset is empty.")
+        return _stack_samples(samples), None
+    if isinstance(dataset, list):
+        dataset = tuple(dataset)  # As Keras: tf.data (and grain) want tuples.
+    if not isinstance(dataset, (np.ndarray, jax.Array, tuple, dict)):
+        raise TypeError(
+            "split_dataset: `dataset` must be a NumPy array, a tuple/list or dict of arrays of the "
+            "same length, a tf.data.Dataset or a grain MapDataset; got "
+            f"{type(dataset).__name__}."
+        )
+    arrays = jax.tree.map(np.asarray, dataset)
+    leaves = jax.tree.leaves(arrays)
+    if not leaves:
+        raise ValueError("split_dataset: `dataset` holds no arrays.")
+    lengths = {len(a) if a.ndim else None for a in leaves}
+    if len(lengths) != 1 or None in lengths:
+        raise ValueError(
+            "split_dataset: the arrays of `dataset` must have the same length (first dimension); got "
+            f"shapes {[a.shape for a in leaves]}."
+        )
+    if 0 in lengths:
+        raise ValueError("split_dataset: the dataset is empty.")
+    return arrays, None
+
+
+def _split_sizes(left_size, right_size, total: int) -> tuple[int, int]:
+    """Keras's `_rescale_dataset_split_sizes`: ints are counts, floats fractions."""
+    if left_size is None and right_size is None:
+        raise ValueError(
+            "split_dataset: give `left_size` or `right_size` (or both); both are None."
+        )
+    sizes = {}
+    for side, size in (("left_size", left_size), ("right_size", right_size)):
+        if size is None:
+            continue
+        if type(size) not in (int, float):
+            raise TypeError(
+                f"split_dataset: `{side}` must be an int, a float or None; got {size!r}."
+            )
+        if (type(size) is int and not 0 < size < total) or (
+            type(size) is float and not 0 < size < 1
+        ):
+            raise ValueError(
+                f"split_dataset: `{side}` must be an int in (0, {total}) (samples) or a float in "
+                f"(0, 1) (a fraction); got {size!r}."
+            )
+        sizes[side] = round(size * total) if type(size) is float else size
+    left = sizes.get("left_size", total - sizes.get("right_size", 0))
+    right = sizes.get("right_size", total - left)
+    if left + right > total:
+        raise ValueError(
+            f"split_dataset: left_size + right_size is {left + right} samples, more than the "
+            f"dataset's {total}."
+        )
+    for side, n in (("left", left), ("right", right)):
+        if n == 0:
+            raise ValueError(
+                f"split_dataset: with {total} samples, left_size={left_size!r} and "
+                f"right_size={right_size!r} leave the {side} split empty."
+            )
+    return left, right
+
+
+def split_dataset(
+    dataset,
+    left_size=None,
+    right_size=None,
+    shuffle=False,
+    seed=None,
+    preferred_backend=None,
+):
+    """Splits a dataset into a left and a right part (Keras's `split_dataset`).
+
+    The same samples in the same order as Keras: with `shuffle`, the sample
+    order is Python's `random.Random(seed).shuffle`; the left split is the
+    first `left_size` samples, the right split the last `right_size` (so
+    samples between the two are left out when both are given and sum to
+    less than the whole).
+
+    Args:
+        dataset: a NumPy (or JAX) array, a tuple/list or dict of arrays of
+            the same length, a `tf.data.Dataset` (a batched one is split by
+            sample and each split batched the same) or a grain `MapDataset`.
+        left_size: int (samples) or float in (0, 1) (fraction); None: the
+            complement of `right_size`.
+        right_size: likewise; None: the complement of `left_size`.
+        shuffle: shuffle the samples before splitting.
+        seed: the shuffle's seed (None: a random one).
+        preferred_backend: None (from `dataset`'s type), `"grain"` or
+            `"tensorflow"`: the kind of datasets returned.
+
+    Returns:
+        Two datasets of samples: grain `MapDataset`s for arrays and grain
+        datasets (call `.batch(n)` on them, then pass them to
+        `Trainer.fit`), `tf.data.Dataset`s for a tf.data dataset, as Keras.
+
+    Example:
+        >>> x, y = np.arange(10.0).reshape(5, 2), np.arange(5)
+        >>> left, right = split_dataset((x, y), left_size=0.6)
+        >>> len(left), len(right)
+        (3, 2)
+        >>> right[0]
+        (array([6., 7.]), np.int64(3))
+    """
+    import random
+
+    if preferred_backend not in (None, "grain", "tensorflow"):
+        raise ValueError(
+            "split_dataset: `preferred_backend` must be None, 'grain' or 'tensorflow'; got "
+            f"{preferred_backend!r} (kerax has no PyTorch data path)."
+        )
+    as_tf = preferred_backend == "tensorflow" or (
+        preferred_backend is None and _is_tf_dataset(dataset)
+    )
+    arrays, batch_size = _as_arrays(dataset)
+    total = len(jax.tree.leaves(arrays)[0])
+    left, right = _split_sizes(left_size, right_size, total)
+    order = list(range(total))
+    if shuffle:
+        random.Random(seed if seed is not None else random.randint(0, 10**6)).shuffle(
+            order
+        )
+    splits = [
+        jax.tree.map(lambda a, ix=ix: a[ix], arrays)
+        for ix in (np.asarray(order[:left]), np.asarray(order[total - right :]))
+    ]
+    if as_tf:
+        import tensorflow as tf
+
+        out = []
+        for split in splits:
+            ds = tf.data.Dataset.from_tensor_slices(split)
+            if batch_size is not None:
+                ds = ds.batch(batch_size)
+            out.append(ds.prefetch(tf.data.AUTOTUNE))
+        return tuple(out)
+    import grain
+
+    return tuple(grain.MapDataset.source(_Rows(split)) for split in splits)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from kerax import config
 from kerax.utils import dataset_utils
 from kerax.utils.image_utils import (
     INTERPOLATIONS,
@@ -97,7 +98,8 @@ def image_dataset_from_directory(
         crop_to_aspect_ratio: resize without distortion by cropping the
             largest centred window of the target aspect ratio.
         pad_to_aspect_ratio: resize without distortion by padding with zeros.
-        data_format: `"channels_last"` (the default) or `"channels_first"`.
+        data_format: `"channels_last"` or `"channels_first"`; None: the
+            global `kerax.config.image_data_format()`.
         verbose: print how many files and classes were found.
         num_workers: kerax only: grain worker processes decoding batches
             (default: half the CPUs, none on a 2-CPU machine; 0: in-process
@@ -152,7 +154,9 @@ def image_dataset_from_directory(
             "Only one of `pad_to_aspect_ratio`, `crop_to_aspect_ratio` can be set "
             "to `True`."
         )
-    if data_format not in (None, "channels_last", "channels_first"):
+    if data_format is None:
+        data_format = config.image_data_format()
+    if data_format not in ("channels_last", "channels_first"):
         raise ValueError(
             '`data_format` must be "channels_last", "channels_first" or None; '
             f"received: data_format={data_format!r}"

@@ -25,6 +25,8 @@ import warnings
 
 import numpy as np
 
+from kerax import config
+
 __all__ = [
     "array_to_img",
     "img_to_array",
@@ -338,7 +340,7 @@ _PIL_RESAMPLING = ("nearest", "bilinear", "bicubic", "hamming", "box", "lanczos"
 
 
 def _channels(data_format) -> str:
-    data_format = "channels_last" if data_format is None else data_format
+    data_format = config.image_data_format() if data_format is None else data_format
     if data_format not in ("channels_last", "channels_first"):
         raise ValueError(
             f"data_format must be 'channels_last' or 'channels_first', got {data_format!r}."

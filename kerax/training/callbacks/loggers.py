@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import os
-import sys
 import time
 
 import jax
@@ -14,6 +13,7 @@ from kerax.training.callbacks.base import Callback
 from kerax.training.callbacks.monitoring import _get_lr
 from kerax.training.event_writer import EventFileWriter
 from kerax.training.progbar import Progbar
+from kerax.utils.io_utils import print_msg
 
 __all__ = ["ProgbarLogger", "CSVLogger", "TensorBoard"]
 
@@ -43,12 +43,9 @@ class ProgbarLogger(Callback):
         self.epochs = params.get("epochs", 1)
         self.target = params.get("steps")
 
-    def _out(self):
-        return self.stream or sys.stdout
-
     def _new_bar(self):
         self.seen = 0
-        self.progbar = Progbar(self.target, verbose=self.verbose, stream=self._out())
+        self.progbar = Progbar(self.target, verbose=self.verbose, stream=self.stream)
 
     def on_train_begin(self, ts, logs=None):
         self._in_fit = True
@@ -59,7 +56,11 @@ class ProgbarLogger(Callback):
     def on_epoch_begin(self, ts, epoch, logs=None):
         self._new_bar()
         if self.verbose and self.epochs > 1:
-            self._out().write(f"Epoch {epoch + 1}/{self.epochs}\n")
+            message = f"Epoch {epoch + 1}/{self.epochs}"
+            if self.stream is None:
+                print_msg(message)  # Standard output, or absl.logging.
+            else:
+                self.stream.write(message + "\n")
 
     def _batch_end(self, batch, logs):
         self.seen = batch + 1

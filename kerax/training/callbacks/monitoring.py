@@ -10,6 +10,7 @@ import numpy as np
 
 from kerax.optimizers import ema_params, get_learning_rate, set_learning_rate
 from kerax.training.callbacks.base import Callback, _copy
+from kerax.utils.io_utils import print_msg
 
 __all__ = [
     "EarlyStopping",
@@ -173,10 +174,10 @@ class EarlyStopping(_MonitorCallback):
 
     def on_train_end(self, ts, logs=None):
         if self.stopped_epoch > 0 and self.verbose > 0:
-            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+            print_msg(f"Epoch {self.stopped_epoch + 1}: early stopping")
         if self.restore_best_weights and self.best_weights is not None:
             if self.verbose > 0:
-                print(
+                print_msg(
                     f"Restoring model weights from the end of the best epoch: {self.best_epoch + 1}."
                 )
             params, state = self.best_weights
@@ -261,7 +262,7 @@ class ReduceLROnPlateau(_MonitorCallback):
             if self.wait >= self.patience and old_lr > np.float32(self.min_lr):
                 new_lr = max(old_lr * self.factor, self.min_lr)
                 if self.verbose > 0:
-                    print(
+                    print_msg(
                         f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate to {new_lr}."
                     )
                 self.cooldown_counter = self.cooldown
@@ -296,7 +297,7 @@ class LearningRateScheduler(Callback):
             )
         new_lr = float(new_lr)
         if self.verbose > 0:
-            print(
+            print_msg(
                 f"\nEpoch {epoch + 1}: LearningRateScheduler setting learning rate to {new_lr}."
             )
         return _set_lr(ts, new_lr)
@@ -323,7 +324,7 @@ class TerminateOnNaN(Callback):
                 raise RuntimeError(
                     f"NaN or Inf loss encountered at batch {batch}. Loss value: {loss}. Terminating training immediately."
                 )
-            print(f"Batch {batch}: Invalid loss, terminating training")
+            print_msg(f"Batch {batch}: Invalid loss, terminating training")
             self.trainer.stop_training = True
 
 
