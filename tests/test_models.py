@@ -201,3 +201,40 @@ def test_summary_sequential_and_functional():
         or "encoder[0][0]" in text
     )
     assert "Trainable params" in text
+
+
+def test_input_shape_and_input_dim_start_a_sequential_as_in_keras():
+    import keras
+
+    with pytest.warns(UserWarning, match="prefer using an `Input"):
+        model = kerax.Sequential(
+            [
+                kerax.layers.Dense(8, activation="relu", input_shape=(5,)),
+                kerax.layers.Dense(2),
+            ]
+        )
+    with pytest.warns(UserWarning):
+        k_model = keras.Sequential(
+            [keras.layers.Dense(8, activation="relu", input_shape=(5,)), keras.layers.Dense(2)]
+        )
+    assert model.input_spec.shape[1:] == k_model.input_shape[1:]
+    params, _ = model.init(jax.random.key(0))
+    assert sum(p.size for p in jax.tree.leaves(params)) == k_model.count_params()
+    # `input_dim` is `input_shape=(input_dim,)`; the argument stays out of the
+    # config (Keras's does too), and an InputLayer reads it as its shape.
+    with pytest.warns(UserWarning):
+        dense = kerax.layers.Dense(4, input_dim=3)
+    assert kerax.Sequential([dense]).input_spec.shape[1:] == (3,)
+    assert "input_dim" not in dense.get_config() and "input_shape" not in dense.get_config()
+    assert kerax.layers.InputLayer(input_shape=(6,)).shape == (6,)
+    # A layer with an argument of that name keeps it (no warning).
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert kerax.layers.Embedding(input_dim=10, output_dim=3).input_dim == 10
+    # Past the first layer it changes nothing, as in Keras.
+    with pytest.warns(UserWarning):
+        later = kerax.layers.Dense(2, input_shape=(9,))
+    model = kerax.Sequential([kerax.Input((4,)), later])
+    assert model.input_spec.shape[1:] == (4,)

@@ -36,6 +36,48 @@ from kerax.core.spec import to_spec
 _INITIALIZING = variables.INITIALIZING
 _INIT_ARGS = "_kerax_init_args"
 _CONFIG_KEY = "_kerax_config_key"
+# Keras's deprecated `input_shape=`/`input_dim=` on any layer: kept beside
+# the config (never in it) for `Sequential`, which starts with an Input of
+# that shape when the layer comes first, as Keras's does.
+INPUT_SHAPE_ARG = "_kerax_input_shape"
+_INPUT_SHAPE_WARNING = (
+    "Do not pass an `input_shape`/`input_dim` argument to a layer. When using Sequential "
+    "models, prefer using an `Input(shape)` object as the first layer in the model instead."
+)
+
+
+@functools.cache
+def _own_arguments(cls) -> frozenset:
+    """The argument names a layer class takes itself (its fields, or its
+    `__init__`'s named parameters)."""
+    if "__dataclass_fields__" in cls.__dict__ and not cls.__dict__.get("_keras_style"):
+        return frozenset(cls.__dataclass_fields__)
+    return frozenset(inspect.signature(cls.__init__).parameters)
+
+
+def _pop_input_shape(cls, kwargs: dict):
+    """Keras's `Layer.__init__` handling of `input_dim`/`input_shape`: only
+    where the layer has no argument of that name (`Embedding(input_dim)`)."""
+    if "input_dim" not in kwargs and "input_shape" not in kwargs:
+        return None
+    if cls.__dict__.get("_input_shape_is_shape", False):
+        # Keras's InputLayer reads a legacy `input_shape` as its `shape`.
+        if "input_shape" in kwargs and "shape" not in kwargs:
+            kwargs["shape"] = kwargs.pop("input_shape")
+        return None
+    own = _own_arguments(cls)
+    input_dim = kwargs.pop("input_dim", None) if "input_dim" not in own else None
+    shape = kwargs.pop("input_shape", None) if "input_shape" not in own else None
+    if input_dim is not None:
+        shape = (input_dim,)
+    if shape is None:
+        return None
+    import warnings
+
+    warnings.warn(_INPUT_SHAPE_WARNING, stacklevel=3)
+    return (shape,) if isinstance(shape, int) else tuple(shape)
+
+
 _CHILDREN = "_kerax_children"
 # A view from `model.get_layer`: (the model's layer, input nodes, output nodes).
 BOUND = "_kerax_bound"
@@ -58,6 +100,13 @@ class LayerMeta(type):
         return super().__new__(mcs, name, bases, namespace, **kwargs)
 
     def __call__(cls, *args, **kwargs):
+        input_shape = _pop_input_shape(cls, kwargs)
+        self = cls._construct(*args, **kwargs)
+        if input_shape is not None:
+            object.__setattr__(self, INPUT_SHAPE_ARG, input_shape)
+        return self
+
+    def _construct(cls, *args, **kwargs):
         if not cls.__dict__.get("_keras_style", False):
             return super().__call__(*args, **kwargs)
         self = cls.__new__(cls)

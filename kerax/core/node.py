@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import copy
 import itertools
-from typing import Any
+from typing import Any, ClassVar
 
 import jax
 import jax.numpy as jnp
@@ -200,6 +200,8 @@ class InputLayer(Layer):
     shape: tuple[int | None, ...] = field((), converter=_input_shape)
     batch_size: int | None = None
     input_dtype: str = field("float32", converter=_dtype_name)
+
+    _input_shape_is_shape: ClassVar[bool] = True  # `InputLayer(input_shape=...)`.
 
     @property
     def default_name(self) -> str:

@@ -6,6 +6,7 @@ import dataclasses
 import functools
 
 from kerax.core import naming, serialization
+from kerax.core.authoring import INPUT_SHAPE_ARG
 from kerax.core.chain import apply_chain, build_chain
 from kerax.core.fields import field
 from kerax.core.layer import BOUND, Layer
@@ -75,6 +76,11 @@ class Sequential(KerasModelMethods, Layer):
             # Keras's `Sequential.layers` leaves the Input out; the config keeps it first.
             object.__setattr__(self, "input_layer", self.layers[0])
             object.__setattr__(self, "layers", self.layers[1:])
+        shape = getattr(self.layers[0], INPUT_SHAPE_ARG, None) if self.layers else None
+        if shape is not None and self.input_layer is None:
+            # Keras: a first layer made with `input_shape=`/`input_dim=`
+            # starts the model with an Input of that shape.
+            object.__setattr__(self, "input_layer", InputLayer(shape=shape))
         if self.input_layer is not None and not isinstance(
             self.input_layer, InputLayer
         ):

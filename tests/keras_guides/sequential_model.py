@@ -135,11 +135,9 @@ model.summary()
 model.layers
 
 model = kerax.Sequential()
-# kerax: layers take no `input_shape=` (Keras warns against it too): an Input first.
-model = add(model, kerax.Input(shape=(4,)))  # kerax: no input_shape= argument
 model = add(
-    model, layers.Dense(2, activation="relu")
-)  # kerax: no input_shape= argument
+    model, layers.Dense(2, activation="relu", input_shape=(4,))
+)  # kerax: immutable
 
 model.summary()
 

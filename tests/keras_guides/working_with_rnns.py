@@ -17,9 +17,7 @@ and passed back as `initial_state=`, and `model.compile`/`fit` are a
 digits of the same shapes (256 and 64 of them) and cuts the nested-input
 data to 128 samples of 5 steps (the guide: 640 of 50). `# kerax: immutable`
 marks `model.add(layer)`, which is a new `Sequential` (kerax models are
-immutable configs); `# kerax: input_shape` marks a layer's `input_shape=`
-argument (deprecated in Keras 3), which is a leading `kerax.Input`;
-`# kerax: no TensorFlow` marks `tf.*` calls, which are `kerax.ops` or JAX
+immutable configs); `# kerax: no TensorFlow` marks `tf.*` calls, which are `kerax.ops` or JAX
 ones here. `# kerax: <reason>` marks any other change. The prose is left
 out; section titles are kept as comments.
 """
@@ -136,9 +134,9 @@ new_output, new_state = new_lstm_layer.apply(new_params, new_state, paragraph3, 
 
 model = kerax.Sequential()
 
-model = kerax.Sequential(  # kerax: immutable, input_shape
-    [kerax.Input((5, 10)), layers.Bidirectional(layers.LSTM(64, return_sequences=True))]
-)  # kerax: immutable, input_shape
+model = kerax.Sequential(  # kerax: immutable
+    [layers.Bidirectional(layers.LSTM(64, return_sequences=True), input_shape=(5, 10))]
+)  # kerax: immutable
 model = kerax.Sequential([*model.layers, layers.Bidirectional(layers.LSTM(32))], input_layer=model.input_layer)  # kerax: immutable
 model = kerax.Sequential([*model.layers, layers.Dense(10)], input_layer=model.input_layer)  # kerax: immutable
 
