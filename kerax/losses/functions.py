@@ -12,7 +12,6 @@ from typing import Any
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
 from kerax.losses.reduction import (
     EPSILON,
@@ -20,6 +19,7 @@ from kerax.losses.reduction import (
     l2_normalize,
     squeeze_or_expand_to_same_rank,
 )
+from kerax.ops.nn import ctc_loss
 
 
 def _convert_binary_labels_to_hinge(y_true: jax.Array) -> jax.Array:
@@ -324,15 +324,11 @@ def ctc(y_true: Any, y_pred: Any) -> jax.Array:
             "`(batch_size, max_length, num_classes)`. "
             f"Received: y_pred.shape={y_pred.shape}"
         )
-    y_pred = y_pred.astype(jnp.result_type(y_pred.dtype, jnp.float32))
-    labels = y_true.astype(jnp.int32)
-    # Keras counts non-blank labels and treats the first `count` as the label.
-    label_length = jnp.sum(labels != 0, axis=-1)
-    positions = jnp.arange(labels.shape[1])[None, :]
-    label_paddings = (positions >= label_length[:, None]).astype(y_pred.dtype)
-    logit_paddings = jnp.zeros(y_pred.shape[:2], y_pred.dtype)
-    return optax.ctc_loss(
-        y_pred, logit_paddings, labels, label_paddings, blank_id=0, log_epsilon=-1e5
+    # Keras's: the first `count(label != 0)` labels are the label, 0 is the blank.
+    batch, time = y_pred.shape[:2]
+    label_length = jnp.sum(y_true != 0, axis=-1)
+    return ctc_loss(
+        y_true, y_pred, label_length, jnp.full((batch,), time), mask_index=0
     )
 
 

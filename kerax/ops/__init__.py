@@ -5,7 +5,7 @@ over `jax.numpy`, `jax.nn` and `jax.lax`: what Keras code gets from them is
 its vocabulary (`ops.clip(x, x_min, x_max)`, `ops.top_k`, `ops.segment_sum`,
 `ops.while_loop`, ...). Like `keras.ops`, everything is importable from
 `kerax.ops` directly, and by family from `ops.numpy`, `ops.nn`, `ops.image`,
-`ops.linalg`, `ops.math` and `ops.core`.
+`ops.linalg`, `ops.math`, `ops.core` and `ops.einops` (`rearrange`).
 
 Keras's sparse and ragged tensors do not exist here: the ops that take
 `sparse=True` raise an error that says so.
@@ -20,14 +20,22 @@ Example:
     1.0
 """
 
-from kerax.ops import core, image, linalg, math, nn, numpy  # noqa: F401
+from kerax.ops import core, einops, image, linalg, math, nn, numpy  # noqa: F401
 from kerax.ops.core import *  # noqa: F403
+from kerax.ops.einops import *  # noqa: F403
 from kerax.ops.linalg import *  # noqa: F403
 from kerax.ops.math import *  # noqa: F403
 from kerax.ops.nn import *  # noqa: F403
 from kerax.ops.numpy import *  # noqa: F403
 
 __all__ = sorted(
-    {*core.__all__, *linalg.__all__, *math.__all__, *nn.__all__, *numpy.__all__}
-    | {"core", "image", "linalg", "math", "nn", "numpy"}
+    {
+        *core.__all__,
+        *einops.__all__,
+        *linalg.__all__,
+        *math.__all__,
+        *nn.__all__,
+        *numpy.__all__,
+    }
+    | {"core", "einops", "image", "linalg", "math", "nn", "numpy"}
 )

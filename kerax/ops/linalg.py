@@ -79,3 +79,8 @@ __all__ = sorted(
 
 # Inside a Keras-style `call`, variables are accepted where arrays are.
 accept_variables(globals(), __all__)
+
+# Keras exports `jvp` from `ops.linalg` (and `ops`); kerax's is in `ops.math`.
+from kerax.ops.math import jvp  # noqa: E402, F401
+
+__all__ = sorted([*__all__, "jvp"])

@@ -602,6 +602,18 @@ def divide_no_nan(x1, x2):
     return jnp.where(x2 == 0, 0, jnp.divide(x1, safe))
 
 
+def view(x, dtype=None):
+    """The same bytes as another dtype (`x.view(dtype)`); a smaller or larger
+    item size changes the last axis, as NumPy's `view`."""
+    x = jnp.asarray(x)
+    return x if dtype is None else x.view(jnp.dtype(dtype))
+
+
+def slogdet(x):
+    """`(sign, log|det|)` of square matrices, as a tuple (Keras's `ops.slogdet`)."""
+    return tuple(jnp.linalg.slogdet(x))
+
+
 def _public() -> list[str]:
     return sorted(
         name

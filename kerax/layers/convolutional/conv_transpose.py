@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import jax
 import jax.numpy as jnp
-from jax import lax
 
 from kerax.core.fields import field
 from kerax.layers._args import (
@@ -20,11 +19,7 @@ from kerax.layers._args import (
     regularizer_field,
 )
 from kerax.layers._docs import document_args
-from kerax.layers.convolutional._ops import (
-    conv_nd,
-    conv_transpose_padding,
-    spatial_axes,
-)
+from kerax.layers.convolutional._ops import conv_transpose
 from kerax.layers.convolutional.base_conv import (
     ARG_DOCS,
     BaseConv,
@@ -32,25 +27,6 @@ from kerax.layers.convolutional.base_conv import (
     padding_field,
     spatial_field,
 )
-
-
-# ---------------------------------------------------- transposed convolution
-def _crop_or_extend(y, axes, have, want):
-    """Turns a conv output made with padding `have` into one made with `want`.
-
-    Less padding is a crop. More padding on the high side only adds windows
-    that see no input: zeros (the bias comes after).
-    """
-    start, limit, extend = [0] * y.ndim, list(y.shape), [(0, 0, 0)] * y.ndim
-    for ax, (h_lo, h_hi), (w_lo, w_hi) in zip(axes, have, want):
-        start[ax] = h_lo - w_lo
-        limit[ax] = y.shape[ax] - max(h_hi - w_hi, 0)
-        extend[ax] = (0, max(w_hi - h_hi, 0), 0)
-    if start != [0] * y.ndim or limit != list(y.shape):
-        y = lax.slice(y, start, limit)
-    if any(e != (0, 0, 0) for e in extend):
-        y = lax.pad(y, jnp.zeros((), y.dtype), extend)
-    return y
 
 
 class _BaseConvTranspose(BaseConv):
@@ -77,35 +53,15 @@ class _BaseConvTranspose(BaseConv):
 
     def call(self, params, state, x, *, key, training):
         del key, training
-        output_padding = self.output_padding or (None,) * self.rank
-        pads = [
-            conv_transpose_padding(k, s, d, self.padding, p)
-            for k, s, d, p in zip(
-                self.kernel_size, self.strides, self.dilation_rate, output_padding
-            )
-        ]
-        # A transposed convolution is the convolution of the stride-dilated
-        # input with the spatially flipped kernel (as `lax.conv_transpose`
-        # with `transpose_kernel=True`, which Keras uses). It runs with the
-        # "full" padding (TF's VALID transposed conv), then crops or
-        # zero-extends to Keras's padding: the TFLite converter mislowers
-        # some asymmetric paddings (e.g. Keras's "same" with an odd kernel
-        # and an even stride), and the outputs are equal.
-        kernel = jnp.flip(params["kernel"], axis=tuple(range(self.rank)))
-        full = [
-            ((k - 1) * d, (k - 1) * d)
-            for k, d in zip(self.kernel_size, self.dilation_rate)
-        ]
-        y = conv_nd(
+        y = conv_transpose(
             x,
-            kernel,
-            strides=(1,) * self.rank,
-            padding=full,
+            params["kernel"],
+            strides=self.strides,
+            padding=self.padding,
+            output_padding=self.output_padding,
             dilation_rate=self.dilation_rate,
             data_format=self.data_format,
-            lhs_dilation=self.strides,
         )
-        y = _crop_or_extend(y, spatial_axes(self.rank, self.data_format), full, pads)
         return self.finish(params, y), state
 
     def axes(self):

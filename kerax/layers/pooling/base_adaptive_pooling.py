@@ -4,32 +4,10 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax.numpy as jnp
-from jax import lax
-
 from kerax.core.layer import Layer
 from kerax.core.spec import is_symbolic, shape_str
 from kerax.layers._args import spatial_axes
-from kerax.layers.pooling.base_pooling import blocks_reduce
-
-
-def adaptive_bins(n: int, out: int) -> list[tuple[int, int]]:
-    """Keras's (and PyTorch's) adaptive bins: `[floor(i n / out), ceil((i + 1) n / out))`."""
-    return [((i * n) // out, -((-(i + 1) * n) // out)) for i in range(out)]
-
-
-def adaptive_reduce(x, axis: int, out: int, kind: str):
-    """Adaptive max or mean along one axis, with static slices."""
-    n = x.shape[axis]
-    if n % out == 0:
-        y = blocks_reduce(x, (axis,), (n // out,), "max" if kind == "max" else "sum")
-        return y if kind == "max" else y / (n // out)
-    reduce = jnp.max if kind == "max" else jnp.mean
-    pieces = [
-        reduce(lax.slice_in_dim(x, lo, hi, axis=axis), axis=axis, keepdims=True)
-        for lo, hi in adaptive_bins(n, out)
-    ]
-    return jnp.concatenate(pieces, axis=axis)
+from kerax.ops._pooling import adaptive_reduce  # Shared with kerax.ops.
 
 
 class BaseAdaptivePooling(Layer):

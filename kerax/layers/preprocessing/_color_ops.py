@@ -16,9 +16,14 @@ from kerax.core.spec import shape_str
 from kerax.layers.preprocessing._fields import _is_number
 from kerax.layers.preprocessing._random_base import _RandomImageLayer
 
-
-def channel_axis(data_format: str) -> int:
-    return -1 if data_format == "channels_last" else -3
+# The color math lives with `kerax.ops.image`, which shares it (re-exported here).
+from kerax.ops._image_impl import (  # noqa: F401
+    channel_axis,
+    hsv_to_rgb,
+    rgb_to_hsv,
+    split_channels,
+    stack_channels,
+)
 
 
 def check_images(layer, spec, channels: tuple[int, ...] | None = None) -> None:
@@ -83,42 +88,3 @@ def transform_value_range(images, original_range, target_range, dtype=jnp.float3
     target_low, target_high = (jnp.asarray(v, dtype) for v in target_range)
     images = (images - low) / (high - low)
     return images * (target_high - target_low) + target_low
-
-
-def split_channels(images, data_format: str):
-    axis = channel_axis(data_format)
-    return [jnp.squeeze(c, axis) for c in jnp.split(images, images.shape[axis], axis)]
-
-
-def stack_channels(planes, data_format: str):
-    return jnp.stack(planes, axis=channel_axis(data_format))
-
-
-def rgb_to_hsv(images, data_format: str):
-    """RGB to HSV, each in [0, 1] for RGB in [0, 1] (hue and saturation are scale-free)."""
-    eps = jnp.finfo(images.dtype).eps
-    images = jnp.where(jnp.abs(images) < eps, 0.0, images)
-    r, g, b = split_channels(images, data_format)
-    value = jnp.maximum(jnp.maximum(r, g), b)
-    range_ = value - jnp.minimum(jnp.minimum(r, g), b)
-    # The safe denominators keep grey pixels (range 0) and black ones finite.
-    safe_value = jnp.where(value > 0, value, 1.0)
-    safe_range = jnp.where(range_ > 0, range_, 1.0)
-    saturation = jnp.where(value > 0, range_ / safe_value, 0.0)
-    norm = 1.0 / (6.0 * safe_range)
-    hue = jnp.where(value == g, norm * (b - r) + 2.0 / 6.0, norm * (r - g) + 4.0 / 6.0)
-    hue = jnp.where(value == r, norm * (g - b), hue)
-    hue = jnp.where(range_ > 0, hue, 0.0) + (hue < 0.0).astype(hue.dtype)
-    return stack_channels([hue, saturation, value], data_format)
-
-
-def hsv_to_rgb(images, data_format: str):
-    """The inverse of `rgb_to_hsv`."""
-    hue, saturation, value = split_channels(images, data_format)
-    dh = jnp.mod(hue, 1.0) * 6.0
-    dr = jnp.clip(jnp.abs(dh - 3.0) - 1.0, 0.0, 1.0)
-    dg = jnp.clip(2.0 - jnp.abs(dh - 2.0), 0.0, 1.0)
-    db = jnp.clip(2.0 - jnp.abs(dh - 4.0), 0.0, 1.0)
-    one_minus_s = 1.0 - saturation
-    planes = [value * (one_minus_s + saturation * d) for d in (dr, dg, db)]
-    return stack_channels(planes, data_format)

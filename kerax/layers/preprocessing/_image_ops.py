@@ -23,6 +23,13 @@ import jax.numpy as jnp
 import numpy as np
 from jax import lax
 
+# The sampling ops live with `kerax.ops.image`, which shares them (re-exported here).
+from kerax.ops._image_impl import (  # noqa: F401
+    affine_transform,
+    gaussian_blur,
+    map_coordinates,
+)
+
 RESIZE_INTERPOLATIONS = ("bilinear", "nearest", "lanczos3", "lanczos5", "bicubic")
 AFFINE_INTERPOLATIONS = ("nearest", "bilinear")
 AFFINE_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
@@ -192,158 +199,3 @@ def saturate_cast(x, dtype):
     if hi > out_max:
         hi = np.nextafter(hi, 0, dtype=in_dtype)
     return jnp.clip(x, lo, hi).astype(dtype)
-
-
-# --------------------------------------------------------- affine transform
-def _linear_nodes(coordinate):
-    lower = jnp.floor(coordinate)
-    upper_weight = coordinate - lower
-    index = lower.astype(jnp.int32)
-    return [(index, 1 - upper_weight), (index + 1, upper_weight)]
-
-
-def _nearest_nodes(coordinate):
-    return [(lax.round(coordinate).astype(jnp.int32), coordinate.dtype.type(1))]
-
-
-def _mirror_index(index, size):
-    s = size - 1
-    return jnp.abs((index + s) % (2 * s) - s)
-
-
-_INDEX_FIXERS = {
-    "constant": lambda index, size: index,
-    "nearest": lambda index, size: jnp.clip(index, 0, size - 1),
-    "wrap": lambda index, size: index % size,
-    "mirror": _mirror_index,
-    "reflect": lambda index, size: jnp.floor_divide(
-        _mirror_index(2 * index + 1, 2 * size + 1) - 1, 2
-    ),
-}
-
-
-def affine_transform(
-    images,
-    transform,
-    interpolation="bilinear",
-    fill_mode="constant",
-    fill_value=0.0,
-    data_format="channels_last",
-):
-    """Keras's `ops.image.affine_transform` on the JAX backend, for batched images.
-
-    `transform` is `(batch, 8)`: `[a0, a1, a2, b0, b1, b2, c0, c1]` maps output
-    pixel `(x, y)` to input `((a0 x + a1 y + a2) / k, (b0 x + b1 y + b2) / k)`
-    with `k = c0 x + c1 y + 1` (Keras requires c0 = c1 = 0). The sampling
-    reproduces `jax.scipy.ndimage.map_coordinates` (order 0 or 1, Keras's fill
-    modes) but gathers whole pixels (all channels at once) rather than one
-    channel at a time; the sums run in the same order, so the numbers match.
-    """
-    if data_format == "channels_first":
-        images = jnp.transpose(images, (0, 2, 3, 1))
-    height, width = images.shape[1], images.shape[2]
-    a0, a1, a2, b0, b1, b2, c0, c1 = jnp.split(transform.astype(jnp.float32), 8, axis=1)
-    # Keras's own form (same einsum shapes, so the same rounding): row/col/channel
-    # indices times [[b1, a1, 0], [b0, a0, 0], [c0, c1, 1]], plus (b2, a2). The
-    # channel index only adds 0 to rows and columns: one channel slice suffices.
-    zeros, ones = jnp.zeros_like(a0), jnp.ones_like(a0)
-    matrix = jnp.reshape(
-        jnp.concatenate([b1, a1, zeros, b0, a0, zeros, c0, c1, ones], axis=1),
-        (-1, 3, 3),
-    )
-    grid = jnp.stack(
-        jnp.meshgrid(
-            jnp.arange(height), jnp.arange(width), jnp.arange(1), indexing="ij"
-        ),
-        axis=-1,
-    )
-    grid = jnp.broadcast_to(grid, (images.shape[0], *grid.shape))
-    # HIGHEST: a TF32 dot on GPUs would move sample points by a fraction of a pixel.
-    coords = jnp.einsum(
-        "Bhwij, Bjk -> Bhwik", grid, matrix, precision=lax.Precision.HIGHEST
-    )
-    rows, cols, _ = jnp.split(jnp.squeeze(coords, 3), 3, axis=-1)
-    rows = jnp.squeeze(rows, -1) + b2[:, :, None]
-    cols = jnp.squeeze(cols, -1) + a2[:, :, None]
-    out = map_coordinates(images, rows, cols, interpolation, fill_mode, fill_value)
-    if data_format == "channels_first":
-        out = jnp.transpose(out, (0, 3, 1, 2))
-    return out
-
-
-def map_coordinates(
-    images, rows, cols, interpolation="bilinear", fill_mode="constant", fill_value=0.0
-):
-    """`jax.scipy.ndimage.map_coordinates` (order 0 or 1) on each channel of channels-last images.
-
-    Output pixel `(b, i, j)` samples image `b` at `(rows[b, i, j], cols[b, i, j])`;
-    whole pixels are gathered (all channels at once), with the sums in
-    `map_coordinates`'s order, so the numbers match it. `fill_mode` is one of
-    `AFFINE_FILL_MODES` or `"mirror"`.
-    """
-    height, width = images.shape[1], images.shape[2]
-    nodes = _linear_nodes if interpolation == "bilinear" else _nearest_nodes
-    fix = _INDEX_FIXERS[fill_mode]
-    cval = jnp.asarray(fill_value, images.dtype)
-
-    def axis_nodes(coordinate, size):
-        out = []
-        for index, weight in nodes(coordinate):
-            valid = (0 <= index) & (index < size) if fill_mode == "constant" else None
-            out.append((fix(index, size), valid, weight))
-        return out
-
-    terms = []
-    for hi, hvalid, hw in axis_nodes(rows, height):
-        for wi, wvalid, ww in axis_nodes(cols, width):
-            pixels = jax.vmap(lambda img, i, j: img[i, j])(
-                images, hi, wi
-            )  # (B, H, W, C)
-            if hvalid is not None:
-                pixels = jnp.where((hvalid & wvalid)[..., None], pixels, cval)
-            weight = hw * ww
-            terms.append((weight[..., None] if jnp.ndim(weight) else weight) * pixels)
-    out = terms[0]
-    for t in terms[1:]:
-        out = out + t
-    return out.astype(images.dtype)
-
-
-# ------------------------------------------------------------ gaussian blur
-def gaussian_blur(images, kernel_size, sigma, data_format="channels_last", radius=None):
-    """Keras's `ops.image.gaussian_blur` on the JAX backend, for batched images.
-
-    `kernel_size` and `sigma` are `(x, y)` pairs, as Keras takes them (the
-    first is the width direction). Each channel is convolved with the outer
-    product of two normalized 1-D Gaussians, zero-padded ("SAME").
-    `radius`, an int (traced or not), zeroes the taps farther than it from
-    the centre: a static `kernel_size` then stands in for a kernel of size
-    `2 * radius + 1` known only at run time (zero taps and zero padding add
-    nothing to the sums).
-    """
-    dtype = images.dtype
-    sigma = jnp.asarray(sigma, dtype)
-
-    def kernel1d(size, s):
-        x = jnp.arange(size, dtype=dtype) - jnp.asarray((size - 1) / 2, dtype)
-        k = jnp.exp(-0.5 * (x / s) ** 2)
-        if radius is not None:
-            k = jnp.where(jnp.abs(x) <= radius, k, 0)
-        return k / jnp.sum(k)
-
-    kernel = jnp.outer(
-        kernel1d(kernel_size[1], sigma[1]), kernel1d(kernel_size[0], sigma[0])
-    )
-    channels = images.shape[-1 if data_format == "channels_last" else 1]
-    kernel = jnp.broadcast_to(kernel[:, :, None, None], (*kernel.shape, 1, channels))
-    layout = "NHWC" if data_format == "channels_last" else "NCHW"
-    # HIGHEST: a TF32 convolution on GPUs would round the blur to ~1e-3.
-    return lax.conv_general_dilated(
-        images,
-        kernel.astype(dtype),
-        window_strides=(1, 1),
-        padding="SAME",
-        dimension_numbers=(layout, "HWIO", layout),
-        feature_group_count=channels,
-        precision=lax.Precision.HIGHEST,
-    )

@@ -9,12 +9,11 @@ from kerax.core.fields import field
 from kerax.layers._args import data_format_field, optional_int
 from kerax.layers._docs import document_args
 from kerax.layers.preprocessing._fields import ARG_DOCS, _is_number, base_factor
-from kerax.layers.preprocessing._image_ops import (
-    AFFINE_INTERPOLATIONS,
-    check_choice,
-    map_coordinates,
-)
+from kerax.layers.preprocessing._image_ops import AFFINE_INTERPOLATIONS, check_choice
 from kerax.layers.preprocessing._random_base import _RandomImageLayer
+
+# Shared with `kerax.ops.image.perspective_transform`.
+from kerax.ops._image_impl import homography, perspective_transform  # noqa: F401
 
 
 def unit_scale(value) -> float:
@@ -23,44 +22,6 @@ def unit_scale(value) -> float:
             f"should be a number in the range [0, 1]. Received: scale={value!r}"
         )
     return value
-
-
-def homography(start_points, end_points):
-    """Keras's `compute_homography_matrix`: the 8 coefficients mapping `end_points` to `start_points`."""
-    start_x, start_y = start_points[..., 0], start_points[..., 1]
-    end_x, end_y = end_points[..., 0], end_points[..., 1]
-    zeros, ones = jnp.zeros_like(end_x), jnp.ones_like(end_x)
-    x_rows = jnp.stack(
-        [end_x, end_y, ones, zeros, zeros, zeros, -start_x * end_x, -start_x * end_y],
-        axis=-1,
-    )
-    y_rows = jnp.stack(
-        [zeros, zeros, zeros, end_x, end_y, ones, -start_y * end_x, -start_y * end_y],
-        axis=-1,
-    )
-    coefficients = jnp.concatenate([x_rows, y_rows], axis=1)
-    target = jnp.concatenate([start_x, start_y], axis=-1)[..., None]
-    return jnp.linalg.solve(coefficients, target)[..., 0]
-
-
-def perspective_transform(
-    images, start_points, end_points, interpolation, fill_value, data_format
-):
-    """Keras's `ops.image.perspective_transform` on the JAX backend, for batched images."""
-    if data_format == "channels_first":
-        images = jnp.transpose(images, (0, 2, 3, 1))
-    height, width = images.shape[1], images.shape[2]
-    t = homography(start_points.astype(jnp.float32), end_points.astype(jnp.float32))
-    t = [c[:, :, None] for c in jnp.split(t, 8, axis=1)]  # (batch, 1, 1) each
-    x, y = jnp.meshgrid(jnp.arange(width), jnp.arange(height), indexing="xy")
-    x, y = x[None], y[None]
-    denominator = t[6] * x + t[7] * y + 1.0
-    cols = (t[0] * x + t[1] * y + t[2]) / denominator
-    rows = (t[3] * x + t[4] * y + t[5]) / denominator
-    out = map_coordinates(images, rows, cols, interpolation, "constant", fill_value)
-    if data_format == "channels_first":
-        out = jnp.transpose(out, (0, 3, 1, 2))
-    return out
 
 
 DOCS = {

@@ -24,6 +24,7 @@ from kerax.layers._args import data_format_field, is_int
 from kerax.layers._docs import document_args
 from kerax.layers.preprocessing._data_ops import _to_config_value
 from kerax.layers.preprocessing._fields import ARG_DOCS
+from kerax.ops.math import stft  # Keras's `ops.stft`, which the layer calls.
 
 _STFT_MODES = ("log", "magnitude", "psd", "real", "imag", "angle", "stft")
 
@@ -258,32 +259,6 @@ class STFTSpectrogram(Layer):
 
 
 # ------------------------------------------------------------- MelSpectrogram
-def _stft(x, sequence_length, sequence_stride, fft_length, window):
-    """Keras's JAX-backend `ops.stft(..., center=True)`: `(real, imag)` of `(..., frames, freq)`.
-
-    Keras calls `jax.scipy.signal.stft` and undoes its `1 / sum(window)`
-    scaling; that is the plain windowed DFT computed here. Frames are
-    gathered by index (exact on every backend, unlike a patch convolution).
-    """
-    pad = fft_length // 2
-    x = jnp.pad(x, [(0, 0)] * (x.ndim - 1) + [(pad, pad)], mode="reflect")
-    l_pad = (fft_length - sequence_length) // 2
-    r_pad = fft_length - sequence_length - l_pad
-    if window is None:
-        win = np.ones(sequence_length)
-    elif isinstance(window, str):
-        win = _scipy_window(window, sequence_length)
-    else:
-        win = np.asarray(window)
-    win = np.pad(win, (l_pad, r_pad))
-    num_frames = 1 + (x.shape[-1] - fft_length) // sequence_stride
-    starts = np.arange(num_frames)[:, None] * sequence_stride
-    frames = jnp.take(x, starts + np.arange(fft_length), axis=-1)
-    win = jnp.asarray(win.reshape((1,) * (frames.ndim - 1) + (fft_length,)), x.dtype)
-    spectrum = jnp.fft.rfft(frames * win, n=fft_length, axis=-1)
-    return jnp.real(spectrum), jnp.imag(spectrum)
-
-
 MEL_DOCS = {
     **ARG_DOCS,
     "fft_length": "Integer, size of the FFT window.",
@@ -385,12 +360,13 @@ class MelSpectrogram(Layer):
         del params, key, training
         out_dtype = self.policy.compute_dtype
         dtype = out_dtype if out_dtype in (jnp.float32, jnp.float64) else jnp.float32
-        real, imag = _stft(
+        real, imag = stft(
             x.astype(dtype),
             self._sequence_length,
             self.sequence_stride,
             self.fft_length,
-            self.window,
+            window=self.window,
+            center=True,
         )
         spec = jnp.power(jnp.sqrt(jnp.square(real) + jnp.square(imag)), self.mag_exp)
         matrix = self.linear_to_mel_weight_matrix(
