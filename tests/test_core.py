@@ -262,3 +262,33 @@ def test_loading_cannot_run_code():
     evil3 = {"class_name": "Dense", "config": {"units": 2, "__class__": "x"}}
     with pytest.raises(ValueError, match="unknown keys"):
         kerax.from_config(json.dumps(evil3))
+
+
+def test_eager_init_is_one_program_with_the_op_by_op_values():
+    # Eager `init` compiles one program (at XLA's cheapest level) whose draws
+    # are those of running the init operation by operation (float transforms
+    # of the same bits: equal to the last bit).
+    from kerax.core import layer as layer_module
+
+    model = kerax.Sequential(
+        [
+            kerax.Input((6, 4)),
+            layers.LSTM(5, return_sequences=True),  # orthogonal (QR)
+            layers.Conv1D(3, 2, kernel_initializer="he_normal"),  # truncated normal
+            layers.Flatten(),
+            layers.Dense(2, kernel_initializer="random_normal"),
+        ]
+    )
+    key = jax.random.key(7)
+    before = layer_module._compiled_init._cache_size()
+    params, state = model.init(key)
+    # Keras's variable order survives the compiled program (jit sorts dicts).
+    assert list(params["dense"]) == ["kernel", "bias"]
+    assert list(params) == ["lstm", "conv1d", "dense"]
+    model.init(jax.random.key(8))  # Another key: the same program.
+    assert layer_module._compiled_init._cache_size() == before + 1
+    with jax.disable_jit():
+        op_by_op = model.init(key)
+    for a, b in zip(jax.tree.leaves((params, state)), jax.tree.leaves(op_by_op)):
+        np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
+        assert a.dtype == b.dtype

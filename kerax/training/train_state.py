@@ -8,6 +8,7 @@ exactly as the uninterrupted one would have (same steps, same dropout masks).
 
 from __future__ import annotations
 
+import functools
 from typing import Any, NamedTuple
 
 import jax
@@ -73,6 +74,25 @@ def _base_key_from(key) -> jax.Array:
     return as_key_data(jax.random.fold_in(key, 0x6B657261))  # "kera"
 
 
+def _init_optimizer(tx, params):
+    """`tx.init(params)`, as one program when called eagerly (as `Layer.init`:
+    op by op, each new shape of zeros compiled a program of its own)."""
+    if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(params)):
+        return tx.init(params)
+    try:
+        hash(tx)
+    except TypeError:
+        return tx.init(params)
+    return _compiled_tx_init(tx, params)
+
+
+@functools.partial(
+    jax.jit, static_argnums=0, compiler_options={"xla_backend_optimization_level": 0}
+)
+def _compiled_tx_init(tx, params):
+    return tx.init(params)
+
+
 def init_train_state(model, tx, key, spec=None, *, loss_scale=None) -> TrainState:
     """A fresh `TrainState`: `model.init(key, spec)` and `tx.init(params)`.
 
@@ -94,7 +114,7 @@ def init_train_state(model, tx, key, spec=None, *, loss_scale=None) -> TrainStat
     return TrainState(
         params=params,
         state=state,
-        opt_state=tx.init(params),
+        opt_state=_init_optimizer(tx, params),
         step=jnp.zeros((), jnp.int32),
         metric_states=None,
         base_key=_base_key_from(key),
