@@ -225,7 +225,7 @@ class Layer(metaclass=authoring.LayerMeta):
         static = (self, specs, tuple(sorted(kwargs.items())))
         if not isinstance(key, jax.core.Tracer) and _hashable(static):
             # Called eagerly: one compiled program makes every array (see
-            # `_compiled_init`), not one per operation.
+            # `_init_program`), not one per operation.
             return _init_once_compiled(*static[:1], key, *static[1:])
         return self._init(key, specs, kwargs)
 
@@ -691,34 +691,40 @@ def _holds_nodes(tree) -> bool:
 # the float transforms after them (normal, truncated normal) may differ in
 # the last bit, as op-by-op init and `jax.jit(model.init)` already differed:
 # how LLVM orders float arithmetic depends on the program and the level.
-@functools.partial(
-    jax.jit,
-    static_argnums=(0, 2, 3),
-    compiler_options={"xla_backend_optimization_level": 0},
-)
-def _compiled_init(layer, key, specs, kwargs):
-    params_and_state = layer._init(key, specs, dict(kwargs))
-    # Dicts come out of `jit` with sorted keys; kerax's params keep Keras's
-    # variable order (dict order: `get_weights`, `.keras` files). The leaves
-    # go out as a list in that order, the structure is kept beside.
-    leaves, structure = _flatten_in_order(params_and_state)
-    _INIT_STRUCTURES[(layer, specs, kwargs)] = structure
-    return leaves
+@functools.lru_cache(maxsize=64)
+def _init_program(layer, specs, kwargs):
+    """`(program, structure)`: the jitted init of `layer` for these inputs
+    (a function of the key), and the structure of its output.
 
+    Dicts come out of `jit` with sorted keys; kerax's params keep Keras's
+    variable order (dict order: `get_weights`, `.keras` files). So the
+    program returns the leaves as a list in that order, and the structure,
+    read while tracing, rebuilds the dicts. An LRU keeps the last 64
+    programs: a loop that makes many models does not keep them all.
+    """
+    structure = []
 
-# The insertion-ordered structure of each compiled init's output, from its
-# trace (keyed like `_compiled_init`'s cache).
-_INIT_STRUCTURES: dict = {}
+    def init(key):
+        leaves, tree = _flatten_in_order(layer._init(key, specs, dict(kwargs)))
+        structure[:] = [tree]
+        return leaves
+
+    program = jax.jit(init, compiler_options={"xla_backend_optimization_level": 0})
+    return program, structure
 
 
 def _init_once_compiled(layer, key, specs, kwargs):
-    leaves = _compiled_init(layer, key, specs, kwargs)
-    structure = _INIT_STRUCTURES.get((layer, specs, kwargs))
-    if structure is None:  # `jax.clear_caches()` alone keeps none or both.
-        _compiled_init.clear_cache()
-        leaves = _compiled_init(layer, key, specs, kwargs)
-        structure = _INIT_STRUCTURES[(layer, specs, kwargs)]
-    return _unflatten_in_order(structure, iter(leaves))
+    program, structure = _init_program(layer, specs, kwargs)
+    leaves = program(key)  # Traced on the first call: fills `structure`.
+    return _unflatten_in_order(structure[0], iter(leaves))
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:
+        return False
+    return True
 
 
 def _flatten_in_order(tree):
@@ -746,14 +752,6 @@ def _unflatten_in_order(structure, leaves):
     return kind(_unflatten_in_order(v, leaves) for v in items)
 
 
-def _hashable(value) -> bool:
-    try:
-        hash(value)
-    except TypeError:
-        return False
-    return True
-
-
 def _is_arraylike_tree(v) -> bool:
     leaves = jax.tree.leaves(v)
     return bool(leaves) and all(
@@ -777,8 +775,7 @@ def clear_caches() -> None:
     (`kerax.backend.clear_session`)."""
     _output_spec.cache_clear()
     _output_spec_masked.cache_clear()
-    _compiled_init.clear_cache()
-    _INIT_STRUCTURES.clear()
+    _init_program.cache_clear()
 
 
 @functools.lru_cache(maxsize=8192)
