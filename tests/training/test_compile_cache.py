@@ -13,6 +13,10 @@ from kerax.training import compile_cache
 def clean_cache(monkeypatch):
     before = jax.config.jax_compilation_cache_dir
     min_secs = jax.config.jax_persistent_cache_min_compile_time_secs
+    # Start as a user with no JAX cache of their own (the test command sets
+    # one for the whole run).
+    jax.config.update("jax_compilation_cache_dir", None)
+    compile_cache._reset_jax_cache()
     yield monkeypatch
     compile_cache.disable()
     jax.config.update("jax_compilation_cache_dir", before)

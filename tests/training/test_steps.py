@@ -414,13 +414,19 @@ def test_optimizer_capabilities_drive_the_step(regression_data):
 
 
 def _xla_compiles(caplog, fn):
-    """What `fn()` compiles, from JAX's compile log (global: any thread)."""
+    """What `fn()` compiles, from JAX's compile log (global: any thread).
+
+    The persistent cache (which the test command turns on) is off meanwhile:
+    a program read from it is not compiled, and not logged as compiled."""
+    cache = jax.config.jax_enable_compilation_cache
+    jax.config.update("jax_enable_compilation_cache", False)
     jax.config.update("jax_log_compiles", True)
     try:
         with caplog.at_level("WARNING"):
             fn()
     finally:
         jax.config.update("jax_log_compiles", False)
+        jax.config.update("jax_enable_compilation_cache", cache)
     return [
         r.getMessage().split(" in ")[0]
         for r in caplog.records
