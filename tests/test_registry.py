@@ -135,3 +135,23 @@ def test_summary_is_provided_by_models():
     assert registry.provided("summary") is kerax.models.summary
     with pytest.raises(ValueError, match="import kerax"):
         registry.provided("no_such_implementation")
+
+
+def test_a_recycled_id_does_not_hide_a_registration():
+    # Python reuses the id of a freed object: a class redefined in a loop or
+    # a notebook may get the id of an old, freed registration. Simulated
+    # here: the id's entry names something else.
+    def fresh(x):
+        return x
+
+    registry._CUSTOM_NAMES[id(fresh)] = "test_registry>long_gone"
+    try:
+        kerax.register(fresh, package="test_registry")
+        assert registry.registered_name(fresh) == "test_registry>fresh"
+        # A second name for the same object keeps the first one.
+        kerax.register(fresh, name="test_registry>alias")
+        assert registry.registered_name(fresh) == "test_registry>fresh"
+    finally:
+        registry._CUSTOM_NAMES.pop(id(fresh), None)
+        for key in ("test_registry>fresh", "test_registry>alias"):
+            registry._CUSTOM.pop(key, None)

@@ -213,7 +213,13 @@ def register(obj=None, *, name: str | None = None, package: str | None = None):
                 f'Register {o!r} under another name: kerax.register(..., name="package>{base}").'
             )
         _CUSTOM[key] = o
-        _CUSTOM_NAMES.setdefault(id(o), key)
+        # The first name an object is registered under is the one saved,
+        # unless the entry is stale: ids are reused once an object is freed
+        # (a class redefined in a loop or a notebook), and a stale entry
+        # would leave this object nameless.
+        current = _CUSTOM_NAMES.get(id(o))
+        if current is None or _CUSTOM.get(current) is not o:
+            _CUSTOM_NAMES[id(o)] = key
         return o
 
     return do if obj is None else do(obj)
