@@ -215,7 +215,10 @@ def test_input_shape_and_input_dim_start_a_sequential_as_in_keras():
         )
     with pytest.warns(UserWarning):
         k_model = keras.Sequential(
-            [keras.layers.Dense(8, activation="relu", input_shape=(5,)), keras.layers.Dense(2)]
+            [
+                keras.layers.Dense(8, activation="relu", input_shape=(5,)),
+                keras.layers.Dense(2),
+            ]
         )
     assert model.input_spec.shape[1:] == k_model.input_shape[1:]
     params, _ = model.init(jax.random.key(0))
@@ -225,7 +228,10 @@ def test_input_shape_and_input_dim_start_a_sequential_as_in_keras():
     with pytest.warns(UserWarning):
         dense = kerax.layers.Dense(4, input_dim=3)
     assert kerax.Sequential([dense]).input_spec.shape[1:] == (3,)
-    assert "input_dim" not in dense.get_config() and "input_shape" not in dense.get_config()
+    assert (
+        "input_dim" not in dense.get_config()
+        and "input_shape" not in dense.get_config()
+    )
     assert kerax.layers.InputLayer(input_shape=(6,)).shape == (6,)
     # A layer with an argument of that name keeps it (no warning).
     import warnings
