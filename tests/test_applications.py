@@ -277,3 +277,18 @@ def test_inception_resnet_v2_scale_layer_converts():
     np.testing.assert_allclose(np.asarray(got), np.asarray(k_model(x)), rtol=1e-6)
     again = kerax.from_config(kerax.serialize(model))
     np.testing.assert_array_equal(again.apply(params, state, x)[0], got)
+
+
+def test_initial_values_before_loading_weights_are_drawn_with_numpy():
+    # Weights loaded next replace them: no JAX program per variable shape.
+    from keras.src.backend import random as backend_random
+
+    from kerax.applications._factory import numpy_initial_values
+
+    before = backend_random.truncated_normal
+    with numpy_initial_values():
+        assert backend_random.truncated_normal is not before
+        draw = backend_random.truncated_normal((1000,), stddev=2.0)
+    assert backend_random.truncated_normal is before
+    assert abs(float(draw.std()) - 2.0 * 0.88) < 0.15  # Truncated at 2 stddev.
+    assert float(abs(draw).max()) <= 4.0
