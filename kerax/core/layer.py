@@ -436,13 +436,7 @@ class Layer(metaclass=authoring.LayerMeta):
     # --------------------------------------------------------------- specs
     def output_spec(self, *specs, **kwargs):
         """The output spec for inputs `specs`, by `jax.eval_shape` (cached)."""
-        specs = to_spec(specs)
-        static, dynamic = {}, {}
-        for k, v in kwargs.items():
-            (dynamic if _is_arraylike_tree(v) else static)[k] = v
-        dynamic = {k: to_spec(v) for k, v in dynamic.items()}
-        leaves, treedef = jax.tree.flatten((specs, dynamic))
-        return _output_spec(self, tuple(leaves), treedef, tuple(sorted(static.items())))
+        return _output_spec(self, False, *_spec_key(specs, kwargs))
 
     def output_spec_masked(self, *specs, mask=None, **kwargs):
         """`(output spec, output mask spec)` for inputs `specs` carrying `mask`.
@@ -452,16 +446,7 @@ class Layer(metaclass=authoring.LayerMeta):
         `call` sees its input mask (as a spec) and its `compute_mask` runs,
         as Keras's symbolic call does. The mask spec is None without a mask.
         """
-        specs = to_spec(specs)
-        kwargs = dict(kwargs, mask=mask)
-        static, dynamic = {}, {}
-        for k, v in kwargs.items():
-            (dynamic if _is_arraylike_tree(v) else static)[k] = v
-        dynamic = {k: to_spec(v) for k, v in dynamic.items()}
-        leaves, treedef = jax.tree.flatten((specs, dynamic))
-        return _output_spec_masked(
-            self, tuple(leaves), treedef, tuple(sorted(static.items()))
-        )
+        return _output_spec(self, True, *_spec_key(specs, dict(kwargs, mask=mask)))
 
     def check_input(self, *specs) -> None:
         """Raises a clear error for inputs this layer cannot take. Override."""
@@ -774,12 +759,23 @@ def clear_caches() -> None:
     """Empties the traced output-spec caches and the compiled inits
     (`kerax.backend.clear_session`)."""
     _output_spec.cache_clear()
-    _output_spec_masked.cache_clear()
     _init_program.cache_clear()
 
 
+def _spec_key(specs, kwargs) -> tuple:
+    """`(leaves, treedef, static items)`: the hashable cache key of an
+    output-spec query (array-like kwargs as specs, the others static)."""
+    static, dynamic = {}, {}
+    for k, v in kwargs.items():
+        (dynamic if _is_arraylike_tree(v) else static)[k] = v
+    dynamic = {k: to_spec(v) for k, v in dynamic.items()}
+    leaves, treedef = jax.tree.flatten((to_spec(specs), dynamic))
+    return tuple(leaves), treedef, tuple(sorted(static.items()))
+
+
 @functools.lru_cache(maxsize=8192)
-def _output_spec(layer, leaves, treedef, static_items):
+def _output_spec(layer, masked, leaves, treedef, static_items):
+    """The output spec (`masked`: and the output mask spec) of `layer`."""
     specs, dynamic = jax.tree.unflatten(treedef, leaves)
     static = dict(static_items)
 
@@ -788,25 +784,8 @@ def _output_spec(layer, leaves, treedef, static_items):
         params, state = layer.init(key, *specs)
         # A key, so layers that sample even in inference (a VAE's Sampling)
         # have symbolic outputs too.
-        y, _ = layer.apply(
-            params, state, *specs, key=key, training=False, **dynamic, **static
-        )
-        return y
-
-    return jax.eval_shape(forward, specs, dynamic)
-
-
-@functools.lru_cache(maxsize=8192)
-def _output_spec_masked(layer, leaves, treedef, static_items):
-    specs, dynamic = jax.tree.unflatten(treedef, leaves)
-    static = dict(static_items)
-
-    def forward(specs, dynamic):
-        key = jax.random.key(0)
-        params, state = layer.init(key, *specs)
-        y, _, mask = layer.apply_masked(
-            params, state, *specs, key=key, training=False, **dynamic, **static
-        )
-        return y, mask
+        run = layer.apply_masked if masked else layer.apply
+        out = run(params, state, *specs, key=key, training=False, **dynamic, **static)
+        return (out[0], out[2]) if masked else out[0]
 
     return jax.eval_shape(forward, specs, dynamic)
