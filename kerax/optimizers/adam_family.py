@@ -33,6 +33,18 @@ __all__ = ["Adam", "AdamW", "Adamax", "Nadam", "Adafactor", "Lamb", "Lion"]
 # --------------------------------------------------------------- Adam ------
 
 
+def _adam_step_size(lr, beta_1, beta_2, local_step):
+    """Keras's Adam step size: both bias corrections folded into `lr`."""
+    beta_1_power = jnp.power(jnp.asarray(beta_1, _F32), local_step)
+    beta_2_power = jnp.power(jnp.asarray(beta_2, _F32), local_step)
+    return lr * jnp.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+
+
+def _adam_moments(g, m, v, beta_1, beta_2):
+    """Keras's Adam moment updates (`m += (g - m) (1 - beta_1)`, likewise `v`)."""
+    return m + (g - m) * (1 - beta_1), v + (jnp.square(g) - v) * (1 - beta_2)
+
+
 def _adam_rule(beta_1, beta_2, epsilon, amsgrad) -> Rule:
     def init(params):
         return {
@@ -43,17 +55,13 @@ def _adam_rule(beta_1, beta_2, epsilon, amsgrad) -> Rule:
 
     def update(grads, slots, params, lr, iterations):
         del params  # Not used by Adam.
-        local_step = _step(iterations)
-        beta_1_power = jnp.power(jnp.asarray(beta_1, _F32), local_step)
-        beta_2_power = jnp.power(jnp.asarray(beta_2, _F32), local_step)
         # Keras folds both bias corrections into the step size and adds
         # epsilon to the uncorrected sqrt(v) (the Adam paper's Algorithm 1
         # "efficient version"); optax adds it to the corrected one.
-        alpha = lr * jnp.sqrt(1 - beta_2_power) / (1 - beta_1_power)
+        alpha = _adam_step_size(lr, beta_1, beta_2, _step(iterations))
 
         def leaf(g, m, v, v_hat):
-            m = m + (g - m) * (1 - beta_1)
-            v = v + (jnp.square(g) - v) * (1 - beta_2)
+            m, v = _adam_moments(g, m, v, beta_1, beta_2)
             v_used = v
             if amsgrad:
                 v_hat = jnp.maximum(v_hat, v)

@@ -602,5 +602,32 @@ def _zeros(params):
     return jax.tree.map(jnp.zeros_like, params)
 
 
+def _check_number(
+    name, value, *, low=None, high=None, strict=(), allow_none=False, integer=False
+):
+    """A ValueError naming the argument unless `value` is a number (an int
+    with `integer`) in the range; `strict` holds "low"/"high" for open ends."""
+    if value is None and allow_none:
+        return
+    kinds = (int,) if integer else (int, float)
+    ok = isinstance(value, kinds) and not isinstance(value, bool)
+    if ok and low is not None:
+        ok = value > low if "low" in strict else value >= low
+    if ok and high is not None:
+        ok = value < high if "high" in strict else value <= high
+    if not ok:
+        bounds = ""
+        if low is not None or high is not None:
+            lo = "(" if "low" in strict else "["
+            hi = ")" if "high" in strict else "]"
+            bounds = f" in {lo}{'-inf' if low is None else low}, "
+            bounds += f"{'inf' if high is None else high}{hi}"
+        what = "an integer" if integer else "a number"
+        none = " or None" if allow_none else ""
+        raise ValueError(
+            f"Argument `{name}` must be {what}{bounds}{none}. Received: {name}={value!r}"
+        )
+
+
 def _step(iterations, offset=1):
     return (iterations + offset).astype(_F32)

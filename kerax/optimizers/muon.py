@@ -33,21 +33,22 @@ import re
 import jax
 import jax.numpy as jnp
 
-from kerax.optimizers.base import _F32, KerasOptimizer, Rule, _build, _step
+from kerax.optimizers.adam_family import _adam_moments, _adam_step_size
+from kerax.optimizers.base import (
+    _F32,
+    KerasOptimizer,
+    Rule,
+    _build,
+    _check_number,
+    _step,
+)
 
 __all__ = ["Muon", "muon_labels"]
 
 
-def _key_name(key) -> str:
-    for attr in ("key", "name", "idx"):
-        if hasattr(key, attr):
-            return str(getattr(key, attr))
-    return str(key)
-
-
 def _path(key_path) -> str:
     """`"dense/kernel"` for the tree path of `params["dense"]["kernel"]`."""
-    return "/".join(_key_name(k) for k in key_path)
+    return jax.tree_util.keystr(key_path, simple=True, separator="/")
 
 
 def _uses_adamw(path: str, shape, exclude_embeddings: bool, patterns) -> bool:
@@ -73,27 +74,6 @@ def _zeropower_via_newtonschulz5(x, steps: int, a: float, b: float, c: float):
     if transpose:
         x = jnp.swapaxes(x, -1, -2)
     return x
-
-
-def _check_number(name, value, *, allow_none=False, low=None, high=None, strict=()):
-    if value is None and allow_none:
-        return
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok and low is not None:
-        ok = value > low if "low" in strict else value >= low
-    if ok and high is not None:
-        ok = value < high if "high" in strict else value <= high
-    if not ok:
-        bounds = ""
-        if low is not None or high is not None:
-            lo = "(" if "low" in strict else "["
-            hi = ")" if "high" in strict else "]"
-            bounds = f" in {lo}{'-inf' if low is None else low}, "
-            bounds += f"{'inf' if high is None else high}{hi}"
-        none = " or None" if allow_none else ""
-        raise ValueError(
-            f"Argument `{name}` must be a number{bounds}{none}. Received: {name}={value!r}"
-        )
 
 
 def _compile_patterns(exclude_layers):
@@ -195,11 +175,9 @@ def Muon(
     args = dict(locals())
     patterns = _compile_patterns(exclude_layers)
     args["exclude_layers"] = list(exclude_layers or [])
-    if not isinstance(ns_steps, int) or isinstance(ns_steps, bool) or ns_steps < 0:
-        raise ValueError(
-            "Argument `ns_steps` must be an integer >= 0 (Newton-Schulz "
-            f"iterations). Received: ns_steps={ns_steps!r}"
-        )
+    _check_number(
+        "ns_steps", ns_steps, low=0, integer=True
+    )  # Newton-Schulz iterations.
     _check_number("momentum", momentum, low=0, high=1)
     _check_number("rms_rate", rms_rate, allow_none=True, low=0, strict=("low",))
     _check_number("weight_decay", weight_decay, allow_none=True)
@@ -229,18 +207,12 @@ def Muon(
             ),
         }
 
-    def adamw_leaf(g, m, v, lr, local_step):
-        # Keras's `_adamw_update_step`. Keras casts the betas to the
-        # variable's dtype first (in bfloat16, 0.999 -> 1.0: no update ever);
-        # the scalars here stay float32 as in kerax's Adam, which for float32
-        # variables is Keras's arithmetic exactly.
-        lr = lr * adam_lr_ratio
-        g = g.astype(m.dtype)
-        beta_1_power = jnp.power(jnp.asarray(adam_beta_1, _F32), local_step)
-        beta_2_power = jnp.power(jnp.asarray(adam_beta_2, _F32), local_step)
-        alpha = lr * jnp.sqrt(1 - beta_2_power) / (1 - beta_1_power)
-        m = m + (g - m) * (1 - adam_beta_1)
-        v = v + (jnp.square(g) - v) * (1 - adam_beta_2)
+    def adamw_leaf(g, m, v, alpha):
+        # Keras's `_adamw_update_step`, with Adam's arithmetic. Keras casts
+        # the betas to the variable's dtype first (in bfloat16, 0.999 -> 1.0:
+        # no update ever); the scalars here stay float32 as in kerax's Adam,
+        # which for float32 variables is Keras's arithmetic exactly.
+        m, v = _adam_moments(g.astype(m.dtype), m, v, adam_beta_1, adam_beta_2)
         return -((m * alpha.astype(m.dtype)) / (jnp.sqrt(v) + epsilon)), m, v
 
     def muon_leaf(g, m, lr):
@@ -253,7 +225,9 @@ def Muon(
         return -update, m
 
     def update(grads, slots, params, lr, iterations):
-        local_step = _step(iterations)
+        alpha = _adam_step_size(
+            lr * adam_lr_ratio, adam_beta_1, adam_beta_2, _step(iterations)
+        )
         leaves, treedef = jax.tree_util.tree_flatten_with_path(grads)
         ms = treedef.flatten_up_to(slots["momentum"])
         vs = treedef.flatten_up_to(slots["velocity"])
@@ -262,7 +236,7 @@ def Muon(
         for (path, g), m, v, p in zip(leaves, ms, vs, ps):
             use_adamw = _uses_adamw(_path(path), g.shape, exclude_embeddings, patterns)
             if use_adamw:
-                delta, m, v = adamw_leaf(g, m, v, lr, local_step)
+                delta, m, v = adamw_leaf(g, m, v, alpha)
             else:
                 delta, m = muon_leaf(g, m, lr)
             # Keras's `Muon._apply_weight_decay`, before the step (which does

@@ -36,6 +36,7 @@ from kerax.optimizers.base import (
     KerasOptimizerState,
     Rule,
     _build,
+    _check_number,
     _lr_states,
     _map,
     _step,
@@ -64,20 +65,6 @@ class ScheduleFreeSlots:
     momentum: Any
     velocity: Any
     beta_1: float
-
-
-def _check(name, value, low, high, low_open, high_open):
-    ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-    if ok:
-        ok = (value > low if low_open else value >= low) and (
-            value < high if high_open else value <= high
-        )
-    if not ok:
-        lo, hi = "(" if low_open else "[", ")" if high_open else "]"
-        raise ValueError(
-            f"Argument `{name}` must be a number in {lo}{low}, {high}{hi}. "
-            f"Received: {name}={value!r}"
-        )
 
 
 def ScheduleFreeAdamW(
@@ -114,21 +101,10 @@ def ScheduleFreeAdamW(
         >>> updates, state = jax.jit(tx.update)(params, tx.init(params), params)
     """
     args = dict(locals())
-    _check("beta_1", beta_1, 0, 1, low_open=True, high_open=False)
-    _check("beta_2", beta_2, 0, 1, low_open=False, high_open=True)
-    if not isinstance(epsilon, (int, float)) or isinstance(epsilon, bool):
-        raise ValueError(
-            f"Argument `epsilon` must be a number. Received: epsilon={epsilon!r}"
-        )
-    if (
-        not isinstance(warmup_steps, int)
-        or isinstance(warmup_steps, bool)
-        or warmup_steps < 0
-    ):
-        raise ValueError(
-            "Argument `warmup_steps` must be an integer >= 0. "
-            f"Received: warmup_steps={warmup_steps!r}"
-        )
+    _check_number("beta_1", beta_1, low=0, high=1, strict=("low",))
+    _check_number("beta_2", beta_2, low=0, high=1, strict=("high",))
+    _check_number("epsilon", epsilon)
+    _check_number("warmup_steps", warmup_steps, low=0, integer=True)
 
     def init(params):
         return ScheduleFreeSlots(
