@@ -676,6 +676,10 @@ def _holds_nodes(tree) -> bool:
 # the float transforms after them (normal, truncated normal) may differ in
 # the last bit, as op-by-op init and `jax.jit(model.init)` already differed:
 # how LLVM orders float arithmetic depends on the program and the level.
+# XLA's cheapest LLVM level, for programs that run once (see above).
+RUN_ONCE_COMPILER_OPTIONS = {"xla_backend_optimization_level": 0}
+
+
 @functools.lru_cache(maxsize=64)
 def _init_program(layer, specs, kwargs):
     """`(program, structure)`: the jitted init of `layer` for these inputs
@@ -694,7 +698,7 @@ def _init_program(layer, specs, kwargs):
         structure[:] = [tree]
         return leaves
 
-    program = jax.jit(init, compiler_options={"xla_backend_optimization_level": 0})
+    program = jax.jit(init, compiler_options=RUN_ONCE_COMPILER_OPTIONS)
     return program, structure
 
 

@@ -14,6 +14,8 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
+from kerax.core.layer import RUN_ONCE_COMPILER_OPTIONS
+
 __all__ = ["TrainState", "init_train_state", "as_key_data", "step_key"]
 
 
@@ -80,17 +82,16 @@ def _init_optimizer(tx, params):
     if any(isinstance(leaf, jax.core.Tracer) for leaf in jax.tree.leaves(params)):
         return tx.init(params)
     try:
-        hash(tx)
-    except TypeError:
+        program = _optimizer_init_program(tx)
+    except TypeError:  # An unhashable transformation: op by op.
         return tx.init(params)
-    return _compiled_tx_init(tx, params)
+    return program(params)
 
 
-@functools.partial(
-    jax.jit, static_argnums=0, compiler_options={"xla_backend_optimization_level": 0}
-)
-def _compiled_tx_init(tx, params):
-    return tx.init(params)
+@functools.lru_cache(maxsize=64)
+def _optimizer_init_program(tx):
+    # The last 64 transformations' programs, as `Layer.init`'s.
+    return jax.jit(tx.init, compiler_options=RUN_ONCE_COMPILER_OPTIONS)
 
 
 def init_train_state(model, tx, key, spec=None, *, loss_scale=None) -> TrainState:
