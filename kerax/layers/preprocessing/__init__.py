@@ -14,7 +14,10 @@
     `RandomPosterization`, `RandomSharpness`;
   - occlusion and blur: `RandomErasing`, `RandomGaussianBlur`;
   - batch mixing: `MixUp`, `CutMix` (images; `transform_labels` mixes the
-    labels with the same draw).
+    labels with the same draw);
+  - composite policies: `RandAugment`, `AugMix` (built from the layers above).
+- Bounding boxes: `MaxNumBoundingBoxes` (pads or truncates Keras's
+  `{"images", "bounding_boxes"}` dicts).
 - Deterministic image adjustments: `AutoContrast` and
   `ContrastLimitedAdaptiveHistogramEqualization` (always applied),
   `Equalization` (in training, as Keras).
@@ -41,6 +44,7 @@ model's state with that layer's entry replaced:
 from __future__ import annotations
 
 from kerax.layers.preprocessing.adapt import adapt
+from kerax.layers.preprocessing.aug_mix import AugMix
 from kerax.layers.preprocessing.category_encoding import CategoryEncoding
 from kerax.layers.preprocessing.center_crop import CenterCrop
 from kerax.layers.preprocessing.clahe import (
@@ -64,9 +68,11 @@ from kerax.layers.preprocessing.intensity import (
     Solarization,
 )
 from kerax.layers.preprocessing.lookup import IntegerLookup, StringLookup
+from kerax.layers.preprocessing.max_num_bounding_boxes import MaxNumBoundingBoxes
 from kerax.layers.preprocessing.mixing import CutMix, MixUp
 from kerax.layers.preprocessing.normalization import Normalization
 from kerax.layers.preprocessing.pipeline import Pipeline
+from kerax.layers.preprocessing.rand_augment import RandAugment
 from kerax.layers.preprocessing.random_brightness import RandomBrightness
 from kerax.layers.preprocessing.random_contrast import RandomContrast
 from kerax.layers.preprocessing.random_crop import RandomCrop
@@ -85,6 +91,7 @@ from kerax.layers.preprocessing.spectrogram import MelSpectrogram, STFTSpectrogr
 from kerax.layers.preprocessing.text_vectorization import TextVectorization
 
 __all__ = [
+    "AugMix",
     "AutoContrast",
     "CategoryEncoding",
     "CenterCrop",
@@ -95,10 +102,12 @@ __all__ = [
     "HashedCrossing",
     "Hashing",
     "IntegerLookup",
+    "MaxNumBoundingBoxes",
     "MelSpectrogram",
     "MixUp",
     "Normalization",
     "Pipeline",
+    "RandAugment",
     "RandomBrightness",
     "RandomColorDegeneration",
     "RandomColorJitter",
