@@ -29,7 +29,9 @@ from kerax.training.objectives import pack_batch as pack_x_y_sample_weight
 from kerax.training.objectives import unpack_batch as unpack_x_y_sample_weight
 from kerax.training.progbar import Progbar
 from kerax.utils.audio_dataset_utils import audio_dataset_from_directory
+from kerax.utils.config_utils import Config
 from kerax.utils.dataset_utils import FileDataset, split_dataset
+from kerax.utils.feature_space import FeatureSpace
 from kerax.utils.file_utils import (
     extract_archive,
     get_file,
@@ -50,7 +52,9 @@ from kerax.utils.timeseries_dataset_utils import timeseries_dataset_from_array
 Sequence = PyDataset  # Keras's older name, kept by Keras as an alias.
 
 __all__: list[str] = [
+    "Config",
     "CustomObjectScope",
+    "FeatureSpace",
     "Progbar",
     "Sequence",
     "clear_session",
