@@ -29,7 +29,8 @@ from typing import Any
 
 import jax
 
-from kerax.core import naming, variables
+from kerax.core import naming, remat, variables
+from kerax.core.input_spec import check_layer_input
 from kerax.core.spec import to_spec
 
 # Instance-dict keys the base class owns; sublayer discovery skips them.
@@ -102,6 +103,7 @@ class LayerMeta(type):
     def __call__(cls, *args, **kwargs):
         input_shape = _pop_input_shape(cls, kwargs)
         self = cls._construct(*args, **kwargs)
+        remat.mark(self)  # Inside a kerax.RematScope: kept beside the config.
         if input_shape is not None:
             object.__setattr__(self, INPUT_SHAPE_ARG, input_shape)
         return self
@@ -474,6 +476,8 @@ def run_call(layer, f: Frame, inputs: tuple, kwargs: dict):
         return y, state
     if type(layer)._keras_build:
         f.attrs = variables.run_build(layer, to_spec(inputs)).attrs
+        # Keras's `self.input_spec = InputSpec(...)` set in `build`.
+        check_layer_input(layer, inputs, f.attrs.get("input_spec"))
     if _takes(type(layer), "training"):
         kwargs = {"training": f.training, **kwargs}
     y = layer.call(*inputs, **kwargs)

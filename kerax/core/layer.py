@@ -18,8 +18,17 @@ from typing import ClassVar
 import jax
 import jax.numpy as jnp
 
-from kerax.core import authoring, aux_losses, naming, registry, serialization, variables
+from kerax.core import (
+    authoring,
+    aux_losses,
+    naming,
+    registry,
+    remat,
+    serialization,
+    variables,
+)
 from kerax.core.fields import constrained_param, converter_of, regularized_param
+from kerax.core.input_spec import check_layer_input
 from kerax.core.policy import DTypePolicy, get_policy
 from kerax.core.spec import shape_str, to_spec
 
@@ -222,6 +231,7 @@ class Layer(metaclass=authoring.LayerMeta):
             k: to_spec(v) if _is_arraylike_tree(v) else v for k, v in kwargs.items()
         }
         self.check_input(*specs)
+        check_layer_input(self, specs)  # Keras's `self.input_spec = InputSpec(...)`.
         static = (self, specs, tuple(sorted(kwargs.items())))
         if not isinstance(key, jax.core.Tracer) and _hashable(static):
             # Called eagerly: one compiled program makes every array (see
@@ -248,12 +258,20 @@ class Layer(metaclass=authoring.LayerMeta):
             raise TypeError(
                 f"{self.describe()}: `training` must be a Python bool (it is static under jit), got {type(training).__name__}."
             )
+        check_layer_input(self, inputs)
         if "mask" in kwargs and kwargs["mask"] is None:
             del kwargs["mask"]
         if "mask" in kwargs and not self.accepts_mask():
             del kwargs[
                 "mask"
             ]  # Like Keras: layers that ignore masks are not handed one.
+        mode = vars(self).get(remat.REMAT_ATTR)  # Made inside a kerax.RematScope.
+        if mode is not None:
+            run = functools.partial(self._apply_body, training=training)
+            return remat.apply(self, mode, run, (params, state, inputs, key, kwargs))
+        return self._apply_body(params, state, inputs, key, kwargs, training=training)
+
+    def _apply_body(self, params, state, inputs, key, kwargs, *, training):
         if self.autocast:
             compute = self.policy.compute_dtype
             inputs = cast_floating(inputs, compute)
@@ -578,10 +596,17 @@ class Layer(metaclass=authoring.LayerMeta):
         """The Keras-style config: this layer's fields, JSON-safe.
 
         A Keras-style layer (own `__init__`) gets its config from its
-        `__init__` arguments, as Keras's auto-config does.
+        `__init__` arguments, as Keras's auto-config does. One that writes its
+        own `get_config` gets its base's config from `super().get_config()`,
+        as in Keras: `Layer`'s `name`, `trainable` and `dtype` (a built-in
+        base's arguments), not the auto-config, so
+        `dict(units=self.units, **super().get_config())` works.
         """
-        if authoring.is_keras_style(type(self)):
-            return self._init_config()
+        cls = type(self)
+        if authoring.is_keras_style(cls):
+            owner = next(c for c in cls.__mro__ if "get_config" in c.__dict__)
+            if owner is Layer or not authoring.is_keras_style(owner):
+                return self._init_config()
         return {
             f.name: serialization.serialize_value(
                 getattr(self, f.name), f"{self.describe()}.{f.name}"
