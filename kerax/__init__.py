@@ -14,7 +14,9 @@ from kerax import (
     config,
     constraints,
     datasets,
+    distillation,
     distribute,
+    dtype_policies,
     export,
     initializers,
     interop,
@@ -24,11 +26,14 @@ from kerax import (
     mixed_precision,
     ops,
     optimizers,
+    preprocessing,
     random,
     regularizers,
     saving,
     training,
+    tree,
     utils,
+    wrappers,
 )
 from kerax._version import __version__
 from kerax.core import (
@@ -46,7 +51,13 @@ from kerax.core import (
     spec,
     to_json,
 )
+from kerax.core.input_spec import InputSpec
+from kerax.core.remat import RematScope, remat
+from kerax.initializers import Initializer
+from kerax.losses import Loss
+from kerax.metrics import Metric
 from kerax.models import Model, Sequential
+from kerax.regularizers import Regularizer
 from kerax.saving import (
     load_model,
     load_trainer,
@@ -56,8 +67,26 @@ from kerax.saving import (
 )
 from kerax.training import Trainer, TrainState
 
+
+def version() -> str:
+    """Keras's `keras.version()`: kerax's version string."""
+    return __version__
+
+
 __all__ = [
     "__version__",
+    "version",
+    "Initializer",
+    "InputSpec",
+    "Loss",
+    "Metric",
+    "Regularizer",
+    "RematScope",
+    "remat",
+    "dtype_policies",
+    "preprocessing",
+    "distillation",
+    "wrappers",
     "TrainState",
     "Trainer",
     "callbacks",
@@ -67,6 +96,7 @@ __all__ = [
     "optimizers",
     "random",
     "training",
+    "tree",
     "utils",
     "DTypePolicy",
     "Input",

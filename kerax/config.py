@@ -15,13 +15,28 @@ Example:
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 
 from kerax.core.policy import DTypePolicy, dtype_policy, set_dtype_policy
 
 __all__ = [
     "backend",
+    "disable_flash_attention",
     "disable_interactive_logging",
+    "disable_traceback_filtering",
+    "enable_flash_attention",
+    "enable_traceback_filtering",
+    "is_flash_attention_enabled",
+    "is_nnx_enabled",
+    "is_traceback_filtering_enabled",
+    "max_epochs",
+    "max_steps_per_epoch",
+    "set_backend",
+    "set_epsilon",
+    "set_max_epochs",
+    "set_max_steps_per_epoch",
     "dtype_policy",
     "enable_interactive_logging",
     "enable_unsafe_deserialization",
@@ -66,9 +81,131 @@ def set_floatx(value: str) -> None:
     set_dtype_policy(DTypePolicy(name))
 
 
+_KERAS_EPSILON = 1e-7
+_epsilon = _KERAS_EPSILON
+
+
 def epsilon() -> float:
-    """Keras's fuzz factor, 1e-7: what kerax's losses and metrics use."""
-    return 1e-7
+    """Keras's fuzz factor: 1e-7 unless `set_epsilon` changed it."""
+    return _epsilon
+
+
+def set_epsilon(value: float) -> None:
+    """Keras's `set_epsilon`: the value `epsilon()` returns.
+
+    kerax's built-in losses, metrics, constraints, regularizers and
+    normalization layers keep Keras's default 1e-7 as a compile-time constant
+    (so jitted steps never depend on a global); a value other than 1e-7
+    warns that only code calling `epsilon()` sees it.
+    """
+    global _epsilon
+    value = float(value)
+    if not value > 0:
+        raise ValueError(
+            f"kerax.config.set_epsilon: expected a positive float, got {value!r}."
+        )
+    if value != _KERAS_EPSILON:
+        warnings.warn(
+            f"kerax.config.set_epsilon({value}): epsilon() now returns {value}, but kerax's "
+            "built-in losses, metrics, constraints, regularizers and normalization layers "
+            "keep Keras's default 1e-7. Pass epsilon to your own code explicitly "
+            "where it matters.",
+            stacklevel=2,
+        )
+    _epsilon = value
+
+
+_max_epochs = None
+_max_steps_per_epoch = None
+
+
+def max_epochs() -> int | None:
+    """The cap on `Trainer.fit`'s epochs set by `set_max_epochs`, or None."""
+    return _max_epochs
+
+
+def set_max_epochs(max_epochs: int | None) -> None:
+    """Keras's `set_max_epochs`: `Trainer.fit` runs at most this many epochs
+    whatever its `epochs` says (None: no cap). For quick test runs."""
+    global _max_epochs
+    _max_epochs = _check_cap("set_max_epochs", max_epochs)
+
+
+def max_steps_per_epoch() -> int | None:
+    """The cap on steps per epoch set by `set_max_steps_per_epoch`, or None."""
+    return _max_steps_per_epoch
+
+
+def set_max_steps_per_epoch(max_steps_per_epoch: int | None) -> None:
+    """Keras's `set_max_steps_per_epoch`: each epoch of `Trainer.fit` runs at
+    most this many steps (None: no cap)."""
+    global _max_steps_per_epoch
+    _max_steps_per_epoch = _check_cap("set_max_steps_per_epoch", max_steps_per_epoch)
+
+
+def _check_cap(name, value):
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise ValueError(
+            f"kerax.config.{name}: expected a positive int or None, got {value!r}."
+        )
+    return value
+
+
+def enable_traceback_filtering() -> None:
+    """Keras's traceback filtering is JAX's: `jax_traceback_filtering="auto"`."""
+    jax.config.update("jax_traceback_filtering", "auto")
+
+
+def disable_traceback_filtering() -> None:
+    """Full tracebacks, JAX internals included (`jax_traceback_filtering="off"`)."""
+    jax.config.update("jax_traceback_filtering", "off")
+
+
+def is_traceback_filtering_enabled() -> bool:
+    """Whether JAX hides its internal frames from tracebacks."""
+    return jax.config.jax_traceback_filtering != "off"
+
+
+_flash_attention = None
+
+
+def enable_flash_attention() -> None:
+    """Keras's flag, recorded for `is_flash_attention_enabled`.
+
+    It changes nothing in kerax: attention layers already call
+    `jax.nn.dot_product_attention` where Keras would, and JAX picks the
+    fastest kernel (cuDNN flash attention on GPUs that have it)."""
+    global _flash_attention
+    _flash_attention = True
+
+
+def disable_flash_attention() -> None:
+    """Keras's flag, recorded for `is_flash_attention_enabled`; kerax's
+    attention is unchanged (see `enable_flash_attention`)."""
+    global _flash_attention
+    _flash_attention = False
+
+
+def is_flash_attention_enabled() -> bool | None:
+    """None (the default: the backend decides), or what
+    `enable_flash_attention` / `disable_flash_attention` set, as in Keras."""
+    return _flash_attention
+
+
+def is_nnx_enabled() -> bool:
+    """False: kerax layers are not Flax NNX modules."""
+    return False
+
+
+def set_backend(backend: str) -> None:
+    """Keras's `set_backend`: kerax is JAX only, so only `"jax"` is accepted."""
+    if backend != "jax":
+        raise ValueError(
+            f"kerax.config.set_backend({backend!r}): kerax runs on JAX only. For another "
+            "backend use Keras itself; kerax models interoperate through kerax.interop."
+        )
 
 
 _DATA_FORMATS = ("channels_last", "channels_first")

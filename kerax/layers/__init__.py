@@ -7,6 +7,7 @@ also here, as `keras.layers` has them.
 """
 
 from kerax.core import registry
+from kerax.core.input_spec import InputSpec
 from kerax.core.layer import Layer
 from kerax.core.node import Input, InputLayer
 from kerax.layers import (
@@ -39,6 +40,7 @@ from kerax.layers.reshaping import *  # noqa: F403
 __all__ = [
     "Input",
     "InputLayer",
+    "InputSpec",
     "FlaxLayer",
     "JaxLayer",
     "Layer",

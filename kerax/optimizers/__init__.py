@@ -13,7 +13,9 @@ optimizer goes anywhere an optax one does and the reverse:
 The learning rate is part of `opt_state` (`get_learning_rate`,
 `set_learning_rate`), schedules live in `kerax.optimizers.schedules`,
 `freeze` gives Keras's `trainable=False`, and `DynamicLossScale` Keras's
-float16 loss scaling. `Muon` picks its rule per param from the params-tree
+float16 loss scaling (`LossScaleOptimizer` wraps an optimizer with it, as
+Keras; `MultiOptimizer` / `OptimizerMap` pick an optimizer per param path).
+`Muon` picks its rule per param from the params-tree
 path (`muon_labels`); `ScheduleFreeAdamW` trains on the interpolated params
 as Keras does, and `schedule_free_eval_params` gives the averaged ones.
 
@@ -59,6 +61,12 @@ from kerax.optimizers.schedule_free import (
     ScheduleFreeAdamW,
     schedule_free_eval_params,
 )
+from kerax.optimizers.wrappers import (
+    LossScaleOptimizer,
+    LossScaleOptimizerState,
+    MultiOptimizer,
+    OptimizerMap,
+)
 
 __all__ = [
     "SGD",
@@ -79,6 +87,10 @@ __all__ = [
     "KerasOptimizerState",
     "DynamicLossScale",
     "LossScaleState",
+    "LossScaleOptimizer",
+    "LossScaleOptimizerState",
+    "MultiOptimizer",
+    "OptimizerMap",
     "schedules",
     "get",
     "serialize",

@@ -56,6 +56,7 @@ from kerax.core import aux_losses
 from kerax.core.spec import to_spec
 from kerax.optimizers import DynamicLossScale
 from kerax.optimizers import base as optimizer_base
+from kerax.optimizers.wrappers import unwrap_loss_scale
 from kerax.training.objectives import Objectives, unpack_batch
 from kerax.training.train_state import TrainState, init_train_state, step_key
 
@@ -574,6 +575,7 @@ def make_train_step(
     objectives = resolve_objectives(
         model, loss, loss_weights, metrics, weighted_metrics, y_spec=y_spec
     )
+    optimizer, loss_scale = unwrap_loss_scale(optimizer, loss_scale)
     return TrainStep(
         model,
         resolve_optimizer(model, optimizer),

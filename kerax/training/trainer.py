@@ -53,8 +53,10 @@ import warnings
 import jax
 import numpy as np
 
+from kerax import config as _config
 from kerax.core.spec import spec as make_spec
 from kerax.distribute import pad_batch, to_host
+from kerax.optimizers.wrappers import unwrap_loss_scale
 from kerax.training.callbacks import CallbackList
 from kerax.training.data import (
     ArrayAdapter,
@@ -295,7 +297,8 @@ class Trainer:
             batch is padded to one with zero sample weights (its padding rows
             then take part in BatchNormalization statistics and count in the
             running loss average: the one place kerax departs from exact
-            single-device results).
+            single-device results). Default: the global distribution set
+            with `kerax.distribution.set_distribution` (None: one device).
         train_step: a pure `fn(ts, batch) -> (ts, logs)` that replaces the
             built-in training step (Keras's overridden `train_step`); `fit`
             runs it with callbacks, progress bar, distribution and fusion.
@@ -352,11 +355,19 @@ class Trainer:
         self.steps_per_execution = steps_per_execution
         self.fuse_steps = fuse_steps
         self.prefetch = prefetch
+        if distribution is None:  # Keras: `keras.distribution.set_distribution`.
+            from kerax.distribution import distribution as global_distribution
+
+            distribution = global_distribution()
         self.distribution = distribution
         self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
         self._custom = (train_step, test_step)
+        # Keras's LossScaleOptimizer: its inner optimizer, with its loss scaling.
+        optimizer, loss_scale = unwrap_loss_scale(
+            optimizer, "auto" if auto_scale_loss else None
+        )
         self.tx = resolve_optimizer(model, optimizer)
-        self.loss_scale = resolve_loss_scale(model, "auto" if auto_scale_loss else None)
+        self.loss_scale = resolve_loss_scale(model, loss_scale)
         self.predict_step = make_predict_step(model)
         self.objectives = None
         self.input_spec = None
@@ -430,6 +441,23 @@ class Trainer:
         if self.loss_scale is not None and ts.loss_scale is None:
             ts = ts._replace(loss_scale=self.loss_scale.init())
         return ts
+
+    def get_compile_config(self) -> dict:
+        """Keras's `model.get_compile_config()`: the optimizer, loss, metrics,
+        ... serialized as a `.keras` file's `compile_config` holds them."""
+        from kerax.saving import training_state  # kerax.saving imports this module.
+
+        return training_state.compile_config(self)
+
+    @classmethod
+    def from_compile_config(cls, model, config: dict) -> Trainer:
+        """Keras's `model.compile_from_config(config)`: a Trainer for `model`
+        from `get_compile_config()` output (registered objects only)."""
+        from kerax.saving import training_state
+
+        return training_state.make_trainer(
+            model, {"compile_config": config}, "Trainer.from_compile_config"
+        )
 
     @property
     def metrics_names(self) -> list[str]:
@@ -543,6 +571,12 @@ class Trainer:
         # Complete before callbacks see `ts`, so a checkpoint restore finds
         # the full structure.
         ts = self._complete(ts)
+        # Keras's `config.set_max_epochs` / `set_max_steps_per_epoch` caps.
+        if _config.max_epochs() is not None:
+            epochs = min(epochs, _config.max_epochs())
+        cap = _config.max_steps_per_epoch()
+        if cap is not None:
+            steps_per_epoch = min(steps_per_epoch or adapter.num_batches or cap, cap)
         steps = steps_per_epoch or adapter.num_batches
         cbs = CallbackList(
             callbacks,
