@@ -142,7 +142,14 @@ def set_trainable(
 
     def replace(layer):
         name = names.get(id(layer))
-        if name is None or not chosen(name, layer) or layer.trainable == trainable:
+        if name is None or not chosen(name, layer):
+            return layer
+        if isinstance(layer, (Model, Sequential)):
+            # Keras's `model.trainable = value` sets it on every sublayer too.
+            inner = set_trainable(layer, lambda name, layer: True, trainable)
+            if any(a is not b for a, b in zip(inner.layers, layer.layers)):
+                layer = inner
+        if layer.trainable == trainable:
             return layer
         return _with_config(layer, trainable=trainable)
 

@@ -49,8 +49,13 @@ def _table(rows, headers, print_fn, title):
     print_fn(line)
 
 
-def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
+def summary(
+    model: Layer, *specs, print_fn=print, params=None, state=None, show_trainable=False
+):
     """Prints the Keras-style summary of `model` for input `specs`.
+
+    `show_trainable=True` adds Keras's "Trainable" column: `Y` or `N` for a
+    layer with weights (its `trainable` flag), `-` for one without.
 
     Sequential models that start with `kerax.Input` and functional models
     know their input spec; other layers need one. A `Sequential` without an
@@ -70,11 +75,13 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
             # Keras's summary of a model not built yet: no shapes, no params.
             rows = [
                 (f"{name} ({type(layer).__name__})", "?", "0 (unbuilt)")
+                + (("-",) if show_trainable else ())  # Keras: no weights yet.
                 for name, layer in model.named_layers()
             ]
             _table(
                 rows,
-                ("Layer (type)", "Output Shape", "Param #"),
+                ("Layer (type)", "Output Shape", "Param #")
+                + (("Trainable",) if show_trainable else ()),
                 emit,
                 f'Model: "{model.scope_name}"',
             )
@@ -90,14 +97,28 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
     if params is None or state is None:
         params, state = jax.eval_shape(lambda: model.init(jax.random.key(0), *specs))
     rows = []
+
+    def trait(layer, name):
+        # Keras's "Trainable" column: Y/N for a layer with weights, "-" without.
+        if not show_trainable:
+            return ()
+        weights = (
+            (params, state) if name is None else (params.get(name), state.get(name))
+        )
+        if not jax.tree.leaves(weights):
+            return ("-",)
+        return ("Y" if layer.trainable else "N",)
+
     if isinstance(model, Model):
         g = model._graph
         headers = ("Layer (type)", "Output Shape", "Param #", "Connected to")
+        if show_trainable:
+            headers += ("Trainable",)
         for layer in g.keras_order():  # Keras's table lists `model.layers`.
             name = g.name_of[id(layer)]
             nodes = [n for n in g.order if n.op is layer]
             out = _out_shape(nodes[0].spec) if nodes else "?"
-            count = _count(params.get(name, {}))[0]
+            count = _count((params.get(name, {}), state.get(name, {})))[0]
             connected = []
             for n in nodes:
                 for dep in jax.tree.leaves(
@@ -121,9 +142,12 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
                     f"{count:,}",
                     ", ".join(connected) or "-",
                 )
+                + trait(layer, name)
             )
     else:
         headers = ("Layer (type)", "Output Shape", "Param #")
+        if show_trainable:
+            headers += ("Trainable",)
         children = (
             model.named_layers() if isinstance(model, Sequential) else model.children()
         )
@@ -135,13 +159,14 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
                     if isinstance(model, Sequential)
                     else (None, None)
                 )
-                count = _count(params.get(name, {}))[0]
+                count = _count((params.get(name, {}), state.get(name, {})))[0]
                 rows.append(
                     (
                         f"{name} ({type(layer).__name__})",
                         _out_shape(spec) if spec is not None else "?",
                         f"{count:,}",
                     )
+                    + trait(layer, name)
                 )
         else:
             out = model.output_spec(*specs)
@@ -149,8 +174,9 @@ def summary(model: Layer, *specs, print_fn=print, params=None, state=None):
                 (
                     f"{model.scope_name} ({type(model).__name__})",
                     _out_shape(out),
-                    f"{_count(params)[0]:,}",
+                    f"{_count((params, state))[0]:,}",
                 )
+                + trait(model, None)
             )
     _table(rows, headers, emit, f'Model: "{model.scope_name}"')
     mask = model.trainable_mask(params)

@@ -107,6 +107,9 @@ class _RandomImageLayer(Layer):
         return images.astype(self.policy.compute_dtype)
 
     def call(self, params, state, x, *, key, training):
+        if x.ndim == 3:  # Keras's unbatched image: transformed as a batch of one.
+            y, state = self.call(params, state, x[None], key=key, training=training)
+            return y[0], state
         del params
         if not training:
             return self.inference(x), state

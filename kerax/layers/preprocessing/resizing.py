@@ -105,6 +105,9 @@ class Resizing(Layer):
         )
 
     def call(self, params, state, x, *, key, training):
+        if x.ndim == 3:  # Keras's unbatched image: resized as a batch of one.
+            y, state = self.call(params, state, x[None], key=key, training=training)
+            return y[0], state
         del params, key, training
         h_axis, w_axis = spatial_axes(self.data_format)
         images = x
