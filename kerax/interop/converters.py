@@ -18,6 +18,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import inspect
 from collections.abc import Callable
 from typing import Any
 
@@ -106,12 +107,20 @@ def construct_from_keras(cls: type[Layer], config: dict, **overrides) -> Layer:
     if authoring.is_keras_style(cls) and not overrides:
         # A layer written Keras's way (own `__init__`): its `from_config` gets
         # Keras's config as Keras would pass it, less the keys kerax's writer
-        # adds (`name`, ...) that this `__init__` does not take.
-        droppable = IGNORED_KEYS | {"name", "trainable", "dtype"}
+        # adds (`name`, ...) that this `__init__` does not take, and Keras's
+        # keys with no kerax counterpart (a Dense subclass's
+        # `quantization_config`) unless the class names them itself.
+        named = set(inspect.signature(cls.__init__).parameters)
+        if dataclasses.is_dataclass(cls):  # A subclass of a built-in layer.
+            named |= {f.name for f in dataclasses.fields(cls)}
         config = {
             k: v
             for k, v in config.items()
-            if k not in droppable or authoring.accepts_argument(cls, k)
+            if (k not in IGNORED_KEYS or k in named)
+            and (
+                k not in {"name", "trainable", "dtype"}
+                or authoring.accepts_argument(cls, k)
+            )
         }
         if "dtype" in config:
             config["dtype"] = _keras_dtype(config["dtype"])

@@ -64,6 +64,10 @@ def _from_json(value, family, where):
     if isinstance(value, dict):
         if "class_name" in value and "config" in value:  # One serialized object.
             try:
+                if value["class_name"] == "function" and family is metrics_module:
+                    # The function itself, as Keras's `compile_from_config`
+                    # gives it back (`metrics.deserialize` would wrap it).
+                    return family.deserialize_function(value)
                 return family.deserialize(value)
             except (ValueError, TypeError) as e:
                 raise ModelFileError(
@@ -80,8 +84,8 @@ def _leaves(train_state):
     return jax.tree.leaves(rest)
 
 
-def describe(trainer, train_state) -> dict:
-    """`{"compile_config", "json", "arrays"}` for `trainer` and `train_state`."""
+def compile_config(trainer) -> dict:
+    """Keras's `compile_config` (`model.get_compile_config()`) of `trainer`."""
     opt = getattr(trainer, "optimizer", None) or getattr(trainer, "tx", None)
     if not isinstance(opt, optimizers.KerasOptimizer):
         raise ModelFileError(
@@ -90,7 +94,7 @@ def describe(trainer, train_state) -> dict:
             "(optimizer='adam' or kerax.optimizers.Adam(...)) to save training state."
         )
     loss, loss_weights, metrics, weighted_metrics = trainer._compile_args
-    compile_config = {
+    return {
         "optimizer": optimizers.serialize(opt),
         "loss": _json_argument("loss", loss, losses),
         "loss_weights": _json_argument("loss_weights", loss_weights, None),
@@ -104,11 +108,16 @@ def describe(trainer, train_state) -> dict:
         else trainer.steps_per_execution,
         "jit_compile": True,
     }
+
+
+def describe(trainer, train_state) -> dict:
+    """`{"compile_config", "json", "arrays"}` for `trainer` and `train_state`."""
+    compile_config_ = compile_config(trainer)
     leaves = [np.asarray(x) for x in _leaves(train_state)]
     return {
-        "compile_config": compile_config,
+        "compile_config": compile_config_,
         "json": {
-            "compile_config": compile_config,
+            "compile_config": compile_config_,
             "trainer": {k: getattr(trainer, k) for k in _TRAINER_FIELDS},
             "num_arrays": len(leaves),
         },
