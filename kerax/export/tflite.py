@@ -17,6 +17,13 @@ by max(1, max |y|)):
 | "float16" | float16 | 1e-2 |
 | "dynamic_range" | int8 weights, float activations | 5e-2 |
 | "int8" | int8 weights and activations (needs `representative_data`), float I/O | 0.15 |
+
+Keras's `model.export(path, format="litert", ...)` arguments are accepted
+too: `input_signature` (a list with one spec per positional argument of the
+model's call: `InputSpec`, `tf.TensorSpec` or `jax.ShapeDtypeStruct`; `None`
+dimensions are symbolic), and the converter's `optimizations`
+(`[tf.lite.Optimize.DEFAULT]`: dynamic-range quantization) with
+`target_spec={"supported_types": [tf.float16]}` (float16).
 """
 
 from __future__ import annotations
@@ -66,6 +73,58 @@ if q == "int8":
     conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
 open(os.path.join(work, "model.tflite"), "wb").write(conv.convert())
 """
+
+
+def _signature_spec(input_signature):
+    """Keras's `input_signature` (one spec per positional argument) as a kerax spec."""
+    from kerax.core.spec import spec
+
+    sig = input_signature
+    if isinstance(sig, (list, tuple)) and len(sig) == 1:
+        sig = sig[0]  # A kerax model's call takes one (nested) input.
+
+    def one(s):
+        if isinstance(s, jax.ShapeDtypeStruct):
+            return s
+        shape = getattr(s, "shape", None)
+        if shape is None:
+            raise ValueError(
+                f"tflite: input_signature holds {s!r}; expected InputSpec, tf.TensorSpec or jax.ShapeDtypeStruct with a shape."
+            )
+        dtype = getattr(s, "dtype", None) or "float32"
+        dtype = getattr(dtype, "as_numpy_dtype", dtype)  # tf.DType
+        return spec(tuple(None if d is None else int(d) for d in shape), dtype)
+
+    return jax.tree.map(one, sig)
+
+
+def _quantization_from_converter_options(quantization, optimizations, target_spec):
+    """Keras's converter options (`optimizations`, `target_spec`) as a quantization."""
+    target_spec = dict(target_spec or {})
+    unknown = sorted(set(target_spec) - {"supported_types"})
+    if unknown:
+        raise ValueError(
+            f"tflite: target_spec supports 'supported_types' only (kerax exports builtin ops), got {unknown}."
+        )
+    if not optimizations:
+        if target_spec.get("supported_types"):
+            raise ValueError(
+                "tflite: target_spec={'supported_types': ...} needs optimizations=[tf.lite.Optimize.DEFAULT]."
+            )
+        return quantization
+    if quantization is not None:
+        raise ValueError(
+            "tflite: pass either quantization= or Keras's optimizations=, not both."
+        )
+    types = {
+        np.dtype(getattr(t, "as_numpy_dtype", t))
+        for t in target_spec.get("supported_types", ())
+    }
+    if types - {np.dtype("float16")}:
+        raise ValueError(
+            f"tflite: target_spec supported_types must be [tf.float16], got {sorted(map(str, types))}."
+        )
+    return "float16" if types else "dynamic_range"
 
 
 def _run_converter(work: Path, timeout: float):
@@ -121,6 +180,9 @@ def tflite(
     verify: bool = True,
     tolerance: float | None = None,
     timeout: float = 900,
+    input_signature=None,
+    optimizations=None,
+    target_spec=None,
 ) -> common.ExportReport:
     """Exports a `.tflite` file for LiteRT with a fixed batch size.
 
@@ -135,9 +197,23 @@ def tflite(
         the model's inputs) of at least `batch_size` samples.
       verify: run the artifact with LiteRT and compare with JAX.
       tolerance: override the table in the module docstring.
+      input_signature: Keras's form of `input_spec`: a list with one spec
+        per positional argument of the call (`InputSpec`, `tf.TensorSpec`).
+      optimizations, target_spec: Keras's converter options:
+        `[tf.lite.Optimize.DEFAULT]` is `quantization="dynamic_range"`, and
+        with `target_spec={"supported_types": [tf.float16]}` it is "float16".
     """
     import tensorflow as tf  # Optional and heavy: only when exporting.
 
+    quantization = _quantization_from_converter_options(
+        quantization, optimizations, target_spec
+    )
+    if input_signature is not None:
+        if input_spec is not None:
+            raise ValueError(
+                "tflite: pass either input_spec= or Keras's input_signature=, not both."
+            )
+        input_spec = _signature_spec(input_signature)
     if quantization not in TOLERANCES:
         raise ValueError(
             f"tflite: quantization must be one of {list(TOLERANCES)}, got {quantization!r}."

@@ -227,3 +227,43 @@ def test_host_callback_is_a_clear_error_naming_the_layer(tmp_path):
     params, state = model.init(jax.random.key(0))
     with pytest.raises(ExportError, match=r"host_double.*pure_callback"):
         kerax.export.stablehlo(model, params, state, tmp_path / "m")
+
+
+def test_tflite_takes_keras_export_arguments():
+    # Keras's `model.export(path, format="litert", input_signature=...,
+    # optimizations=..., target_spec=...)` arguments map onto kerax's.
+    from kerax.export.tflite import (
+        _quantization_from_converter_options,
+        _signature_spec,
+    )
+
+    spec = _signature_spec([kerax.layers.InputSpec(shape=(None, 10), dtype="float32")])
+    assert spec.shape[1:] == (10,) and spec.dtype == jnp.float32
+    assert not isinstance(spec.shape[0], int)  # The symbolic batch.
+    both = _signature_spec([[tf.TensorSpec((None, 3), tf.int32), tf.TensorSpec((2,))]])
+    assert [s.dtype for s in both] == [jnp.int32, jnp.float32]
+    assert both[1].shape == (2,)
+
+    default = [tf.lite.Optimize.DEFAULT]
+    assert _quantization_from_converter_options(None, default, None) == "dynamic_range"
+    f16 = {"supported_types": [tf.float16]}
+    assert _quantization_from_converter_options(None, default, f16) == "float16"
+    assert _quantization_from_converter_options("int8", None, None) == "int8"
+    assert _quantization_from_converter_options(None, [], None) is None
+    with pytest.raises(ValueError, match="not both"):
+        _quantization_from_converter_options("float16", default, None)
+    with pytest.raises(ValueError, match="supported_ops"):
+        _quantization_from_converter_options(None, default, {"supported_ops": []})
+    with pytest.raises(ValueError, match="float16"):
+        _quantization_from_converter_options(
+            None, default, {"supported_types": [tf.int8]}
+        )
+    with pytest.raises(ValueError, match="either input_spec"):
+        kerax.export.tflite(
+            mlp(),
+            {},
+            {},
+            "m.tflite",
+            input_spec=kerax.spec((None, 6)),
+            input_signature=[kerax.spec((None, 6))],
+        )
