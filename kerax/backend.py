@@ -22,7 +22,6 @@ import gc
 
 import jax
 import jax.numpy as jnp  # noqa: F401 - used by the examples above.
-import numpy as np
 
 from kerax.config import (
     backend,
@@ -35,6 +34,7 @@ from kerax.config import (
 )
 from kerax.core import layer as _layer
 from kerax.core.node import Node
+from kerax.core.policy import dtype_name
 
 __all__ = [
     "backend",
@@ -53,37 +53,6 @@ __all__ = [
     "standardize_dtype",
 ]
 
-# Keras's `dtypes.ALLOWED_DTYPES` and what its Python types stand for.
-_ALLOWED_DTYPES = (
-    "float16",
-    "float32",
-    "float64",
-    "uint8",
-    "uint16",
-    "uint32",
-    "uint64",
-    "int8",
-    "int16",
-    "int32",
-    "int64",
-    "bfloat16",
-    "bool",
-    "string",
-    "float8_e4m3fn",
-    "float8_e5m2",
-    "complex64",
-    "complex128",
-)
-# Keras's JAX backend: Python ints and complexes are 32-bit and complex64.
-_PYTHON_DTYPES = {
-    bool: "bool",
-    int: "int32",
-    "int": "int32",
-    float: "float32",
-    str: "string",
-    complex: "complex64",
-}
-
 
 def clear_session(free_memory: bool = True) -> None:
     """Drops JAX's compiled programs and kerax's output-spec cache, as Keras frees its graph."""
@@ -97,23 +66,7 @@ def clear_session(free_memory: bool = True) -> None:
 def standardize_dtype(dtype) -> str:
     """Keras's `standardize_dtype`: a dtype's name (`"float32"`), from a
     name, a NumPy or JAX dtype, or a Python type; None is `floatx()`."""
-    if dtype is None:
-        return floatx()
-    dtype = (
-        _PYTHON_DTYPES.get(dtype, dtype) if isinstance(dtype, (type, str)) else dtype
-    )
-    if isinstance(dtype, str):
-        name = dtype
-    else:
-        try:
-            name = np.dtype(dtype).name
-        except TypeError:
-            name = getattr(dtype, "name", getattr(dtype, "__name__", str(dtype)))
-    if name not in _ALLOWED_DTYPES:
-        raise ValueError(
-            f"Invalid dtype: {dtype!r}. Expected one of {', '.join(_ALLOWED_DTYPES)}."
-        )
-    return name
+    return floatx() if dtype is None else dtype_name(dtype)
 
 
 def is_float_dtype(dtype) -> bool:

@@ -40,6 +40,7 @@ from jax.sharding import NamedSharding
 from jax.sharding import PartitionSpec as P
 
 from kerax import distribute as _kd
+from kerax.core import registry
 
 __all__ = [
     "DataParallel",
@@ -442,3 +443,7 @@ def distribution():
 def set_distribution(value):
     """Sets the global distribution: a `Trainer` made without `distribution=` uses it."""
     _GLOBAL["distribution"] = value
+
+
+# The Trainer (a lower floor) reads the global distribution through the registry.
+registry.provide("global_distribution", distribution)

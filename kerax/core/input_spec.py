@@ -20,13 +20,9 @@ from typing import Any
 
 import numpy as np
 
+from kerax.core.policy import dtype_name
+
 __all__ = ["InputSpec", "assert_input_compatibility"]
-
-
-def _standardize_dtype(dtype):
-    from kerax.backend import standardize_dtype
-
-    return standardize_dtype(dtype)
 
 
 def _shape(shape) -> tuple:
@@ -61,7 +57,7 @@ class InputSpec:
         name=None,
         optional=False,
     ):
-        self.dtype = _standardize_dtype(dtype) if dtype is not None else None
+        self.dtype = dtype_name(dtype) if dtype is not None else None
         if shape is not None:
             self.shape = tuple(None if d is None else int(d) for d in shape)
             self.ndim = len(self.shape)
@@ -197,7 +193,7 @@ def assert_input_compatibility(input_spec, inputs, layer_name) -> None:
                 f"Full shape received: {shape}"
             )
         if spec.dtype is not None:
-            dtype = _standardize_dtype(x.dtype)
+            dtype = dtype_name(x.dtype)
             if dtype != spec.dtype:
                 raise ValueError(
                     head + f"expected dtype={spec.dtype}, found dtype={dtype}"

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 
 import jax.numpy as jnp
+import numpy as np
 
 _POLICIES = {
     "float32": ("float32", "float32"),
@@ -75,3 +76,56 @@ def get_policy(policy) -> DTypePolicy:
         raise ValueError(
             f"Unknown dtype policy {policy!r}; valid policies: {sorted(_POLICIES)}."
         ) from None
+
+
+# Keras's `dtypes.ALLOWED_DTYPES` and what its Python types stand for.
+_ALLOWED_DTYPES = (
+    "float16",
+    "float32",
+    "float64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "bfloat16",
+    "bool",
+    "string",
+    "float8_e4m3fn",
+    "float8_e5m2",
+    "complex64",
+    "complex128",
+)
+# Keras's JAX backend: Python ints and complexes are 32-bit and complex64.
+_PYTHON_DTYPES = {
+    bool: "bool",
+    int: "int32",
+    "int": "int32",
+    float: "float32",
+    str: "string",
+    complex: "complex64",
+}
+
+
+def dtype_name(dtype) -> str:
+    """Keras's name of a dtype (`"float32"`), from a name, a NumPy or JAX
+    dtype, or a Python type (`kerax.backend.standardize_dtype` less its
+    `None` -> `floatx()`)."""
+    dtype = (
+        _PYTHON_DTYPES.get(dtype, dtype) if isinstance(dtype, (type, str)) else dtype
+    )
+    if isinstance(dtype, str):
+        name = dtype
+    else:
+        try:
+            name = np.dtype(dtype).name
+        except TypeError:
+            name = getattr(dtype, "name", getattr(dtype, "__name__", str(dtype)))
+    if name not in _ALLOWED_DTYPES:
+        raise ValueError(
+            f"Invalid dtype: {dtype!r}. Expected one of {', '.join(_ALLOWED_DTYPES)}."
+        )
+    return name

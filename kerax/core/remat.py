@@ -28,7 +28,7 @@ from collections import namedtuple
 import jax
 import numpy as np
 
-from kerax.core import aux_losses
+from kerax.core import aux_losses, registry
 
 MODES = ("full", "activations", "larger_than", "list_of_layers", None)
 # Where a layer made inside a scope keeps its mode (instance dict, beside the
@@ -237,7 +237,16 @@ def _output_size(run, args) -> int:
             return run(*rebuild(arrays))[0]
 
     out = jax.eval_shape(shapes, arrays)
-    return sum(math.prod(d or 1 for d in y.shape) for y in jax.tree.leaves(out))
+    # A symbolic dimension (the batch while a spec is traced) counts as 1,
+    # as Keras counts None.
+    return sum(
+        math.prod(d if isinstance(d, int) else 1 for d in y.shape)
+        for y in jax.tree.leaves(out)
+    )
+
+
+def _identity(x):
+    return x
 
 
 def apply(layer, mode: RematMode, run, args):
@@ -253,10 +262,13 @@ def apply(layer, mode: RematMode, run, args):
             return remat(run)(*args)
         return run(*args)
     if mode.mode == "activations" and "activation" in vars(layer):
-        from kerax import activations  # kerax.activations imports kerax.core.
-
         original = vars(layer)["activation"]
-        object.__setattr__(layer, "activation", remat(activations.get(original)))
+        # `kerax.activations.get`, from the registry it fills (kerax.core
+        # sits below kerax.activations); None is the identity ("linear").
+        function = (
+            _identity if original is None else registry.get("activations", original)
+        )
+        object.__setattr__(layer, "activation", remat(function))
         try:
             return run(*args)
         finally:

@@ -8,7 +8,12 @@ Example:
     (4, 6, 3)
 """
 
-from kerax.utils import array_to_img, img_to_array, load_img, save_img
-from kerax.utils.image_utils import smart_resize
+from kerax.utils.image_utils import (
+    array_to_img,
+    img_to_array,
+    load_img,
+    save_img,
+    smart_resize,
+)
 
 __all__ = ["array_to_img", "img_to_array", "load_img", "save_img", "smart_resize"]

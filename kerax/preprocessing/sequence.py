@@ -5,6 +5,6 @@ Example:
     [[1, 0], [2, 3]]
 """
 
-from kerax.utils import pad_sequences
+from kerax.utils.sequence_utils import pad_sequences
 
 __all__ = ["pad_sequences"]

@@ -13,13 +13,21 @@ from kerax.saving.serialization_lib import (
     register_keras_serializable,
     serialize_keras_object,
 )
-from kerax.saving.training_state import load_trainer
+from kerax.saving.training_state import (
+    get_compile_config,
+    load_trainer,
+    trainer_from_compile_config,
+)
 
 # `kerax.models.load_model`/`save_model` (Keras's names there) are these.
 registry.provide("load_model", load_model)
 registry.provide("save_model", save_model)
+registry.provide("get_compile_config", get_compile_config)
+registry.provide("trainer_from_compile_config", trainer_from_compile_config)
 
 __all__ = [
+    "get_compile_config",
+    "trainer_from_compile_config",
     "CustomObjectScope",
     "ModelFileError",
     "custom_object_scope",

@@ -110,6 +110,28 @@ def compile_config(trainer) -> dict:
     }
 
 
+def get_compile_config(trainer) -> dict:
+    """Keras's `model.get_compile_config()` for a kerax `Trainer` (the
+    compiled model): its optimizer, loss, metrics, ... as a `.keras` file's
+    `compile_config` holds them (Keras's keys).
+
+    Example:
+        >>> trainer = kerax.Trainer(kerax.Sequential([kerax.layers.Dense(1)]), "adam", "mse")
+        >>> kerax.saving.get_compile_config(trainer)["loss"]
+        'mse'
+    """
+    return compile_config(trainer)
+
+
+def trainer_from_compile_config(model, config: dict) -> Trainer:
+    """Keras's `model.compile_from_config(config)`: a `Trainer` for `model`
+    from a `compile_config` (`get_compile_config`'s output, or Keras's own;
+    registered objects only)."""
+    return make_trainer(
+        model, {"compile_config": config}, "kerax.saving.trainer_from_compile_config"
+    )
+
+
 def describe(trainer, train_state) -> dict:
     """`{"compile_config", "json", "arrays"}` for `trainer` and `train_state`."""
     compile_config_ = compile_config(trainer)

@@ -54,6 +54,7 @@ import jax
 import numpy as np
 
 from kerax import config as _config
+from kerax.core import registry
 from kerax.core.spec import spec as make_spec
 from kerax.distribute import pad_batch, to_host
 from kerax.optimizers.wrappers import unwrap_loss_scale
@@ -356,9 +357,7 @@ class Trainer:
         self.fuse_steps = fuse_steps
         self.prefetch = prefetch
         if distribution is None:  # Keras: `keras.distribution.set_distribution`.
-            from kerax.distribution import distribution as global_distribution
-
-            distribution = global_distribution()
+            distribution = registry.provided("global_distribution")()
         self.distribution = distribution
         self._compile_args = (loss, loss_weights, metrics, weighted_metrics)
         self._custom = (train_step, test_step)
@@ -444,20 +443,16 @@ class Trainer:
 
     def get_compile_config(self) -> dict:
         """Keras's `model.get_compile_config()`: the optimizer, loss, metrics,
-        ... serialized as a `.keras` file's `compile_config` holds them."""
-        from kerax.saving import training_state  # kerax.saving imports this module.
-
-        return training_state.compile_config(self)
+        ... serialized as a `.keras` file's `compile_config` holds them
+        (`kerax.saving.get_compile_config`)."""
+        return registry.provided("get_compile_config")(self)
 
     @classmethod
     def from_compile_config(cls, model, config: dict) -> Trainer:
         """Keras's `model.compile_from_config(config)`: a Trainer for `model`
-        from `get_compile_config()` output (registered objects only)."""
-        from kerax.saving import training_state
-
-        return training_state.make_trainer(
-            model, {"compile_config": config}, "Trainer.from_compile_config"
-        )
+        from `get_compile_config()` output or Keras's own (registered objects
+        only; `kerax.saving.trainer_from_compile_config`)."""
+        return registry.provided("trainer_from_compile_config")(model, config)
 
     @property
     def metrics_names(self) -> list[str]:

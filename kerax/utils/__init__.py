@@ -15,6 +15,7 @@ from kerax.config import (
     is_interactive_logging_enabled,
 )
 from kerax.core.node import get_source_inputs
+from kerax.preprocessing.feature_space import FeatureSpace
 from kerax.saving.serialization_lib import (
     CustomObjectScope,
     custom_object_scope,
@@ -31,7 +32,6 @@ from kerax.training.progbar import Progbar
 from kerax.utils.audio_dataset_utils import audio_dataset_from_directory
 from kerax.utils.config_utils import Config
 from kerax.utils.dataset_utils import FileDataset, split_dataset
-from kerax.utils.feature_space import FeatureSpace
 from kerax.utils.file_utils import (
     extract_archive,
     get_file,

@@ -125,6 +125,9 @@ SINGLE = {
     ),
     "CutMix": ({"seed": 1}, (4, 4, 3), F),
     "MixUp": ({"seed": 1}, (4, 4, 3), F),
+    "RandAugment": ({"value_range": (0, 1), "seed": 1}, (8, 8, 3), F),
+    "AugMix": ({"value_range": (0, 1), "num_chains": 2, "seed": 1}, (8, 8, 3), F),
+    "MaxNumBoundingBoxes": ({"max_number": 3}, (4, 4, 3), F),
     "RandomColorDegeneration": ({"factor": 0.2, "seed": 1}, (4, 4, 3), F),
     "RandomColorJitter": ({"brightness_factor": 0.2, "seed": 1}, (4, 4, 3), F),
     "RandomElasticTransform": ({"seed": 1}, (4, 4, 3), F),
@@ -266,6 +269,7 @@ NOT_COVERED = {
     },
     "Equalization": "Keras 3.15 cannot build it into a model: its symbolic call returns "
     "its input tensor, which Keras then reports as 'part of a cycle'",
+    "InputSpec": "not a layer: the input check a layer sets on itself (tests/test_namespaces.py)",
     "Lambda": "holds a Python function; Keras refuses to load code from a file in safe mode",
     "FlaxLayer": "wraps a Flax module object, which no config can name",
     "JaxLayer": "wraps Python functions, which no config can name",
