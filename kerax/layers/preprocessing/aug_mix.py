@@ -11,7 +11,11 @@ from kerax.layers._args import data_format_field, optional_int, positive_int
 from kerax.layers._docs import document_args
 from kerax.layers.preprocessing._fields import ARG_DOCS, base_factor, value_range
 from kerax.layers.preprocessing.mixing import positive_number
-from kerax.layers.preprocessing.rand_augment import _AugmentLayer, draw
+from kerax.layers.preprocessing.rand_augment import (
+    _AugmentLayer,
+    draw,
+    operation_branches,
+)
 
 # Keras's `aug_mix.AUGMENT_LAYERS_ALL` and `AUGMENT_LAYERS`, in its order.
 AUGMENT_LAYERS_ALL = (
@@ -140,12 +144,8 @@ class AugMix(_AugmentLayer):
         weights = transformation["chain_mixing_weights"].astype(dtype)
         weight_sample = transformation["weight_sample"].astype(dtype)
         transforms = transformation["transforms"]
-        branches = [
-            lambda x, t, layer=layer, name=name: layer.transform_images(
-                x, t[name]
-            ).astype(dtype)
-            for name, layer in self.augment_layers().items()
-        ] + [lambda x, t: x]
+        # The last branch is "no operation" (Keras's None).
+        branches = operation_branches(self.augment_layers(), dtype) + [lambda x, t: x]
 
         # Scans over the chains and their steps: one copy of the switch
         # (eleven operations) to compile, not one per step.

@@ -92,6 +92,17 @@ def augment_layers(layer, names) -> dict:
     return {name: make[name]() for name in names}
 
 
+def operation_branches(augment_layers: dict, dtype) -> list:
+    """One `lax.switch` branch per operation, `(images, transforms) ->
+    images` in `dtype`: the operation's layer applied with its own draws."""
+    return [
+        lambda x, t, layer=layer, name=name: layer.transform_images(x, t[name]).astype(
+            dtype
+        )
+        for name, layer in augment_layers.items()
+    ]
+
+
 def draw(sub_layer, images, key):
     """A sub-layer's transformation (None for the deterministic AutoContrast and Equalization)."""
     if not hasattr(sub_layer, "get_random_transformation"):
@@ -188,12 +199,7 @@ class RandAugment(_AugmentLayer):
         dtype = self.policy.compute_dtype
         images = images.astype(dtype)
         transforms = transformation["transforms"]
-        branches = [
-            lambda x, t, layer=layer, name=name: layer.transform_images(
-                x, t[name]
-            ).astype(dtype)
-            for name, layer in self.augment_layers().items()
-        ]
+        branches = operation_branches(self.augment_layers(), dtype)
 
         # A scan over the drawn operations: one copy of the switch to compile.
         def apply_op(x, index):
