@@ -5,7 +5,8 @@ builtin ops such as FULLY_CONNECTED, CONV_2D and fused SOFTMAX, and files
 smaller; figures in docs/performance.md), then `tf.lite.TFLiteConverter` runs in a
 SUBPROCESS: the converter is known to segfault (full int8 calibration of
 models with `lax.scan`), and a crash there must become a clear error, never
-kill the caller. The artifact is verified with `ai_edge_litert`'s
+kill the caller. The process is kept for the next export (TensorFlow's
+import, a few seconds, is paid once) and started again after a crash. The artifact is verified with `ai_edge_litert`'s
 Interpreter against the JAX model.
 
 Quantization and the tolerance each is checked against (max |diff| divided
@@ -28,12 +29,15 @@ dimensions are symbolic), and the converter's `optimizations`
 
 from __future__ import annotations
 
+import atexit
 import json
 import os
+import select
 import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 import jax
@@ -44,35 +48,131 @@ from kerax.export.saved_model import tf_module
 
 TOLERANCES = {None: 1e-5, "float16": 1e-2, "dynamic_range": 5e-2, "int8": 0.15}
 
-_CONVERTER = r"""
-import json, os, sys
+# The converter process: one per exporting process, reused (TensorFlow
+# imports once, a few seconds), started again after a crash. It reads one
+# work folder a line and answers one JSON line; anything the converter prints
+# goes to its stderr, so replies stay parseable. EOF on stdin (the exporting
+# process is gone) ends it.
+_WORKER = r"""
+import json, os, sys, traceback
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+replies = os.fdopen(os.dup(1), "w")
+os.dup2(2, 1)
 import numpy as np
 import tensorflow as tf
 
-work = sys.argv[1]
-opts = json.load(open(os.path.join(work, "options.json")))
-conv = tf.lite.TFLiteConverter.from_saved_model(os.path.join(work, "saved_model"), signature_keys=["serving_default"])
-conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
-q = opts["quantization"]
-if q in ("float16", "dynamic_range", "int8"):
-    conv.optimizations = [tf.lite.Optimize.DEFAULT]
-if q == "float16":
-    conv.target_spec.supported_types = [tf.float16]
-if q == "int8":
-    data = np.load(os.path.join(work, "representative.npz"), allow_pickle=False)
-    names = opts["input_names"]
-    n = len(data[names[0]])
-    batch = opts["batch_size"]
 
-    def gen():
-        for i in range(0, n - batch + 1, batch):
-            yield {name: data[name][i : i + batch] for name in names}
+def convert(work):
+    opts = json.load(open(os.path.join(work, "options.json")))
+    conv = tf.lite.TFLiteConverter.from_saved_model(os.path.join(work, "saved_model"), signature_keys=["serving_default"])
+    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS]
+    q = opts["quantization"]
+    if q in ("float16", "dynamic_range", "int8"):
+        conv.optimizations = [tf.lite.Optimize.DEFAULT]
+    if q == "float16":
+        conv.target_spec.supported_types = [tf.float16]
+    if q == "int8":
+        data = np.load(os.path.join(work, "representative.npz"), allow_pickle=False)
+        names = opts["input_names"]
+        n = len(data[names[0]])
+        batch = opts["batch_size"]
 
-    conv.representative_dataset = gen
-    conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-open(os.path.join(work, "model.tflite"), "wb").write(conv.convert())
+        def gen():
+            for i in range(0, n - batch + 1, batch):
+                yield {name: data[name][i : i + batch] for name in names}
+
+        conv.representative_dataset = gen
+        conv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    open(os.path.join(work, "model.tflite"), "wb").write(conv.convert())
+
+
+while True:
+    line = sys.stdin.readline()
+    if not line:
+        break
+    try:
+        convert(line.rstrip("\n"))
+        reply = {"ok": True}
+    except Exception as e:
+        reply = {"ok": False, "error": "".join(traceback.format_exception_only(type(e), e))[-4000:]}
+    replies.write(json.dumps(reply) + "\n")
+    replies.flush()
 """
+
+
+class _Converter:
+    """The converter process, started on first use and kept for the next
+    export; a crash or a timeout ends it (the next export starts another)."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._proc = None
+        self._pid = None
+        self._stderr = None
+
+    def _start(self) -> subprocess.Popen:
+        self._stderr = tempfile.TemporaryFile()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-c", _WORKER],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._stderr,
+            text=True,
+            env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
+        )
+        self._pid = os.getpid()
+        return self._proc
+
+    def _stderr_tail(self, lines: int = 15) -> str:
+        self._stderr.seek(0)
+        text = self._stderr.read().decode(errors="replace")
+        return "\n".join(text.strip().splitlines()[-lines:])
+
+    def stop(self) -> None:
+        proc, self._proc = self._proc, None
+        if proc is not None and proc.poll() is None:
+            proc.kill()
+            proc.wait()
+
+    def convert(self, work: Path, timeout: float) -> None:
+        with self._lock:
+            proc = self._proc
+            if proc is None or proc.poll() is not None or self._pid != os.getpid():
+                proc = self._start()
+            try:
+                proc.stdin.write(f"{work}\n")
+                proc.stdin.flush()
+                ready, _, _ = select.select([proc.stdout], [], [], timeout)
+                line = proc.stdout.readline() if ready else None
+            except OSError:  # The process died before it read the request.
+                line = ""
+            if line is None:
+                self.stop()
+                raise common.ExportError(
+                    f"The TFLite converter did not finish within timeout={timeout} s; nothing was written."
+                )
+            if not line:
+                returncode = proc.wait()
+                self._proc = None
+                if returncode < 0:
+                    sig = signal.Signals(-returncode).name
+                    raise common.ExportError(
+                        f"The TFLite converter crashed ({sig}). This is a known converter bug for full-int8 "
+                        "quantization of models with recurrent layers (lax.scan): use quantization='float16' or "
+                        "'dynamic_range' for them. Your process is unaffected; nothing was written."
+                    )
+                raise common.ExportError(
+                    f"The TFLite converter failed; nothing was written:\n{self._stderr_tail()}"
+                )
+            reply = json.loads(line)
+            if not reply["ok"]:
+                raise common.ExportError(
+                    f"The TFLite converter failed; nothing was written:\n{reply['error'].strip()}"
+                )
+
+
+_CONVERTER = _Converter()
+atexit.register(_CONVERTER.stop)
 
 
 def _signature_spec(input_signature):
@@ -125,29 +225,6 @@ def _quantization_from_converter_options(quantization, optimizations, target_spe
             f"tflite: target_spec supported_types must be [tf.float16], got {sorted(map(str, types))}."
         )
     return "float16" if types else "dynamic_range"
-
-
-def _run_converter(work: Path, timeout: float):
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
-    proc = subprocess.run(
-        [sys.executable, "-c", _CONVERTER, str(work)],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-    )
-    if proc.returncode != 0:
-        if proc.returncode < 0:
-            sig = signal.Signals(-proc.returncode).name
-            raise common.ExportError(
-                f"The TFLite converter crashed ({sig}). This is a known converter bug for full-int8 quantization of "
-                "models with recurrent layers (lax.scan): use quantization='float16' or 'dynamic_range' for them. "
-                "Your process is unaffected; nothing was written."
-            )
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise common.ExportError(
-            f"The TFLite converter failed; nothing was written:\n{tail}"
-        )
 
 
 def ops_of(tflite_bytes: bytes) -> tuple[str, ...]:
@@ -254,7 +331,7 @@ def tflite(
                 }
             )
         )
-        _run_converter(work, timeout)
+        _CONVERTER.convert(work, timeout)
         data = (work / "model.tflite").read_bytes()
 
     diff = float("nan")

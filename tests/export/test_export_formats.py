@@ -267,3 +267,32 @@ def test_tflite_takes_keras_export_arguments():
             input_spec=kerax.spec((None, 6)),
             input_signature=[kerax.spec((None, 6))],
         )
+
+
+def test_tflite_converter_process_is_reused_and_replaced_when_gone(tmp_path):
+    # TensorFlow imports once per exporting process; a converter process that
+    # died (a crash, a kill) is replaced by the next export.
+    import importlib
+    import os
+    import signal
+
+    # `kerax.export.tflite` is the function; the module holds the converter.
+    tflite_module = importlib.import_module("kerax.export.tflite")
+
+    model = mlp()
+    params, state = model.init(jax.random.key(0))
+    converter = tflite_module._CONVERTER
+    kerax.export.tflite(model, params, state, tmp_path / "a.tflite")
+    first = converter._proc.pid
+    kerax.export.tflite(model, params, state, tmp_path / "b.tflite")
+    assert converter._proc.pid == first
+    os.kill(first, signal.SIGKILL)
+    converter._proc.wait()
+    report = kerax.export.tflite(model, params, state, tmp_path / "c.tflite")
+    assert converter._proc.pid != first
+    assert report.max_abs_diff <= report.tolerance
+    assert (tmp_path / "c.tflite").read_bytes() == (tmp_path / "a.tflite").read_bytes()
+    # A conversion past its timeout ends the process and writes nothing.
+    with pytest.raises(ExportError, match="did not finish within timeout"):
+        kerax.export.tflite(model, params, state, tmp_path / "d.tflite", timeout=0.01)
+    assert converter._proc is None and not (tmp_path / "d.tflite").exists()
