@@ -1,7 +1,8 @@
 """Keras callbacks for `kerax.Trainer` (see `kerax.training.callbacks`).
 
 Hooks receive the `TrainState` first and may return a new one. The
-checkpointing callbacks (`ModelCheckpoint`, `BackupAndRestore`) live with the
+checkpointing callbacks (`ModelCheckpoint`, `BackupAndRestore`,
+`OrbaxCheckpoint`) live with the
 saving code in `kerax.saving.callbacks`.
 """
 
@@ -13,7 +14,7 @@ import warnings
 
 import numpy as np
 
-from kerax.saving.callbacks import BackupAndRestore, ModelCheckpoint
+from kerax.saving.callbacks import BackupAndRestore, ModelCheckpoint, OrbaxCheckpoint
 from kerax.training.callbacks import (
     Callback,
     CallbackList,
@@ -32,6 +33,7 @@ from kerax.training.callbacks import (
 __all__ = [
     "BackupAndRestore",
     "ModelCheckpoint",
+    "OrbaxCheckpoint",
     "CSVLogger",
     "Callback",
     "CallbackList",

@@ -1,4 +1,4 @@
-"""Checkpointing callbacks: `ModelCheckpoint` and `BackupAndRestore` (Keras names).
+"""Checkpointing callbacks: `ModelCheckpoint`, `BackupAndRestore`, `OrbaxCheckpoint` (Keras names).
 
 `BackupAndRestore` makes `fit` crash-proof: it saves the whole TrainState
 and the position in the data (epoch, batches done in it) with
@@ -257,3 +257,171 @@ class ModelCheckpoint(_MonitorCallback):
             )
         else:
             model_file.save_model(path, self.model, ts.params, ts.state)
+
+
+class OrbaxCheckpoint(_MonitorCallback):
+    """Saves the TrainState with orbax during training, like Keras's `OrbaxCheckpoint`.
+
+    Checkpoints go to `directory/<step>/` through
+    `kerax.checkpoint.CheckpointManager` (asynchronous, atomic, checksummed).
+    The step is the epoch index (0-based, as Keras) with `save_freq="epoch"`,
+    else the number of batches trained so far (counted from `ts.step` at the
+    start of `fit`, as Keras counts from `optimizer.iterations`).
+
+    Args:
+      directory: where the checkpoints go.
+      monitor, mode, save_best_only, initial_value_threshold, verbose: as
+        Keras: with `save_best_only`, a checkpoint is written only when
+        `monitor` improves on the best seen (or on `initial_value_threshold`).
+      save_freq: "epoch" or an int N (every N batches).
+      max_to_keep: how many of the newest checkpoints to keep (None: all).
+      save_on_background: write asynchronously while training continues.
+      save_weights_only: save `{"params": ..., "state": ...}` (params and
+        layer state) rather than the whole TrainState.
+
+    Restore with the manager; the position is where training would resume
+    (`{"epoch": next epoch, "batch": batches done in it}`, as `BackupAndRestore`)::
+
+        ckpt = kerax.checkpoint.CheckpointManager(directory)
+        ts, position = ckpt.restore(target=ts)  # latest; or restore(step, target=ts)
+        # save_weights_only=True:
+        tree, _ = ckpt.restore(target={"params": ts.params, "state": ts.state})
+
+    Example:
+        >>> import tempfile, numpy as np
+        >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(1)])
+        >>> trainer = kerax.Trainer(model, optimizer="sgd", loss="mse")
+        >>> x, y = np.ones((8, 3), "float32"), np.ones((8, 1), "float32")
+        >>> d = tempfile.mkdtemp()
+        >>> cb = kerax.callbacks.OrbaxCheckpoint(d, monitor="loss", max_to_keep=2)
+        >>> ts, _ = trainer.fit(trainer.init(), x, y, epochs=3, verbose=0, callbacks=[cb])
+        >>> ckpt = kerax.checkpoint.CheckpointManager(d)
+        >>> ckpt.all_steps()
+        [1, 2]
+        >>> restored, position = ckpt.restore(target=ts)
+        >>> position  # where to resume: `fit(..., initial_epoch=position["epoch"])`
+        {'epoch': 3, 'batch': 0}
+    """
+
+    def __init__(
+        self,
+        directory,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+        max_to_keep=1,
+        save_on_background=True,
+        save_weights_only=False,
+    ):
+        super().__init__(monitor, mode, baseline=initial_value_threshold)
+        if save_freq != "epoch" and not (
+            isinstance(save_freq, int)
+            and not isinstance(save_freq, bool)
+            and save_freq > 0
+        ):
+            raise ValueError(
+                f"OrbaxCheckpoint: Unrecognized save_freq: {save_freq!r}. "
+                "Expected save_freq are 'epoch' or a positive integer (save every N batches)."
+            )
+        if max_to_keep is not None and not (
+            isinstance(max_to_keep, int)
+            and not isinstance(max_to_keep, bool)
+            and max_to_keep > 0
+        ):
+            raise ValueError(
+                f"OrbaxCheckpoint: max_to_keep must be a positive integer or None (keep all), "
+                f"got {max_to_keep!r}."
+            )
+        self.directory = directory
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_freq = save_freq
+        self.max_to_keep = max_to_keep
+        self.save_on_background = save_on_background
+        self.save_weights_only = save_weights_only
+        # Saving per epoch leaves the batch hook idle, so steps may fuse.
+        self.batch_hooks_per_execution = save_freq == "epoch"
+        self.manager = None
+        self._epoch = 0
+        self._batches_seen_since_last_saving = 0
+        self._total_batches_seen = 0
+
+    def on_train_begin(self, ts, logs=None):
+        self._set_monitor_op()
+        if self.manager is None:
+            # A run that ended with an exception left its manager open (and
+            # maybe saving): close it before writing to the same directory.
+            previous = _LIVE.pop(Path(self.directory).absolute(), None)
+            if previous is not None:
+                previous.close()
+            self.manager = CheckpointManager(
+                self.directory,
+                max_to_keep=self.max_to_keep,
+                async_save=self.save_on_background,
+            )
+            _LIVE[Path(self.directory).absolute()] = self.manager
+        self._batches_seen_since_last_saving = 0
+        self._total_batches_seen = int(ts.step)
+
+    def on_epoch_begin(self, ts, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, ts, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen_since_last_saving += 1
+        self._total_batches_seen += 1
+        if self._batches_seen_since_last_saving >= self.save_freq:
+            self._batches_seen_since_last_saving = 0
+            self._maybe_save(
+                ts,
+                self._total_batches_seen,
+                logs,
+                {"epoch": self._epoch, "batch": batch + 1},
+                f"batch {batch}",
+            )
+
+    def on_epoch_end(self, ts, epoch, logs=None):
+        if self.save_freq == "epoch":
+            self._maybe_save(
+                ts, epoch, logs, {"epoch": epoch + 1, "batch": 0}, f"epoch {epoch}"
+            )
+
+    def _maybe_save(self, ts, step, logs, position, where):
+        if self.save_best_only:
+            value = (logs or {}).get(self.monitor)
+            if value is None:
+                import warnings
+
+                warnings.warn(
+                    f"Can save best model only with {self.monitor} available, "
+                    f"skipping save at {where}.",
+                    stacklevel=3,
+                )
+                return
+            value = float(np.asarray(value))
+            if not self._is_improvement(value, self.best):
+                return
+            self.best = value
+        tree = (
+            {"params": ts.params, "state": ts.state} if self.save_weights_only else ts
+        )
+        self.manager.save(step, tree, position=position, force=True)
+        if self.verbose:
+            print_msg(
+                f"\n{where.capitalize()}: saving checkpoint to {self.directory}/{step}"
+            )
+
+    def wait_until_finished(self):
+        """Blocks until the asynchronous saves have been written."""
+        if self.manager is not None:
+            self.manager.wait_until_finished()
+
+    def on_train_end(self, ts, logs=None):
+        if self.manager is not None:
+            self.manager.close()
+            _LIVE.pop(Path(self.directory).absolute(), None)
+            self.manager = None
