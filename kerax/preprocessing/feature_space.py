@@ -18,6 +18,7 @@ variances, bin boundaries, vocabularies) sit in its preprocessors' configs, so
 from __future__ import annotations
 
 import dataclasses
+import functools
 import itertools
 import json
 import sys
@@ -145,19 +146,30 @@ def _is_host_layer(layer) -> bool:
 
 
 def _run(layer, x):
-    """`layer` on NumPy `x`: a host layer's call, or a JAX layer's init + apply on the CPU."""
+    """`layer` on NumPy `x`: a host layer's call, or a JAX layer's compiled
+    init + apply on the CPU (once per layer and shape: this runs per batch)."""
     if _is_host_layer(layer):
         return np.asarray(layer(x))
+    with jax.default_device(jax.devices("cpu")[0]):
+        try:
+            program = _jax_program(layer)
+        except TypeError:  # An unhashable config: compiled for this call only.
+            program = _jax_program.__wrapped__(layer)
+        return np.asarray(program(x))
+
+
+@functools.lru_cache(maxsize=256)
+def _jax_program(layer):
+    """`x -> layer(x)` jitted: a preprocessor's params come from its config
+    (adapted statistics included), so init folds into the program."""
     import kerax
 
-    with jax.default_device(jax.devices("cpu")[0]):
-        if isinstance(x, list):
-            spec = [kerax.spec(a.shape, a.dtype) for a in x]
-        else:
-            spec = kerax.spec(x.shape, x.dtype)
+    def run(x):
+        spec = jax.tree.map(lambda a: kerax.spec(a.shape, a.dtype), x)
         params, state = layer.init(jax.random.key(0), spec)
-        y, _ = layer.apply(params, state, x)
-    return np.asarray(y)
+        return layer.apply(params, state, x)[0]
+
+    return jax.jit(run)
 
 
 def _needs_adapt(layer) -> bool:
