@@ -133,12 +133,19 @@ class _Converter:
         if proc is not None and proc.poll() is None:
             proc.kill()
             proc.wait()
+        if self._stderr is not None:
+            self._stderr.close()
+            self._stderr = None
 
     def convert(self, work: Path, timeout: float) -> None:
         with self._lock:
             proc = self._proc
             if proc is None or proc.poll() is not None or self._pid != os.getpid():
+                self.stop()
                 proc = self._start()
+            # Only this export's messages in an error: the file starts empty.
+            self._stderr.seek(0)
+            self._stderr.truncate()
             try:
                 proc.stdin.write(f"{work}\n")
                 proc.stdin.flush()
