@@ -304,11 +304,8 @@ class Distribution:
 
     def get_variable_layout(self, variable):
         """The layout of a variable-like object with `.path` and `.shape`."""
-        layout = self._layout_for_path(variable.path)
+        layout = self.get_tensor_layout(variable.path)
         return layout or TensorLayout([None] * len(variable.shape), self.device_mesh)
-
-    def _layout_for_path(self, path):
-        return None
 
     def get_tensor_layout(self, path):
         return None
@@ -401,9 +398,6 @@ class ModelParallel(Distribution, _kd.ModelParallel):
         index = list(self.device_mesh.axis_names).index(self.batch_dim_name)
         return self.device_mesh.shape[index]
 
-    def _layout_for_path(self, path):
-        return self._keras_layout_map[path]
-
     def get_tensor_layout(self, path):
         return self._keras_layout_map[path]
 
@@ -420,8 +414,9 @@ class ModelParallel(Distribution, _kd.ModelParallel):
         return layout.axes
 
     def _finish(self):
-        # Keras: a key may match no variable (e.g. a layer-output key).
-        pass
+        # Skips kd.ModelParallel's unused-key and unused-rule errors: in
+        # Keras a key may match no variable (e.g. a layer-output key).
+        return None
 
 
 def distribute_tensor(tensor, layout):

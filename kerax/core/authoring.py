@@ -476,8 +476,10 @@ def run_call(layer, f: Frame, inputs: tuple, kwargs: dict):
         return y, state
     if type(layer)._keras_build:
         f.attrs = variables.run_build(layer, to_spec(inputs)).attrs
-        # Keras's `self.input_spec = InputSpec(...)` set in `build`.
-        check_layer_input(layer, inputs, f.attrs.get("input_spec"))
+        # Keras's `self.input_spec = InputSpec(...)` set in `build` (one set
+        # in `__init__` is checked by `Layer.init`/`apply`).
+        if f.attrs.get("input_spec") is not None:
+            check_layer_input(layer, inputs, f.attrs["input_spec"])
     if _takes(type(layer), "training"):
         kwargs = {"training": f.training, **kwargs}
     y = layer.call(*inputs, **kwargs)

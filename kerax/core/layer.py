@@ -265,7 +265,7 @@ class Layer(metaclass=authoring.LayerMeta):
             del kwargs[
                 "mask"
             ]  # Like Keras: layers that ignore masks are not handed one.
-        mode = vars(self).get(remat.REMAT_ATTR)  # Made inside a kerax.RematScope.
+        mode = remat.mode_of(self)  # Made inside a kerax.RematScope.
         if mode is not None:
             run = functools.partial(self._apply_body, training=training)
             return remat.apply(self, mode, run, (params, state, inputs, key, kwargs))

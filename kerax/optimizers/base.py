@@ -631,3 +631,9 @@ def _check_number(
 
 def _step(iterations, offset=1):
     return (iterations + offset).astype(_F32)
+
+
+def _path(key_path) -> str:
+    """`"dense/kernel"` for the tree path of `params["dense"]["kernel"]`: how
+    the optimizers that pick per param (Muon, MultiOptimizer) name params."""
+    return jax.tree_util.keystr(key_path, simple=True, separator="/")

@@ -40,15 +40,11 @@ from kerax.optimizers.base import (
     Rule,
     _build,
     _check_number,
+    _path,
     _step,
 )
 
 __all__ = ["Muon", "muon_labels"]
-
-
-def _path(key_path) -> str:
-    """`"dense/kernel"` for the tree path of `params["dense"]["kernel"]`."""
-    return jax.tree_util.keystr(key_path, simple=True, separator="/")
 
 
 def _uses_adamw(path: str, shape, exclude_embeddings: bool, patterns) -> bool:

@@ -38,7 +38,7 @@ import jax
 import jax.numpy as jnp
 import optax
 
-from kerax.optimizers.base import KerasOptimizer
+from kerax.optimizers.base import KerasOptimizer, _check_number, _path
 from kerax.optimizers.loss_scale import DynamicLossScale, LossScaleState
 
 __all__ = [
@@ -135,15 +135,8 @@ class LossScaleOptimizer(optax.GradientTransformation):
                 "`inner_optimizer` must be an optimizer (kerax.optimizers.Adam(...) "
                 f"or an optax GradientTransformation). Received: {inner_optimizer!r}"
             )
-        if not initial_scale > 0:
-            raise ValueError(
-                f"`initial_scale` must be positive, got initial_scale={initial_scale!r}."
-            )
-        if int(dynamic_growth_steps) < 1:
-            raise ValueError(
-                "`dynamic_growth_steps` must be a positive int, got "
-                f"dynamic_growth_steps={dynamic_growth_steps!r}."
-            )
+        _check_number("initial_scale", initial_scale, low=0, strict=("low",))
+        _check_number("dynamic_growth_steps", dynamic_growth_steps, low=1, integer=True)
         scaler = DynamicLossScale(float(initial_scale), int(dynamic_growth_steps))
 
         def init_fn(params):
@@ -296,10 +289,6 @@ class OptimizerMap(MutableMapping):
 
     def __call__(self, variable):
         return self[variable.path]
-
-
-def _path(key_path) -> str:
-    return jax.tree_util.keystr(key_path, simple=True, separator="/")
 
 
 def _with_loss_scale_factor(optimizer, factor):
