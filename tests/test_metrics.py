@@ -648,10 +648,12 @@ def test_pure_metric_runs_in_trainer():
 
 
 def test_keras_stateful_metric_is_refused_with_the_pure_form():
+    # A class with `update_state` is adapted (tests/test_keras_style_metrics.py);
+    # `reset_state` or `add_variable` without it are refused.
     with pytest.raises(TypeError, match=r"def init\(self, y_pred_shape=None\)"):
 
         class Stateful(metrics.Metric):
-            def update_state(self, y_true, y_pred, sample_weight=None):
+            def reset_state(self):
                 pass
 
     class AddsVariables(metrics.Metric):

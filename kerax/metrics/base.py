@@ -32,6 +32,7 @@ from kerax.losses import (
     to_snake_case,
 )
 from kerax.losses.classes import init_config, record_init_arguments
+from kerax.metrics import keras_style as keras_style_
 
 State = dict[str, jax.Array]
 
@@ -45,9 +46,11 @@ class Metric:
     states and rarely needs overriding). Options go in a Keras-style
     `__init__` that calls `super().__init__(name=..., dtype=...)`; its
     arguments become the config. (The built-in metrics are frozen
-    dataclasses, which works for subclasses too.) A class that defines
-    Keras's `update_state` is refused when it is created, with the pure form
-    in the message. A `name` of None becomes the snake-case class name.
+    dataclasses, which works for subclasses too.) Keras's stateful form (a
+    class defining `update_state`, `result(self)`, variables from
+    `add_variable` in `__init__`) is accepted too and adapted to these pure
+    methods (`kerax.metrics.keras_style`); the pure form is the recommended
+    one. A `name` of None becomes the snake-case class name.
 
     Example:
         >>> import jax.numpy as jnp
@@ -80,10 +83,12 @@ class Metric:
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
-        for keras_method in ("update_state", "reset_state"):
-            if keras_method in cls.__dict__:
-                raise TypeError(_stateful_message(cls.__name__, keras_method))
+        keras_style = "update_state" in cls.__dict__ or keras_style_.is_keras_style(cls)
+        if "reset_state" in cls.__dict__ and not keras_style:
+            raise TypeError(_stateful_message(cls.__name__, "reset_state"))
         record_init_arguments(cls)
+        if keras_style:
+            keras_style_.adapt(cls)
 
     def __post_init__(self) -> None:
         if getattr(self, "name", None) is None and dataclasses.is_dataclass(self):
@@ -165,11 +170,37 @@ class Metric:
             if f.init
         }
 
-    def add_variable(self, *args: Any, **kwargs: Any) -> None:
-        """Keras's stateful metric API: an error that shows the pure form."""
-        raise TypeError(_stateful_message(type(self).__name__, "add_variable"))
+    def add_variable(
+        self,
+        shape: Any,
+        initializer: Any,
+        dtype: Any = None,
+        aggregation: str | None = "sum",
+        name: str | None = None,
+    ) -> keras_style_.MetricVariable:
+        """Keras's metric variable, for a class that defines `update_state`.
 
-    add_weight = add_variable
+        Call it in `__init__`, as in Keras; see `Metric` for the whole
+        Keras-style form. A pure metric (`init/update/result`) gets an error
+        that shows where its state goes instead.
+        """
+        if not keras_style_.is_keras_style(type(self)):
+            raise TypeError(_stateful_message(type(self).__name__, "add_variable"))
+        return keras_style_.add_variable(
+            self, shape, initializer, dtype=dtype, aggregation=aggregation, name=name
+        )
+
+    def add_weight(
+        self,
+        shape: Any = (),
+        initializer: Any = None,
+        dtype: Any = None,
+        name: str | None = None,
+    ) -> keras_style_.MetricVariable:
+        """Keras's older name for `add_variable` (its defaults: a scalar)."""
+        return self.add_variable(
+            shape=shape, initializer=initializer, dtype=dtype, name=name
+        )
 
     @classmethod
     def from_config(cls, config: dict[str, Any]) -> Metric:
@@ -192,7 +223,10 @@ def _stateful_message(name: str, what: str) -> str:
         '            return {"total": state["total"] + ...}  # was update_state\n'
         "        def result(self, state):\n"
         '            return state["total"]\n\n'
-        "reset_state is not needed: `init()` is the reset state."
+        "reset_state is not needed: `init()` is the reset state.\n\n"
+        "Keras's own form works too: create the variables with "
+        "`self.add_variable(...)` in `__init__`, and define "
+        "`update_state(self, y_true, y_pred, sample_weight=None)` and `result(self)`."
     )
 
 

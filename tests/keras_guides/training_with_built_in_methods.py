@@ -11,7 +11,10 @@ download with small random arrays of the same shapes (fewer samples and
 steps, to run in seconds); `# kerax: <reason>` marks any other change. The
 PyTorch `DataLoader` section is left out: PyTorch is not a kerax
 dependency (kerax's `Trainer` reads `torch.utils.data` loaders where torch
-is installed). The prose is left out; section titles are kept as comments.
+is installed). The custom metric `CategoricalTruePositives` is the guide's
+own Keras-style class (`add_variable`, `update_state`, `result`,
+`reset_state`), unchanged: kerax adapts it to its pure metric contract. The
+prose is left out; section titles are kept as comments.
 """
 
 # Setup
@@ -173,21 +176,25 @@ ts, _ = trainer.fit(  # kerax: state
 class CategoricalTruePositives(kerax.metrics.Metric):
     def __init__(self, name="categorical_true_positives", **kwargs):
         super().__init__(name=name, **kwargs)
+        self.true_positives = self.add_variable(
+            shape=(), name="ctp", initializer="zeros"
+        )
 
-    def init(self, y_pred_shape=None):  # kerax: state
-        return {"ctp": ops.zeros(())}  # kerax: state
-
-    def update(self, state, y_true, y_pred, sample_weight=None):  # kerax: state
+    def update_state(self, y_true, y_pred, sample_weight=None):
         y_pred = ops.reshape(ops.argmax(y_pred, axis=1), (-1, 1))
         values = ops.cast(y_true, "int32") == ops.cast(y_pred, "int32")
         values = ops.cast(values, "float32")
         if sample_weight is not None:
             sample_weight = ops.cast(sample_weight, "float32")
             values = ops.multiply(values, sample_weight)
-        return {"ctp": state["ctp"] + ops.sum(values)}  # kerax: state
+        self.true_positives.assign_add(ops.sum(values))
 
-    def result(self, state):  # kerax: state
-        return state["ctp"]  # kerax: state
+    def result(self):
+        return self.true_positives
+
+    def reset_state(self):
+        # The state of the metric will be reset at the start of each epoch.
+        self.true_positives.assign(0.0)
 
 
 model = get_uncompiled_model()
