@@ -103,7 +103,9 @@ def test_sequential_handles_and_feature_extraction(rng):
         [kerax.Input((3,)), layers.Dense(4), layers.Dense(2, name="out")]
     )
     params, state = model.init(jax.random.key(0))
-    assert model.get_layer(index=0).name is None and model.get_layer("dense").units == 4
+    assert (
+        model.get_layer(index=0).name == "dense" and model.get_layer("dense").units == 4
+    )
     assert model.output.shape == (None, 2) and model.inputs[0].shape == (None, 3)
     features = kerax.Model(model.inputs, model.get_layer("dense").output)
     x = rng.normal(size=(2, 3)).astype("float32")

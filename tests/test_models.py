@@ -50,11 +50,6 @@ def test_sequential_contract():
     )
 
 
-def test_sequential_is_immutable():
-    with pytest.raises(TypeError, match="immutable"):
-        kerax.Sequential([]).add(layers.Dense(1))
-
-
 def test_functional_dict_in_dict_out_shared_layers():
     model = make_matcher()
     spec = {"left": kerax.spec((None, 6)), "right": kerax.spec((None, 6))}

@@ -17,6 +17,7 @@ from typing import ClassVar
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from kerax.core import (
     authoring,
@@ -115,6 +116,9 @@ class Layer(metaclass=authoring.LayerMeta):
         dtype: The dtype policy (`"float32"`, `"mixed_bfloat16"`, or a
             `kerax.DTypePolicy`); by default the global policy.
         trainable: `False` freezes the layer's params (and its sublayers').
+            The one field that can also be assigned, as in Keras:
+            `layer.trainable = False` sets it on the layer and every
+            sublayer, in place (see `kerax.models.set_trainable`).
 
     Example:
         >>> class Scale(kerax.Layer):
@@ -142,6 +146,12 @@ class Layer(metaclass=authoring.LayerMeta):
         >>> params, state = layer.init(jax.random.key(0), kerax.spec((None, 3)))
         >>> sorted(params), layer.get_config()["units"]
         (['dense', 'scale'], 4)
+
+        Frozen as in Keras, in place, its sublayers too:
+
+        >>> layer.trainable = False
+        >>> layer.dense.trainable, any(jax.tree.leaves(layer.trainable_mask(params)))
+        (False, False)
     """
 
     name: str | None = dataclasses.field(default=None, kw_only=True)
@@ -166,6 +176,8 @@ class Layer(metaclass=authoring.LayerMeta):
         super().__init_subclass__(**kwargs)
         # A dataclass, unless the class writes a Keras-style `__init__`.
         authoring.prepare_subclass(cls, dataclasses.dataclass(frozen=True))
+        # `layer.trainable = False`, as in Keras: the one assignable field.
+        _allow_trainable_assignment(cls)
         # Loadable names are not registered here: each family package adds its
         # public classes to the registry, so private bases stay unloadable.
 
@@ -680,6 +692,98 @@ class Layer(metaclass=authoring.LayerMeta):
 
 
 registry.set_base("layers", Layer)
+
+
+# ------------------------------------------------ `layer.trainable = ...`
+def _allow_trainable_assignment(cls) -> None:
+    """Wraps `cls`'s own `__setattr__` (the frozen dataclass's, or the
+    Keras-style layer's) so that `trainable`, and only it, is assignable."""
+    inner = cls.__dict__.get("__setattr__")
+    if inner is None or hasattr(inner, "_kerax_inner"):
+        return
+
+    def __setattr__(self, name, value):
+        if (
+            name == "trainable"
+            and not authoring.is_initializing(self)
+            and variables.recorder_for(self) is None
+        ):
+            set_trainable_in_place(self, value)
+            return
+        inner(self, name, value)
+
+    __setattr__._kerax_inner = inner
+    cls.__setattr__ = __setattr__
+
+
+def set_trainable_in_place(layer: Layer, value) -> None:
+    """Keras's `layer.trainable = value`: sets the flag on `layer` and,
+    recursively, on every sublayer (`children()`), in place.
+
+    A view from `model.get_layer(...)` / `model.layers` sets it on the
+    model's own layer too. A `Trainer` made before the change refuses to
+    `fit` (Keras needs `compile()` again); make a new one. A change drops
+    JAX's traced programs (`jax.clear_caches()`), so a `jax.jit` of the
+    model's `apply` traces again with the new flags.
+    """
+    if not isinstance(value, (bool, np.bool_)):
+        raise TypeError(
+            f"{layer.describe()}: `trainable` must be True or False, got {value!r} "
+            f"({type(value).__name__}). Write `layer.trainable = False` to freeze the layer "
+            "and its sublayers, `= True` to unfreeze them."
+        )
+    value = bool(value)
+    seen: set[int] = set()
+    changed = []
+
+    def walk(target):
+        origin = vars(target).get(BOUND, (None,))[0]
+        for one in (target, origin):
+            if one is None or id(one) in seen:
+                continue
+            seen.add(id(one))
+            if one.trainable is not value:
+                changed.append(one)
+                _store_trainable(one, value)
+            for _, child in one.children():
+                walk(child)
+
+    walk(layer)
+    if changed:
+        # JAX caches traces by the function's identity (`jax.jit(model.apply)`
+        # is the same bound method before and after) and by static arguments
+        # (a functional model hashes by its graph): a program traced with the
+        # old flag (a BatchNormalization in training mode) would run again.
+        # Like `keras.backend.clear_session()`, drop them: the next call
+        # traces with the new flags.
+        jax.clear_caches()
+
+
+def _store_trainable(layer: Layer, value: bool) -> None:
+    object.__setattr__(layer, "trainable", value)
+    if not authoring.is_keras_style(type(layer)):
+        return
+    # A Keras-style layer is compared and hashed by its recorded `__init__`
+    # arguments: record the new flag there too (caches keyed by the layer
+    # then see a new key; `get_config` and `clone_model` see the new flag).
+    arguments = authoring.init_args(layer)
+    if arguments is not None and "trainable" in arguments:
+        arguments = {**arguments, "trainable": value}
+        vars(layer)[authoring._INIT_ARGS] = arguments
+    vars(layer)[authoring._CONFIG_KEY] = authoring._config_key(layer, arguments)
+
+
+def trainable_flags(layer: Layer) -> tuple:
+    """The `trainable` flags of `layer` and its sublayers, nested as the
+    layers are: what a `Trainer` compares to notice a later
+    `layer.trainable = ...`."""
+    return (
+        bool(layer.trainable),
+        tuple((name, trainable_flags(child)) for name, child in layer.children()),
+    )
+
+
+_allow_trainable_assignment(Layer)
 
 
 def _holds_nodes(tree) -> bool:

@@ -374,16 +374,21 @@ def bound_origin(layer: Layer) -> Layer:
     return layer if bound is None else bound[0]
 
 
-def bind(layer: Layer, inputs: tuple, outputs: tuple) -> Layer:
+def bind(layer: Layer, inputs: tuple, outputs: tuple, name: str | None = None) -> Layer:
     """A view of `layer` that knows its input and output nodes in one model.
 
-    The view equals the layer (same config) and calling it calls the layer;
+    The view has the layer's config and calling it calls the layer;
     `view.input` / `view.output` are the nodes (`inputs[k]`, `outputs[k]`
-    for the layer's k-th call).
+    for the layer's k-th call). With `name`, the view reports the name the
+    model gave the layer (`view.name == "dense_1"`, as Keras's layers carry
+    theirs); a container given the view takes the layer itself
+    (`bound_origin`), so it names it afresh.
     """
     layer = bound_origin(layer)
     view = copy.copy(layer)
     vars(view)[BOUND] = (layer, tuple(inputs), tuple(outputs))
+    if name is not None and layer.name is None:
+        vars(view)["name"] = name
     return view
 
 

@@ -50,7 +50,7 @@ def clone_model(model: Layer, clone_function: Callable[[Layer], Layer] | None = 
 
     if isinstance(model, Sequential):
         return Sequential(
-            [clone(x) for x in model.layers],
+            [clone(x) for _, x in model.named_layers()],
             input_layer=model.input_layer,
             name=model.name,
             dtype=model.dtype,
@@ -108,6 +108,10 @@ def set_trainable(
 
     Freezing for fine-tuning is one call; the params keep their paths, so the
     same params (and a `Trainer` built on the new model) train only the rest.
+    Keras's assignment works too and changes `model` itself:
+    `model.get_layer(name).trainable = False` (a model's flag sets every
+    sublayer's, as here); make the `Trainer` after it. `set_trainable`
+    leaves `model` as it is.
 
     Args:
         model: A `kerax.Model` or `kerax.Sequential`.
@@ -147,7 +151,9 @@ def set_trainable(
         if isinstance(layer, (Model, Sequential)):
             # Keras's `model.trainable = value` sets it on every sublayer too.
             inner = set_trainable(layer, lambda name, layer: True, trainable)
-            if any(a is not b for a, b in zip(inner.layers, layer.layers)):
+            if any(
+                a is not b for (_, a), (_, b) in zip(inner.children(), layer.children())
+            ):
                 layer = inner
         if layer.trainable == trainable:
             return layer
@@ -155,7 +161,7 @@ def set_trainable(
 
     if isinstance(model, Sequential):
         return Sequential(
-            [replace(x) for x in model.layers],
+            [replace(x) for _, x in model.named_layers()],
             input_layer=model.input_layer,
             name=model.name,
             dtype=model.dtype,

@@ -219,7 +219,7 @@ class Model(KerasModelMethods, Layer):
         >>> y = kerax.layers.Dense(2)(kerax.layers.Dense(4, activation="relu")(x))
         >>> model = kerax.Model(x, y)
         >>> params, state = model.init(jax.random.key(0), kerax.spec((None, 8)))
-        >>> [layer.name or model.layer_name(layer) for layer in model.layers]
+        >>> [layer.name for layer in model.layers]
         ['input_layer', 'dense', 'dense_1']
         >>> model.get_layer("dense").output.shape
         (None, 4)
@@ -319,7 +319,7 @@ class Model(KerasModelMethods, Layer):
                 handle(n.args[0] if len(n.args) == 1 else list(n.args)) for n in nodes
             )
             outputs = tuple(handle(n) for n in nodes)
-        return bind(layer, inputs, outputs)
+        return bind(layer, inputs, outputs, name=g.name_of[id(layer)])
 
     @property
     def input(self):

@@ -5,12 +5,15 @@ from __future__ import annotations
 import dataclasses
 import functools
 
+import jax
+
 from kerax.core import naming, serialization
 from kerax.core.authoring import INPUT_SHAPE_ARG
 from kerax.core.chain import apply_chain, build_chain
 from kerax.core.fields import field
 from kerax.core.layer import BOUND, Layer
 from kerax.core.node import InputLayer, Node, bind, bound_origin
+from kerax.core.spec import keras_shape
 from kerax.models.handles import KerasModelMethods
 
 
@@ -31,6 +34,80 @@ def _as_layers(layers) -> tuple[Layer, ...]:
     return tuple(bound_origin(layer) for layer in layers)
 
 
+# How many `Sequential.add`/`pop` calls this process has made: what a Trainer
+# or a step compares on each use (one integer), walking its model only when
+# some model somewhere changed.
+_MUTATIONS = [0]
+
+
+def architecture_version(layer: Layer) -> tuple:
+    """The `add`/`pop` counts of the Sequential models in `layer`'s tree.
+
+    Equal before and after a use unless one of them changed in place.
+    """
+    found = []
+
+    def walk(x):
+        count = vars(x).get("_kerax_mutations")
+        if count:
+            found.append((id(x), count))
+        for _, child in x.children():
+            walk(child)
+
+    walk(layer)
+    return tuple(found)
+
+
+class ArchitectureWatch:
+    """What a Trainer or a step notes about its model when it is made.
+
+    `check()` raises once the model changed in place (`Sequential.add` /
+    `pop`) since: the steps were traced, the optimizer masked and the params
+    made for the old layers. Keras asks for `compile()` again there.
+    """
+
+    __slots__ = ("model", "what", "_seen", "_version")
+
+    def __init__(self, model, what: str):
+        self.model, self.what = model, what
+        self._seen = _MUTATIONS[0]
+        self._version = architecture_version(model)
+
+    def check(self) -> None:
+        if _MUTATIONS[0] == self._seen:  # No model changed: one comparison.
+            return
+        if architecture_version(self.model) != self._version:
+            raise RuntimeError(
+                f"{self.model.describe()} changed (`add`/`pop`) after this {self.what} was "
+                "made for it: its compiled steps, optimizer state and params are for the old "
+                f"layers. Make a new {self.what} for the model as it is now, as Keras needs "
+                "`compile()` again: `trainer = kerax.Trainer(model, ...)`; `ts = trainer.init(key)`."
+            )
+        self._seen = _MUTATIONS[0]
+
+
+class _NamedLayers:
+    """`Sequential.layers`: the config's layers as views named by the model.
+
+    The config (what `get_config`, `==` and hashing see) holds the layers as
+    given; reading `model.layers` gives views that report the name the model
+    gave each one (`"dense_1"`, as Keras's layers carry) and stand for the
+    model's own layer (`bound_origin`), as `get_layer` gives.
+    """
+
+    def __get__(self, model, owner=None):
+        if model is None:
+            return self
+        if "_names" not in vars(model):  # While the dataclass is being made.
+            return vars(model)["layers"]
+        layers = vars(model)["layers"]
+        names = model._names[len(model._names) - len(layers) :]
+        return tuple(model._bind(x, name) for x, name in zip(layers, names))
+
+    def __set__(self, model, value):
+        vars(model)["layers"] = value
+
+
 class Sequential(KerasModelMethods, Layer):
     """A linear stack of layers, like `keras.Sequential`.
 
@@ -39,8 +116,12 @@ class Sequential(KerasModelMethods, Layer):
     has Keras's handles: `model.inputs`, `model.outputs` and
     `model.get_layer(name).output` for feature extraction.
 
-    As in Keras, `model.layers` are the layers after the Input; the Input's
-    layer is `model.input_layer` (and first in the config's `"layers"`).
+    As in Keras, `model.layers` are the layers after the Input, each
+    reporting the name the model gave it (`"dense"`, `"dense_1"`, ...); the
+    Input's layer is `model.input_layer` (and first in the config's
+    `"layers"`). `model.add(layer)` and `model.pop()` change the model in
+    place, as Keras's do; params, Trainers and steps made before are for
+    the old layers (a stale Trainer says so).
 
     Args:
         layers: The layers in order, optionally led by `kerax.Input(shape)`.
@@ -58,6 +139,17 @@ class Sequential(KerasModelMethods, Layer):
         >>> params, state = model.init(jax.random.key(0))
         >>> model.get_layer("dense").output.shape
         (None, 8)
+
+        Built a layer at a time, as Keras's guides do:
+
+        >>> model = kerax.Sequential()
+        >>> model.add(kerax.Input((4,)))
+        >>> model.add(kerax.layers.Dense(8))
+        >>> model.add(kerax.layers.Dense(2))
+        >>> [layer.name for layer in model.layers]
+        ['dense', 'dense_1']
+        >>> model.pop().name, model.output.shape
+        ('dense_1', (None, 8))
     """
 
     layers: tuple[Layer, ...] = field((), converter=_as_layers)
@@ -88,26 +180,144 @@ class Sequential(KerasModelMethods, Layer):
                 f"{self.describe()}: `input_layer` must be an InputLayer (kerax.Input(shape)), "
                 f"got {self.input_layer!r}."
             )
+        self._derive()
+
+    def _derive(self) -> None:
+        """What the config determines: the per-container names (not config)."""
         names = naming.unique_names(self._stack, owner=self.describe())
-        # Derived from the config (not config itself): the per-container names.
         object.__setattr__(self, "_names", tuple(names))
+        vars(self).pop("_nodes", None)  # The cached graph of the old stack.
+
+    # Compared and hashed by the config, the layers as given (not the views
+    # `model.layers` hands out).
+    def _config_key(self) -> tuple:
+        return tuple(vars(self).get(f.name) for f in dataclasses.fields(self))
+
+    def __eq__(self, other):
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._config_key() == other._config_key()
+
+    def __hash__(self):
+        return hash(self._config_key())
+
+    def __repr__(self):  # The config's layers, as dataclasses show them.
+        shown = ", ".join(
+            f"{f.name}={vars(self).get(f.name)!r}"
+            for f in dataclasses.fields(self)
+            if f.repr
+        )
+        return f"{type(self).__qualname__}({shown})"
 
     @property
     def _stack(self) -> tuple[Layer, ...]:
         """The Input's layer (if any), then `layers`: what runs and is saved."""
+        layers = vars(self)["layers"]
         if self.input_layer is None:
-            return self.layers
-        return (self.input_layer, *self.layers)
+            return layers
+        return (self.input_layer, *layers)
 
     @property
     def default_name(self) -> str:
         return "sequential"
 
-    def add(self, layer):
-        raise TypeError(
-            "kerax models are immutable config objects: build Sequential([...]) with all its layers, "
-            "or make a new one: Sequential([*model.layers, layer], input_layer=model.input_layer)."
+    def add(self, layer, rebuild: bool = True) -> None:
+        """Adds `layer` on top of the stack, in place, as Keras's `Sequential.add`.
+
+        `layer` is a layer, a model, or `kerax.Input(shape)` (the model's
+        input, before any layer). A first layer made with `input_shape=`
+        starts the model with an Input of that shape, as the constructor
+        does. The model then equals `Sequential([...])` of the same layers.
+
+        Params, Trainers and steps made before stay with the old layers:
+        run `model.init(key)` again and make a new `kerax.Trainer`, as Keras
+        needs `compile()` again (a stale Trainer says so).
+
+        Args:
+            layer: The layer to add.
+            rebuild: Accepted for Keras compatibility (kerax models have no
+                built state).
+        """
+        del rebuild
+        if isinstance(layer, Node):
+            node = layer.unwrap()
+            if node.parent is None and isinstance(node.op, InputLayer):
+                layer = node.op  # `model.add(kerax.Input(shape))`.
+        if not isinstance(layer, Layer):
+            raise ValueError(
+                f"{self.describe()}.add: only kerax layers (and kerax.Input(shape)) can be added "
+                f"to a Sequential model; got {layer!r} (of type {type(layer).__name__}). "
+                "Wrap a function in kerax.layers.Lambda."
+            )
+        layer = bound_origin(layer)
+        if isinstance(layer, InputLayer):
+            if self.input_layer is not None:
+                raise ValueError(
+                    f"{self.describe()} has already been configured to use input shape "
+                    f"{keras_shape(self.input_layer.input_spec.shape)}. You cannot add a "
+                    "different Input layer to it: make a new Sequential for another input."
+                )
+            if vars(self)["layers"]:
+                raise ValueError(
+                    f"{self.describe()}.add: an Input may only come first, but the model has "
+                    f"layers already; add the Input first (or give the first layer "
+                    "`input_shape=`)."
+                )
+            object.__setattr__(self, "input_layer", layer)
+        else:
+            if layer.name is not None and layer.name in self._names:
+                raise ValueError(
+                    f"{self.describe()}.add: all layers added to a Sequential model should have "
+                    f"unique names. Name {layer.name!r} is already the name of a layer in this "
+                    "model. Update the `name` argument to pass a unique name."
+                )
+            layers = (*vars(self)["layers"], layer)
+            shape = getattr(layers[0], INPUT_SHAPE_ARG, None)
+            if shape is not None and self.input_layer is None:
+                # Keras: a first layer made with `input_shape=` starts the model.
+                object.__setattr__(self, "input_layer", InputLayer(shape=shape))
+            object.__setattr__(self, "layers", layers)
+        self._changed()
+
+    def pop(self, rebuild: bool = True) -> Layer:
+        """Removes the last layer, in place, and returns it, as Keras's `Sequential.pop`.
+
+        With only the Input left, removes the Input. Params made before
+        keep working for the layers that remain (their names do not
+        change); make a new `kerax.Trainer` for the smaller model.
+
+        Args:
+            rebuild: Accepted for Keras compatibility.
+        """
+        del rebuild
+        layers = vars(self)["layers"]
+        if layers:
+            removed = self._bind(layers[-1], self._names[-1], nodes=False)
+            object.__setattr__(self, "layers", layers[:-1])
+        elif self.input_layer is not None:
+            removed = self._bind(self.input_layer, self._names[0], nodes=False)
+            object.__setattr__(self, "input_layer", None)
+        else:
+            raise IndexError(
+                f"{self.describe()}.pop(): the model has no layers to remove. "
+                "Add one first with `model.add(layer)`."
+            )
+        self._changed()
+        return removed
+
+    def _changed(self) -> None:
+        """After `add`/`pop`: names and caches again, and a note for stale users."""
+        self._derive()
+        object.__setattr__(
+            self, "_kerax_mutations", vars(self).get("_kerax_mutations", 0) + 1
         )
+        _MUTATIONS[0] += 1
+        if vars(self).get("_kerax_traced"):
+            # `jax.jit(model.apply)` traced before would replay the old layers
+            # for arguments of the same shapes: JAX caches by them, not by the
+            # model. Its caches are dropped (a recompile), as for `clear_session`.
+            jax.clear_caches()
+            vars(self).pop("_kerax_traced")
 
     @property
     def input_spec(self):
@@ -144,7 +354,7 @@ class Sequential(KerasModelMethods, Layer):
             name = named[index][0]
         for n, layer in zip(self._names, self._stack):
             if n == name:
-                return self._bind(layer)
+                return self._bind(layer, n)
         raise ValueError(
             f"{self.describe()} has no layer named {name!r}; layers: {list(self._names)}."
         )
@@ -157,18 +367,24 @@ class Sequential(KerasModelMethods, Layer):
         names = {id(x): (x, n) for x, n in zip(self._stack, self._names)}
         node = Node(self.input_spec, op=self.input_layer, names=names)
         nodes = {id(self.input_layer): node}
-        for layer in self.layers:
+        for layer in vars(self)["layers"]:
             spec, mask = layer.output_spec_masked(node.spec, mask=node.mask)
             node = Node(spec, op=layer, args=(node,), names=names, mask=mask)
             nodes[id(layer)] = node
         return nodes
 
-    def _bind(self, layer: Layer) -> Layer:
-        if self._nodes is None:
-            return layer  # No Input: the layer has no nodes in this model.
+    def _bind(self, layer: Layer, name: str | None = None, nodes: bool = True) -> Layer:
+        """A view of `layer` named as this model names it, with its nodes here.
+
+        Without an Input (or `nodes=False`) the view has no nodes.
+        """
+        if name is None:
+            name = self._names[[id(x) for x in self._stack].index(id(layer))]
+        if not nodes or self._nodes is None:
+            return bind(layer, (), (), name=name)
         node = self._nodes[id(layer)]
         inputs = node if isinstance(layer, InputLayer) else node.args[0]
-        return bind(layer, (inputs,), (node,))
+        return bind(layer, (inputs,), (node,), name=name)
 
     def _ends(self, what: str) -> Node:
         if self._nodes is None:
@@ -238,15 +454,42 @@ class Sequential(KerasModelMethods, Layer):
         self, params, state, x, *, key=None, training=False, mask=None, **kwargs
     ):
         del kwargs
-        return apply_chain(
-            self.named_layers(),
-            params,
-            state,
-            x,
-            key=key,
-            training=training,
-            mask=mask,
-        )
+        if "_kerax_traced" not in vars(self) and any(
+            isinstance(v, jax.core.Tracer) for v in jax.tree.leaves(x)
+        ):
+            # Traced (under `jax.jit`, say): `add`/`pop` drop JAX's caches.
+            object.__setattr__(self, "_kerax_traced", True)
+        try:
+            return apply_chain(
+                self.named_layers(),
+                params,
+                state,
+                x,
+                key=key,
+                training=training,
+                mask=mask,
+            )
+        except Exception as e:
+            missing = self._missing_params(params, x)
+            if not missing:
+                raise
+            raise ValueError(
+                f"{self.describe()}: the params have no entry for layer(s) {missing} (they "
+                f"have {sorted(params)}): they were made for other layers, e.g. before "
+                "`model.add(...)`. Make them for the model as it is now: "
+                "`params, state = model.init(key)`."
+            ) from e
+
+    def _missing_params(self, params, x) -> list[str]:
+        """The layers whose params `params` lack (on an error path only)."""
+        if not isinstance(params, dict):
+            return []
+        try:
+            spec = jax.tree.map(lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), x)
+            wanted, _ = jax.eval_shape(lambda: self.init(jax.random.key(0), spec))
+        except Exception:  # The inputs do not fit either: the first error says why.
+            return []
+        return [n for n in wanted if n not in params]
 
     def get_config(self) -> dict:
         return {
@@ -261,3 +504,7 @@ class Sequential(KerasModelMethods, Layer):
                 for n, layer in zip(self._names, self._stack)
             ],
         }
+
+
+# Installed after the dataclass is made: the field stays the config.
+Sequential.layers = _NamedLayers()

@@ -54,6 +54,7 @@ from jax.extend import core as jax_core
 from kerax import optimizers
 from kerax.core import aux_losses
 from kerax.core.spec import to_spec
+from kerax.models.sequential import ArchitectureWatch
 from kerax.optimizers import DynamicLossScale
 from kerax.optimizers import base as optimizer_base
 from kerax.optimizers.wrappers import unwrap_loss_scale
@@ -304,6 +305,7 @@ class TrainStep:
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"`steps` must be a positive int, got {steps!r}.")
         self.model, self.tx, self.objectives = model, tx, objectives
+        self._watch = ArchitectureWatch(model, "train step")
         self.loss_scale, self.steps = loss_scale, steps
         self.donate, self.distribution = donate, distribution
         self.__name__ = "train_step" if steps == 1 else f"train_step_x{steps}"
@@ -413,6 +415,7 @@ class TrainStep:
     # -------------------------------------------------------------- calling
     def __call__(self, ts: TrainState, batch):
         # Kept lean: on a dispatch-bound model every microsecond here shows.
+        self._watch.check()  # One integer comparison unless a model changed.
         if ts.metric_states is None:  # After `reset_metrics(ts)`.
             ts = self.reset_metrics(ts)
         if self.distribution is not None:
@@ -489,7 +492,7 @@ class TrainStep:
 
     def with_steps(self, steps: int) -> TrainStep:
         """The same step over `steps` stacked batches per call (`lax.scan`)."""
-        return TrainStep(
+        step = TrainStep(
             self.model,
             self.tx,
             self.objectives,
@@ -499,6 +502,8 @@ class TrainStep:
             distribution=self.distribution,
             _logs_program=self._results,
         )
+        step._watch = self._watch  # Made for the model as this step was.
+        return step
 
 
 def _carry_of(ts: TrainState) -> _Carry:
@@ -601,6 +606,7 @@ class EvalStep:
 
     def __init__(self, model, objectives: Objectives, *, distribution=None):
         self.model, self.objectives, self.distribution = model, objectives, distribution
+        self._watch = ArchitectureWatch(model, "eval step")
         self.__name__ = "eval_step"
         self._results = jax.jit(objectives.results)
         if distribution is not None:
@@ -648,6 +654,7 @@ class EvalStep:
 
     def run(self, ts: TrainState, batch) -> TrainState:
         """The TrainState with its metric states updated by `batch` (no logs)."""
+        self._watch.check()
         if ts.metric_states is None:
             ts = ts._replace(metric_states=self.fresh_metrics())
         if self.distribution is not None:
@@ -702,18 +709,21 @@ def make_predict_step(model) -> PredictStep:
         y_pred, _ = model.apply(params, state, x, training=False)
         return y_pred
 
-    return PredictStep(predict_step)
+    return PredictStep(predict_step, ArchitectureWatch(model, "predict step"))
 
 
 class PredictStep:
     """`make_predict_step`'s result: `step(ts, x) -> y_pred`, jitted."""
 
-    def __init__(self, fn):
+    def __init__(self, fn, watch=None):
         self.fn = fn
         self.jitted = jax.jit(fn)
         self.__name__ = "predict_step"
+        self._watch = watch
 
     def __call__(self, ts, x):
+        if self._watch is not None:
+            self._watch.check()
         return self.jitted(ts, x)
 
 

@@ -8,9 +8,9 @@ tf.keras one). The guide's code runs here with `keras` replaced by `kerax`;
 lines marked `# kerax: state` make the state explicit (params, state,
 TrainState, keys): calling a model on arrays is `params, state =
 model.init(key, x)` then `y, state = model.apply(params, state, x)`, and
-Keras's `model.weights` are the `params`. `# kerax: immutable` marks
-`model.add(layer)`, `model.pop()` and `layer.trainable = False`, which make
-a new model (kerax models are immutable configs); `# kerax: data` marks the
+Keras's `model.weights` are the `params`; `model.add(layer)`,
+`model.pop()` and `layer.trainable = False` run as the guide wrote them
+(a Trainer is made after them, as Keras compiles after them); `# kerax: data` marks the
 small stand-in for `keras.applications.Xception` (no download) and the
 random data the transfer-learning blueprints train on; `# kerax: <reason>`
 marks any other change. The two transfer-learning blueprints, code blocks
@@ -28,12 +28,6 @@ from kerax import layers
 from kerax import ops
 
 key = jax.random.key(0)  # kerax: state
-
-
-def add(model, layer):  # kerax: immutable: Keras's `model.add(layer)`, as a new model
-    return kerax.Sequential(  # kerax: immutable
-        [*model.layers, layer], input_layer=model.input_layer, name=model.name
-    )  # kerax: immutable
 
 
 # When to use a Sequential model
@@ -75,21 +69,17 @@ model = kerax.Sequential(
 model.layers
 
 model = kerax.Sequential()
-model = add(model, layers.Dense(2, activation="relu"))  # kerax: immutable
-model = add(model, layers.Dense(3, activation="relu"))  # kerax: immutable
-model = add(model, layers.Dense(4))  # kerax: immutable
+model.add(layers.Dense(2, activation="relu"))
+model.add(layers.Dense(3, activation="relu"))
+model.add(layers.Dense(4))
 
-model = kerax.Sequential(model.layers[:-1])  # kerax: immutable (model.pop())
+model.pop()
 print(len(model.layers))  # 2
 
 model = kerax.Sequential(name="my_sequential")
-model = add(
-    model, layers.Dense(2, activation="relu", name="layer1")
-)  # kerax: immutable
-model = add(
-    model, layers.Dense(3, activation="relu", name="layer2")
-)  # kerax: immutable
-model = add(model, layers.Dense(4, name="layer3"))  # kerax: immutable
+model.add(layers.Dense(2, activation="relu", name="layer1"))
+model.add(layers.Dense(3, activation="relu", name="layer2"))
+model.add(layers.Dense(4, name="layer3"))
 
 # Specifying the input shape in advance
 
@@ -127,31 +117,25 @@ print(
 model.summary(x)  # kerax: state (the input it was called on)
 
 model = kerax.Sequential()
-model = add(model, kerax.Input(shape=(4,)))  # kerax: immutable
-model = add(model, layers.Dense(2, activation="relu"))  # kerax: immutable
+model.add(kerax.Input(shape=(4,)))
+model.add(layers.Dense(2, activation="relu"))
 
 model.summary()
 
 model.layers
 
 model = kerax.Sequential()
-model = add(
-    model, layers.Dense(2, activation="relu", input_shape=(4,))
-)  # kerax: immutable
+model.add(layers.Dense(2, activation="relu", input_shape=(4,)))
 
 model.summary()
 
 # A common debugging workflow: `add()` + `summary()`
 
 model = kerax.Sequential()
-model = add(
-    model, kerax.Input(shape=(250, 250, 3))
-)  # 250x250 RGB images  # kerax: immutable
-model = add(
-    model, layers.Conv2D(32, 5, strides=2, activation="relu")
-)  # kerax: immutable
-model = add(model, layers.Conv2D(32, 3, activation="relu"))  # kerax: immutable
-model = add(model, layers.MaxPooling2D(3))  # kerax: immutable
+model.add(kerax.Input(shape=(250, 250, 3)))  # 250x250 RGB images
+model.add(layers.Conv2D(32, 5, strides=2, activation="relu"))
+model.add(layers.Conv2D(32, 3, activation="relu"))
+model.add(layers.MaxPooling2D(3))
 
 # Can you guess what the current output shape is at this point? Probably not.
 # Let's just print it:
@@ -159,21 +143,21 @@ model.summary()
 
 # The answer was: (40, 40, 32), so we can keep downsampling...
 
-model = add(model, layers.Conv2D(32, 3, activation="relu"))  # kerax: immutable
-model = add(model, layers.Conv2D(32, 3, activation="relu"))  # kerax: immutable
-model = add(model, layers.MaxPooling2D(3))  # kerax: immutable
-model = add(model, layers.Conv2D(32, 3, activation="relu"))  # kerax: immutable
-model = add(model, layers.Conv2D(32, 3, activation="relu"))  # kerax: immutable
-model = add(model, layers.MaxPooling2D(2))  # kerax: immutable
+model.add(layers.Conv2D(32, 3, activation="relu"))
+model.add(layers.Conv2D(32, 3, activation="relu"))
+model.add(layers.MaxPooling2D(3))
+model.add(layers.Conv2D(32, 3, activation="relu"))
+model.add(layers.Conv2D(32, 3, activation="relu"))
+model.add(layers.MaxPooling2D(2))
 
 # And now?
 model.summary()
 
 # Now that we have 4x4 feature maps, time to apply global max pooling.
-model = add(model, layers.GlobalMaxPooling2D())  # kerax: immutable
+model.add(layers.GlobalMaxPooling2D())
 
 # Finally, we add a classification layer.
-model = add(model, layers.Dense(10))  # kerax: immutable
+model.add(layers.Dense(10))
 
 # What to do once you have a model
 
@@ -189,10 +173,7 @@ initial_model = kerax.Sequential(
 )
 feature_extractor = kerax.Model(
     inputs=initial_model.inputs,
-    outputs=[  # kerax: `model.layers` are configs; `get_layer` binds them to the model
-        initial_model.get_layer(index=i).output
-        for i in range(len(initial_model.layers))
-    ],  # kerax: bound layers
+    outputs=[layer.output for layer in initial_model.layers],
 )
 
 # Call feature extractor on test input.
@@ -240,8 +221,8 @@ kerax.save_weights("pretrained.weights.h5", model, *model.init(key))  # kerax: d
 params, state = kerax.load_weights("pretrained.weights.h5", model)  # kerax: state
 
 # Freeze all layers except the last one.
-for name, _ in model.named_layers()[:-1]:  # kerax: names are per model
-    model = kerax.models.set_trainable(model, name, False)  # kerax: immutable
+for layer in model.layers[:-1]:
+    layer.trainable = False
 
 # Recompile and train (this will only update the weights of the last layer).
 trainer = kerax.Trainer(  # kerax: state (the guide's `compile(...)`)
@@ -271,9 +252,7 @@ base_model = Xception(weights="imagenet", include_top=False, pooling="avg")
 base_params, base_state = base_model.init(key)  # kerax: state ("pre-trained")
 
 # Freeze the base model
-base_model = kerax.models.set_trainable(
-    base_model, lambda name, layer: True, False
-)  # kerax: immutable
+base_model.trainable = False
 
 # Use a Sequential model to add a trainable classifier on top
 model = kerax.Sequential(

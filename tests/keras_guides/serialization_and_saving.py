@@ -329,9 +329,7 @@ variable_names = [  # kerax: state (a weight's name is its path in params)
 print("variables: {}".format(variable_names))
 
 print("\nChanging trainable status of one of the nested layers...")
-# kerax: immutable layers: a nested layer's `trainable` is an argument of its
-# constructor, and params keep their order and names whatever it is.
-nested_model.get_layer("nested").dense_1.trainable  # kerax: immutable
+nested_model.get_layer("nested").dense_1.trainable = False
 
 variable_names_2 = [  # kerax: state (a weight's name is its path in params)
     "/".join(k.key for k in path)  # kerax: state

@@ -62,7 +62,7 @@ def test_working_with_rnns(tmp_path, monkeypatch, capsys, keras_numpy_init):
     )
     # Keras's names (a fresh Keras session's), in Keras's order: the encoder's
     # embedding, made first, is `embedding`.
-    names = [model.layer_name(layer) for layer in model.layers]
+    names = [layer.name for layer in model.layers]
     assert names == [
         *("input_layer", "input_layer_1", "embedding", "embedding_1"),
         *("encoder", "decoder"),

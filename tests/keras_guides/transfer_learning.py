@@ -9,8 +9,9 @@ lines marked `# kerax: state` make the state explicit (params, state,
 TrainState, keys): Keras's `layer.weights` are the `params` and `state`
 trees, its `trainable_weights` the params the layer's `trainable_mask`
 keeps, `compile` is a `kerax.Trainer` and `fit` returns the new TrainState.
-`# kerax: immutable` marks `layer.trainable = ...`, which makes a new layer
-or model (`kerax.models.set_trainable`; the params keep their paths).
+`layer.trainable = ...` runs as written: it sets the flag in place, on the
+layer and its sublayers, and takes effect at the next `kerax.Trainer`
+(Keras's next `compile`).
 `# kerax: data` marks the small random images of different sizes that stand
 in for TFDS's cats_vs_dogs (24/8/8 images, 32x32 after resizing instead of
 150x150, batches of 8 instead of 64), Python lists in place of `tf.data`
@@ -75,7 +76,7 @@ layer = kerax.layers.Dense(3)
 params, state = layer.init(
     key, kerax.spec((None, 4))
 )  # kerax: state (Create the weights)
-layer = kerax.layers.Dense(3, trainable=False)  # kerax: immutable (Freeze the layer)
+layer.trainable = False  # Freeze the layer
 
 print("weights:", len(jax.tree.leaves((params, state))))  # kerax: state
 print("trainable_weights:", len(trainable_weights(layer, params)))  # kerax: state
@@ -90,7 +91,7 @@ model = kerax.Sequential([kerax.Input(shape=(3,)), layer1, layer2])
 params, state = model.init(key)  # kerax: state
 
 # Freeze the first layer
-model = kerax.models.set_trainable(model, "dense", False)  # kerax: immutable
+layer1.trainable = False
 
 # Keep a copy of the weights of layer1 for later reference
 initial_layer1_weights_values = model.get_weights(params)[:2]  # kerax: state
@@ -129,10 +130,7 @@ model = kerax.Sequential(
     ]
 )
 
-model = kerax.models.set_trainable(
-    model, lambda name, layer: True, False
-)  # kerax: immutable (Freeze the outer model)
-inner_model = model.layers[0]  # kerax: immutable (the frozen copy of inner_model)
+model.trainable = False  # Freeze the outer model
 
 assert inner_model.trainable == False  # All layers in `model` are now frozen
 assert inner_model.layers[0].trainable == False  # `trainable` is propagated recursively
@@ -261,7 +259,7 @@ base_model, base_params, base_state = Xception(  # kerax: state (model, params, 
 )  # Do not include the ImageNet classifier at the top.
 
 # Freeze the base_model
-# kerax: immutable: `base_model.trainable = False` is set_trainable on the model below.
+base_model.trainable = False
 
 # Create new model on top
 inputs = kerax.Input(shape=(32, 32, 3))  # kerax: data (150x150 in the guide)
@@ -280,9 +278,6 @@ x = kerax.layers.GlobalAveragePooling2D()(x)
 x = kerax.layers.Dropout(0.2)(x)  # Regularize with dropout
 outputs = kerax.layers.Dense(1)(x)
 model = kerax.Model(inputs, outputs)
-model = kerax.models.set_trainable(
-    model, "xception", False
-)  # kerax: immutable (base_model.trainable = False)
 
 model.summary(show_trainable=True)
 
@@ -313,7 +308,7 @@ ts, history = trainer.fit(
 # the batchnorm layers will not update their batch statistics.
 # This prevents the batchnorm layers from undoing all the training
 # we've done so far.
-model = kerax.models.set_trainable(model, "xception", True)  # kerax: immutable
+base_model.trainable = True
 model.summary(show_trainable=True)
 
 trainer = kerax.Trainer(  # kerax: state (the guide's `model.compile(`)

@@ -15,9 +15,8 @@ RNN is the same computation with its states returned (`return_state=True`)
 and passed back as `initial_state=`, and `model.compile`/`fit` are a
 `kerax.Trainer`. `# kerax: data` replaces the MNIST download with random
 digits of the same shapes (256 and 64 of them) and cuts the nested-input
-data to 128 samples of 5 steps (the guide: 640 of 50). `# kerax: immutable`
-marks `model.add(layer)`, which is a new `Sequential` (kerax models are
-immutable configs); `# kerax: no TensorFlow` marks `tf.*` calls, which are `kerax.ops` or JAX
+data to 128 samples of 5 steps (the guide: 640 of 50). `model.add(layer)`
+runs as the guide wrote it. `# kerax: no TensorFlow` marks `tf.*` calls, which are `kerax.ops` or JAX
 ones here. `# kerax: <reason>` marks any other change. The prose is left
 out; section titles are kept as comments.
 """
@@ -42,28 +41,28 @@ key = jax.random.key(0)  # kerax: state
 model = kerax.Sequential()
 # Add an Embedding layer expecting input vocab of size 1000, and
 # output embedding dimension of size 64.
-model = kerax.Sequential([*model.layers, layers.Embedding(input_dim=1000, output_dim=64)])  # kerax: immutable
+model.add(layers.Embedding(input_dim=1000, output_dim=64))
 
 # Add a LSTM layer with 128 internal units.
-model = kerax.Sequential([*model.layers, layers.LSTM(128)])  # kerax: immutable
+model.add(layers.LSTM(128))
 
 # Add a Dense layer with 10 units.
-model = kerax.Sequential([*model.layers, layers.Dense(10)])  # kerax: immutable
+model.add(layers.Dense(10))
 
 model.summary()
 
 # Outputs and states
 
 model = kerax.Sequential()
-model = kerax.Sequential([*model.layers, layers.Embedding(input_dim=1000, output_dim=64)])  # kerax: immutable
+model.add(layers.Embedding(input_dim=1000, output_dim=64))
 
 # The output of GRU will be a 3D tensor of shape (batch_size, timesteps, 256)
-model = kerax.Sequential([*model.layers, layers.GRU(256, return_sequences=True)])  # kerax: immutable
+model.add(layers.GRU(256, return_sequences=True))
 
 # The output of SimpleRNN will be a 2D tensor of shape (batch_size, 128)
-model = kerax.Sequential([*model.layers, layers.SimpleRNN(128)])  # kerax: immutable
+model.add(layers.SimpleRNN(128))
 
-model = kerax.Sequential([*model.layers, layers.Dense(10)])  # kerax: immutable
+model.add(layers.Dense(10))
 
 model.summary()
 
@@ -134,11 +133,11 @@ new_output, new_state = new_lstm_layer.apply(new_params, new_state, paragraph3, 
 
 model = kerax.Sequential()
 
-model = kerax.Sequential(  # kerax: immutable
-    [layers.Bidirectional(layers.LSTM(64, return_sequences=True), input_shape=(5, 10))]
-)  # kerax: immutable
-model = kerax.Sequential([*model.layers, layers.Bidirectional(layers.LSTM(32))], input_layer=model.input_layer)  # kerax: immutable
-model = kerax.Sequential([*model.layers, layers.Dense(10)], input_layer=model.input_layer)  # kerax: immutable
+model.add(
+    layers.Bidirectional(layers.LSTM(64, return_sequences=True), input_shape=(5, 10))
+)
+model.add(layers.Bidirectional(layers.LSTM(32)))
+model.add(layers.Dense(10))
 
 model.summary()
 
