@@ -119,10 +119,8 @@ class Node:
             sub.names = self.names
             return sub
         if isinstance(self.spec, jax.ShapeDtypeStruct):
-            raise TypeError(
-                f"This node has a single output of shape {shape_str(self.spec.shape)}; indexing nodes selects "
-                "one of several layer outputs. To slice a tensor, use a layer (e.g. Lambda or Reshape)."
-            )
+            # Slicing a tensor: Keras's `GetItem` op (`x[:, 0]`).
+            return _op("get_item", self, index)
         try:
             sub = self.spec[index]
         except (KeyError, IndexError, TypeError):
@@ -158,8 +156,131 @@ class Node:
 
     def __bool__(self):
         raise TypeError(
-            "A kerax.Node is symbolic: it has no truth value. Build the model, then apply it to arrays."
+            "A kerax.Node is symbolic: it has no value, so it cannot be used as a boolean (in `if`, "
+            "`while`, `and`/`or`). For a choice per element use kerax.ops.where(cond, x, y); for "
+            "Python control flow on values, do it in a layer's `call` (e.g. kerax.layers.Lambda) "
+            "or with kerax.ops.cond."
         )
+
+    def __array__(self, dtype=None, copy=None):
+        raise TypeError(
+            "A kerax.Node is symbolic: a placeholder for a shape and a dtype, with no value to "
+            "convert to an array. Compute with kerax.ops on nodes (e.g. kerax.ops.sum(x)), then "
+            "build the model and apply it to arrays."
+        )
+
+    # Operators build op nodes as Keras's KerasTensor does (`x + 1`,
+    # `-x`, `x @ w`). No `__eq__`: nodes are graph identities (dict keys,
+    # `is`), as KerasTensors are; `x != y` is Keras's `NotEqual`.
+    def __add__(self, other):
+        return _op("add", self, other)
+
+    def __radd__(self, other):
+        return _op("add", other, self)
+
+    def __sub__(self, other):
+        return _op("subtract", self, other)
+
+    def __rsub__(self, other):
+        return _op("subtract", other, self)
+
+    def __mul__(self, other):
+        return _op("multiply", self, other)
+
+    def __rmul__(self, other):
+        return _op("multiply", other, self)
+
+    def __matmul__(self, other):
+        return _op("matmul", self, other)
+
+    def __rmatmul__(self, other):
+        return _op("matmul", other, self)
+
+    def __truediv__(self, other):
+        return _op("true_divide", self, other)
+
+    def __rtruediv__(self, other):
+        return _op("true_divide", other, self)
+
+    def __floordiv__(self, other):
+        return _op("floor_divide", self, other)
+
+    def __rfloordiv__(self, other):
+        return _op("floor_divide", other, self)
+
+    def __mod__(self, other):
+        return _op("mod", self, other)
+
+    def __rmod__(self, other):
+        return _op("mod", other, self)
+
+    def __pow__(self, other):
+        return _op("power", self, other)
+
+    def __rpow__(self, other):
+        return _op("power", other, self)
+
+    def __neg__(self):
+        return _op("negative", self)
+
+    def __abs__(self):
+        return _op("absolute", self)
+
+    def __lt__(self, other):
+        return _op("less", self, other)
+
+    def __le__(self, other):
+        return _op("less_equal", self, other)
+
+    def __gt__(self, other):
+        return _op("greater", self, other)
+
+    def __ge__(self, other):
+        return _op("greater_equal", self, other)
+
+    def __ne__(self, other):
+        return _op("not_equal", self, other)
+
+    def __and__(self, other):
+        return _op("logical_and", self, other)
+
+    def __rand__(self, other):
+        return _op("logical_and", other, self)
+
+    def __or__(self, other):
+        return _op("logical_or", self, other)
+
+    def __ror__(self, other):
+        return _op("logical_or", other, self)
+
+    def __xor__(self, other):
+        return _op("logical_xor", self, other)
+
+    def __rxor__(self, other):
+        return _op("logical_xor", other, self)
+
+    def __invert__(self):
+        return _op("logical_not", self)
+
+    def __round__(self, ndigits=None):
+        return _op("round", self, decimals=ndigits or 0)
+
+
+# `kerax.ops` installs how an operator on nodes builds its op node: this
+# floor does not import the ops (see kerax.ops._symbolic).
+_op_dispatcher = None
+
+
+def set_op_dispatcher(fn) -> None:
+    """Installs `fn(op_name, *args, **kwargs) -> Node` for `Node`'s operators."""
+    global _op_dispatcher
+    _op_dispatcher = fn
+
+
+def _op(name: str, *args, **kwargs):
+    if _op_dispatcher is None:  # `import kerax` installs it.
+        raise RuntimeError("kerax.ops is not imported: `import kerax` first.")
+    return _op_dispatcher(name, *args, **kwargs)
 
 
 def _input_shape(shape) -> tuple[int | None, ...]:

@@ -13,14 +13,10 @@ non-trainable ones to `state`.
 
 from __future__ import annotations
 
-import functools
-
 import jax
-import jax.numpy as jnp
 import numpy as np
 
-from kerax import layers as kerax_layers
-from kerax.core import registry
+from kerax.core import naming, registry
 from kerax.core.node import InputLayer, Node
 from kerax.interop.applications import LayerScale
 from kerax.interop.converters import (
@@ -29,6 +25,7 @@ from kerax.interop.converters import (
     layer_from_keras,
 )
 from kerax.models import Model, Sequential
+from kerax.ops import _symbolic as kerax_symbolic
 
 __all__ = [
     "IGNORED_KEYS",
@@ -330,164 +327,73 @@ def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
 # ----------------------------------------------------------- keras.ops nodes
 # Keras functional graphs may hold `keras.ops` operations (`x + 3.0`,
 # `x[:, 0]`, `ops.mean(x, axis=1)`): entries whose module is `keras.src.ops.*`.
-# They become kerax layers: a merging layer when the op is one (two tensors
-# of one rank, no constants), otherwise a Lambda with NumPy semantics (which
-# are keras.ops's) and the constants baked in.
+# They become kerax op nodes (`kerax.ops` on nodes, an `OpLayer` each), named
+# as in Keras.
 
 
-def _unary(fn):
-    return lambda cfg, x: fn(x)
+class _KerasOp:
+    """A keras.ops operation in a Keras functional config: `kerax.ops` on nodes.
+
+    Keras's op class (`Concatenate`, `GetItem`, `Mean`, ...) is the kerax op
+    of its snake_case name; its config holds the op's keyword arguments and
+    its node the call's arguments, so the op node is
+    `kerax.ops.<op>(*args, **config, **kwargs)`: an `OpLayer` named as in
+    Keras, saved and reloaded as any op node.
+    """
+
+    def __init__(self, class_name: str, config: dict):
+        op = _KERAS_OP_NAMES.get(class_name, naming.to_snake_case(class_name))
+        if op not in kerax_symbolic._FUNCTIONS:
+            raise ValueError(
+                f"Keras functional graph uses the keras.ops operation {class_name!r} "
+                f"({config.get('name')!r}), which has no kerax.ops counterpart ({op!r})."
+            )
+        self.class_name, self.config, self.op = class_name, config, op
+
+    def call_on(self, args, kwargs):
+        args = [_op_argument(a) for a in args]
+        if self.op == "get_item" and len(args) == 2 and isinstance(args[1], list):
+            args[1] = tuple(args[1])  # Keras's GetItem: a list key is a tuple.
+        options = {
+            k: tuple(v) if isinstance(v, list) else v
+            for k, v in self.config.items()
+            if k != "name"
+        }
+        kwargs = {k: _op_argument(v) for k, v in kwargs.items()}
+        try:
+            out = kerax_symbolic.op_node(
+                self.op,
+                tuple(args),
+                {**options, **kwargs},
+                name=self.config.get("name"),
+            )
+        except TypeError as e:
+            raise ValueError(
+                f"keras.ops {self.class_name} {self.config.get('name')!r}: kerax.ops.{self.op} "
+                f"cannot take its arguments (config {sorted(options)}): {e}"
+            ) from e
+        object.__setattr__(out.op, "_keras_op", True)
+        return out
 
 
-def _binary(fn):
-    return lambda cfg, a, b: fn(a, b)
+# Keras op classes whose kerax.ops name is not their snake_case name.
+_KERAS_OP_NAMES = {"Abs": "absolute", "Matmul": "matmul"}
 
 
-def _ops_table():
-    def axis(cfg):
-        a = cfg.get("axis")
-        return tuple(a) if isinstance(a, list) else a
-
-    return {
-        "Add": _binary(jnp.add),
-        "Subtract": _binary(jnp.subtract),
-        "Multiply": _binary(jnp.multiply),
-        "Divide": _binary(jnp.divide),
-        "TrueDivide": _binary(jnp.true_divide),
-        "FloorDivide": _binary(jnp.floor_divide),
-        "Power": _binary(jnp.power),
-        "Maximum": _binary(jnp.maximum),
-        "Minimum": _binary(jnp.minimum),
-        "Matmul": _binary(jnp.matmul),
-        "Negative": _unary(jnp.negative),
-        "Equal": _binary(jnp.equal),
-        "NotEqual": _binary(jnp.not_equal),
-        "Greater": _binary(jnp.greater),
-        "GreaterEqual": _binary(jnp.greater_equal),
-        "Less": _binary(jnp.less),
-        "LessEqual": _binary(jnp.less_equal),
-        "LogicalAnd": _binary(jnp.logical_and),
-        "LogicalOr": _binary(jnp.logical_or),
-        "LogicalNot": _unary(jnp.logical_not),
-        "Abs": _unary(jnp.abs),
-        "Absolute": _unary(jnp.abs),
-        "Sqrt": _unary(jnp.sqrt),
-        "Square": _unary(jnp.square),
-        "Exp": _unary(jnp.exp),
-        "Log": _unary(jnp.log),
-        "Tanh": _unary(jnp.tanh),
-        "Sigmoid": _unary(jax.nn.sigmoid),
-        "Relu": _unary(jax.nn.relu),
-        "Mean": lambda cfg, x: jnp.mean(
-            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
-        ),
-        "Sum": lambda cfg, x: jnp.sum(
-            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
-        ),
-        "Max": lambda cfg, x: jnp.max(
-            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
-        ),
-        "Min": lambda cfg, x: jnp.min(
-            x, axis=axis(cfg), keepdims=cfg.get("keepdims", False)
-        ),
-        "Reshape": lambda cfg, x: jnp.reshape(x, tuple(cfg["newshape"])),
-        "Transpose": lambda cfg, x: jnp.transpose(
-            x, None if cfg.get("axes") is None else tuple(cfg["axes"])
-        ),
-        "ExpandDims": lambda cfg, x: jnp.expand_dims(x, axis(cfg)),
-        "Squeeze": lambda cfg, x: jnp.squeeze(x, axis(cfg)),
-        "GetItem": lambda cfg, x, key: x[key],
-    }
-
-
-_MERGE_OPS = {"Add", "Subtract", "Multiply", "Maximum", "Minimum"}
-
-
-def _op_constant(value):
-    """A Keras-serialized constant argument as a hashable Python value."""
+def _op_argument(value):
+    """A Keras-serialized op argument (slices, Ellipsis) with its nodes kept."""
+    if isinstance(value, Node):
+        return value
     if isinstance(value, dict) and value.get("class_name") == "__slice__":
         c = value["config"]
         return slice(c.get("start"), c.get("stop"), c.get("step"))
     if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
         return Ellipsis
     if isinstance(value, dict):
-        raise ValueError(f"Unsupported constant {value!r} in a keras.ops operation.")
+        return {k: _op_argument(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return tuple(_op_constant(v) for v in value)
+        return type(value)(_op_argument(v) for v in value)
     return value
-
-
-def _freeze_cfg(cfg: dict) -> tuple:
-    return tuple(
-        sorted(
-            (k, tuple(v) if isinstance(v, list) else v)
-            for k, v in cfg.items()
-            if k != "name"
-        )
-    )
-
-
-def _run_op(op, cfg, template, xs):
-    """`op` on `template` (constants, with `("__tensor__", i)` at the i-th tensor) filled from `xs`."""
-    xs = xs if isinstance(xs, (list, tuple)) else [xs]
-
-    def fill(t):
-        if isinstance(t, tuple) and len(t) == 2 and t[0] == "__tensor__":
-            return xs[t[1]]
-        return t
-
-    return _ops_table()[op](dict(cfg), *[fill(t) for t in template])
-
-
-class _KerasOp:
-    """Placeholder for a keras.ops operation in a Keras functional config."""
-
-    def __init__(self, class_name: str, config: dict):
-        if class_name not in _ops_table():
-            raise ValueError(
-                f"Keras functional graph uses the keras.ops operation {class_name!r} "
-                f"({config.get('name')!r}), which kerax.interop cannot translate yet; supported: {sorted(_ops_table())}."
-            )
-        self.class_name, self.config = class_name, config
-        self.layer, self.template, self.merge = None, None, False
-
-    def call_on(self, args, kwargs):
-        if kwargs:
-            raise ValueError(
-                f"keras.ops {self.class_name} {self.config.get('name')!r}: keyword arguments {sorted(kwargs)} are not supported."
-            )
-        tensors, template = [], []
-        for a in args:
-            if isinstance(a, Node):
-                template.append(("__tensor__", len(tensors)))
-                tensors.append(a)
-            else:
-                template.append(_op_constant(a))
-        template = tuple(template)
-        name = self.config.get("name")
-        if self.layer is None:
-            if (
-                self.class_name in _MERGE_OPS
-                and len(tensors) == 2
-                and len(template) == 2
-                and len(tensors[0].spec.shape) == len(tensors[1].spec.shape)
-            ):
-                self.layer = getattr(kerax_layers, self.class_name)(name=name)
-                self.merge = True
-            else:
-                fn = functools.partial(
-                    _run_op, self.class_name, _freeze_cfg(self.config), template
-                )
-                self.layer = kerax_layers.Lambda(fn, name=name)
-            object.__setattr__(self.layer, "_keras_op", True)
-            self.template = template
-        elif template != self.template:
-            raise ValueError(
-                f"keras.ops {self.class_name} {name!r} is called with different constants at different nodes; kerax cannot share it."
-            )
-        if self.merge:
-            return self.layer(tensors)
-        return self.layer(tensors if len(tensors) != 1 else tensors[0])
 
 
 # `kerax.models.model_from_json` reads Keras's JSON through this.

@@ -271,8 +271,14 @@ class Model(KerasModelMethods, Layer):
         """The model's layers in Keras's order, `InputLayer`s included.
 
         Each knows its nodes in this model (`model.layers[1].output`).
+        Op nodes (`x + y`, `kerax.ops.mean(x)`) are in `operations`, not
+        here, as in Keras.
         """
-        return [self._bind(layer) for layer in self._graph.keras_order()]
+        return [
+            self._bind(layer)
+            for layer in self._graph.keras_order()
+            if not getattr(layer, "_keras_op", False)
+        ]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called `name` (or at `index` in `model.layers`), as in Keras.

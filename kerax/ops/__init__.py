@@ -20,13 +20,21 @@ Example:
     1.0
 """
 
-from kerax.ops import core, einops, image, linalg, math, nn, numpy  # noqa: F401
+from kerax.ops import _symbolic, core, einops, image, linalg, math, nn, numpy  # noqa: F401
 from kerax.ops.core import *  # noqa: F403
 from kerax.ops.einops import *  # noqa: F403
 from kerax.ops.linalg import *  # noqa: F403
 from kerax.ops.math import *  # noqa: F403
 from kerax.ops.nn import *  # noqa: F403
 from kerax.ops.numpy import *  # noqa: F403
+
+# The one dispatch point for graph nodes: every public op, called with a
+# `kerax.Node` among its arguments, returns a node of the graph (Keras's ops
+# on KerasTensors; see `kerax.ops._symbolic`).
+for _module in (core, einops, linalg, math, nn, numpy):
+    globals().update(_symbolic.wrap_module(_module))
+_symbolic.wrap_module(image, prefix="image.")
+del _module
 
 __all__ = sorted(
     {

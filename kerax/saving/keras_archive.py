@@ -553,6 +553,12 @@ def _functional_entry(model, spec, name) -> dict:
             continue
         call = g.call_index[id(node)]
         history[id(node)] = [layer_name, call, 0]
+        if hasattr(layer, "keras_operation"):  # A kerax.ops call: Keras's op.
+            entry, args = layer.keras_operation(list(node.args))
+            entry["config"]["name"] = entry["name"] = layer_name
+            entry["inbound_nodes"] = [{"args": encode(args), "kwargs": {}}]
+            entries.append(entry)
+            continue
         inbound = {"args": encode(list(node.args)), "kwargs": encode(dict(node.kwargs))}
         if id(layer) not in by_layer:
             arg_specs = [a.spec for a in node.args if isinstance(a, Node)]
