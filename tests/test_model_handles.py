@@ -203,7 +203,7 @@ def test_to_json_round_trips():
         ("fit", "ts, history = trainer.fit(ts, x, y"),
         ("evaluate", "trainer.evaluate(ts, x, y)"),
         ("predict", "model.apply(params, state, x)"),
-        ("save", "kerax.save_model(path, model, params, state)"),
+        ("save", "model.save(path, params, state)"),
     ],
 )
 def test_keras_stateful_methods_show_the_kerax_line(method, line):
@@ -211,6 +211,34 @@ def test_keras_stateful_methods_show_the_kerax_line(method, line):
     with pytest.raises(TypeError) as info:
         getattr(model, method)("x")
     assert line in str(info.value)
+
+
+def test_save_save_weights_load_weights_take_the_weights(tmp_path):
+    import keras
+
+    model = kerax.Sequential([kerax.Input((3,)), layers.Dense(2)])
+    params, state = model.init(jax.random.key(0))
+    x = np.ones((2, 3), np.float32)
+    want = np.asarray(model.apply(params, state, x)[0])
+    # Keras's `model.save(path)`, with the weights; Keras loads the archive.
+    model.save(tmp_path / "m.keras", params, state)
+    np.testing.assert_allclose(
+        keras.saving.load_model(tmp_path / "m.keras")(x), want, rtol=1e-6
+    )
+    # Keras's `save_model(model, filepath)` order is taken too.
+    kerax.saving.save_model(model, tmp_path / "k.keras", params, state)
+    loaded, p2, s2 = kerax.load_model(tmp_path / "k.keras")
+    np.testing.assert_allclose(loaded.apply(p2, s2, x)[0], want, rtol=1e-6)
+    model.save_weights(tmp_path / "m.weights.h5", params, state)
+    got, _ = model.load_weights(tmp_path / "m.weights.h5")
+    np.testing.assert_array_equal(got["dense"]["kernel"], params["dense"]["kernel"])
+    with pytest.raises(FileExistsError, match="overwrite=False"):
+        model.save(tmp_path / "m.keras", params, state, overwrite=False)
+    with pytest.raises(TypeError, match="holds no weights"):
+        model.save_weights(tmp_path / "w.weights.h5")
+    assert not (tmp_path / "w.weights.h5").exists()
+    with pytest.raises(TypeError, match="Keras's order"):
+        kerax.save_model(tmp_path / "x.keras", "not a model", params)
 
 
 def test_input_batch_shape_and_keras_shape_text():

@@ -2,19 +2,21 @@
 and the kerax lines for Keras's stateful methods.
 
 A kerax model holds no weights: `get_weights`/`set_weights` read and write
-the `params`/`state` you pass, and `compile`/`fit`/`save`/... raise an error
+the `params`/`state` you pass, `save`/`save_weights` take them and
+`load_weights` returns them, and `compile`/`fit`/`predict`/... raise an error
 that shows the kerax line to write instead.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.core import serialization
+from kerax.core import registry, serialization
 from kerax.core.layer import Layer
 from kerax.core.node import InputLayer
 
@@ -37,18 +39,21 @@ _INSTEAD = {
     "test_on_batch": _TRAINER + "`logs = trainer.evaluate(ts, x, y)`.",
     "predict_on_batch": "kerax models hold no weights: write "
     "`y, state = model.apply(params, state, x)`.",
-    "save": (
-        "kerax models hold no weights: write `kerax.save_model(path, model, params, state)` "
-        "(after training: `kerax.save_model(path, model, ts.params, ts.state)`)."
-    ),
-    "save_weights": (
-        "kerax models hold no weights: write `kerax.save_weights(path, model, params, state)`."
-    ),
-    "load_weights": (
-        "kerax models hold no weights: write "
-        "`params, state = kerax.load_weights(path, model)`."
-    ),
 }
+
+
+def _check_writable(model, method: str, filepath, params, overwrite: bool) -> None:
+    if params is None:
+        raise TypeError(
+            f"{model.describe()}.{method}({str(filepath)!r}): a kerax model holds no weights; "
+            f"pass them: `model.{method}(path, params, state)` (after training: "
+            f"`model.{method}(path, ts.params, ts.state)`)."
+        )
+    if not overwrite and os.path.exists(filepath):
+        raise FileExistsError(
+            f"{model.describe()}.{method}: {str(filepath)!r} exists and overwrite=False; "
+            "nothing was written. Pass overwrite=True or another path."
+        )
 
 
 def _refuse(method: str):
@@ -71,9 +76,40 @@ class KerasModelMethods:
     train_on_batch = _refuse("train_on_batch")
     test_on_batch = _refuse("test_on_batch")
     predict_on_batch = _refuse("predict_on_batch")
-    save = _refuse("save")
-    save_weights = _refuse("save_weights")
-    load_weights = _refuse("load_weights")
+
+    def save(self, filepath, params=None, state=None, *, overwrite=True, **kwargs):
+        """Keras's `model.save(filepath)`, with the weights passed in.
+
+        `model.save("m.keras", params, state)` (after training:
+        `model.save("m.keras", ts.params, ts.state)`) is
+        `kerax.save_model("m.keras", model, params, state)`: Keras's archive
+        for a `.keras` path, a kerax model directory otherwise. `kwargs` go
+        to `kerax.save_model` (`input_spec=`, `train_state=`, `trainer=`).
+
+        Example:
+            >>> import os, tempfile
+            >>> model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
+            >>> params, state = model.init(jax.random.key(0))
+            >>> path = os.path.join(tempfile.mkdtemp(), "m.keras")
+            >>> model.save(path, params, state).name
+            'm.keras'
+        """
+        _check_writable(self, "save", filepath, params, overwrite)
+        return registry.provided("save_model")(filepath, self, params, state, **kwargs)
+
+    def save_weights(self, filepath, params=None, state=None, *, overwrite=True):
+        """Keras's `model.save_weights("m.weights.h5")`, with the weights passed in."""
+        _check_writable(self, "save_weights", filepath, params, overwrite)
+        return registry.provided("save_weights")(filepath, self, params, state)
+
+    def load_weights(self, filepath, *, input_spec=None):
+        """Keras's `model.load_weights(filepath)`: returns `(params, state)`.
+
+        A kerax model holds no weights, so they come back:
+        `params, state = model.load_weights("m.weights.h5")` (Keras's
+        `.weights.h5` file, from Keras or `model.save_weights`).
+        """
+        return registry.provided("load_weights")(filepath, self, input_spec=input_spec)
 
     def to_json(self, **kwargs) -> str:
         """The architecture as Keras-style JSON (`kerax.from_config` reads it)."""

@@ -19,9 +19,12 @@ from kerax.saving.training_state import (
     trainer_from_compile_config,
 )
 
-# `kerax.models.load_model`/`save_model` (Keras's names there) are these.
+# `kerax.models.load_model`/`save_model` (Keras's names there) and the
+# model's `save`/`save_weights`/`load_weights` methods are these.
 registry.provide("load_model", load_model)
 registry.provide("save_model", save_model)
+registry.provide("save_weights", save_weights)
+registry.provide("load_weights", load_weights)
 registry.provide("get_compile_config", get_compile_config)
 registry.provide("trainer_from_compile_config", trainer_from_compile_config)
 

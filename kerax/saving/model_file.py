@@ -37,6 +37,7 @@ import numpy as np
 
 from kerax._version import __version__
 from kerax.core import registry, serialization
+from kerax.core.layer import Layer
 from kerax.core.policy import dtype_policy
 from kerax.core.spec import keras_shape
 from kerax.core.spec import spec as make_spec
@@ -242,6 +243,7 @@ def save_model(
         >>> params["dense"]["kernel"].shape
         (3, 2)
     """
+    path, model = _path_and_model(path, model, "save_model")
     state = {} if state is None else state
     if (train_state is None) != (trainer is None):
         raise ValueError(
@@ -486,6 +488,7 @@ def save_weights(path, model, params, state=None) -> Path:
         >>> bool((params2["dense"]["kernel"] == params["dense"]["kernel"]).all())
         True
     """
+    path, model = _path_and_model(path, model, "save_weights")
     state = {} if state is None else state
     spec = _default_spec(model)
     expected = jax.eval_shape(lambda: model.init(jax.random.key(0), spec))
@@ -493,6 +496,19 @@ def save_weights(path, model, params, state=None) -> Path:
     _check_tree("state", state, expected[1])
     host = jax.tree.map(np.asarray, (params, state))
     return keras_archive.save_weights_h5(path, model, *host)
+
+
+def _path_and_model(path, model, what: str):
+    """`(path, model)`, taking Keras's order too (`save_model(model, filepath)`)."""
+    if isinstance(path, Layer) and isinstance(model, (str, os.PathLike)):
+        return model, path
+    if not isinstance(model, Layer):
+        raise TypeError(
+            f"kerax.{what}: expected a path and a kerax model (`kerax.{what}(path, model, "
+            f"params, state)`, or Keras's order `(model, path, params, state)`); got "
+            f"{type(path).__name__} and {type(model).__name__}."
+        )
+    return path, model
 
 
 def load_weights(path, model, *, input_spec=None):
