@@ -15,6 +15,7 @@ Example:
     saved_model: export/sm/1 (21.6 KiB), max |diff| vs JAX 0 (tolerance 1e-05)
 """
 
+from kerax.export.archive import ExportArchive
 from kerax.export.common import ExportError, ExportReport
 from kerax.export.onnx import onnx
 from kerax.export.saved_model import saved_model
@@ -23,6 +24,7 @@ from kerax.export.stablehlo import load_stablehlo, stablehlo
 from kerax.export.tflite import run_tflite, tflite
 
 __all__ = [
+    "ExportArchive",
     "ExportError",
     "ExportReport",
     "export",
