@@ -449,6 +449,13 @@ class Layer(metaclass=authoring.LayerMeta):
                 f"remembers no graph. Read it through the model: `model.get_layer({self.scope_name!r}).{what}`."
             )
         nodes = bound[1] if what == "input" else bound[2]
+        if not nodes:  # In a model with no graph: a Sequential without Input.
+            raise AttributeError(
+                f"{self.describe()} has no `{what}`: its model has no Input, so no graph "
+                "was built. Start the model with `kerax.Input(shape)` (e.g. "
+                "`kerax.Sequential([kerax.Input((16,)), ...])`) to read its layers' "
+                f"`{what}`."
+            )
         if index is None:
             if len(nodes) != 1:
                 raise AttributeError(

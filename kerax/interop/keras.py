@@ -16,7 +16,7 @@ from __future__ import annotations
 import jax
 import numpy as np
 
-from kerax.core import naming, registry
+from kerax.core import registry
 from kerax.core.node import InputLayer, Node
 from kerax.interop.applications import LayerScale
 from kerax.interop.converters import (
@@ -342,7 +342,9 @@ class _KerasOp:
     """
 
     def __init__(self, class_name: str, config: dict):
-        op = _KERAS_OP_NAMES.get(class_name, naming.to_snake_case(class_name))
+        op = _KERAS_OP_NAMES.get(class_name) or kerax_symbolic.keras_class_op(
+            class_name
+        )
         if op not in kerax_symbolic._FUNCTIONS:
             raise ValueError(
                 f"Keras functional graph uses the keras.ops operation {class_name!r} "

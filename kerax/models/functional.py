@@ -440,14 +440,22 @@ class Model(KerasModelMethods, Layer):
         return params, state
 
     def call(self, params, state, x, *, key, training, mask=None):
-        y, state, _ = self._run(params, state, x, key=key, training=training, mask=mask)
+        y, state, _ = self.apply_masked(
+            params, state, x, key=key, training=training, mask=mask
+        )
         return y, state
 
     def apply_masked(
         self, params, state, x, *, key=None, training=False, mask=None, **kwargs
     ):
         del kwargs
-        return self._run(params, state, x, key=key, training=training, mask=mask)
+        try:
+            return self._run(params, state, x, key=key, training=training, mask=mask)
+        except Exception as e:
+            error = missing_params_error(self, params, x)
+            if error is None:
+                raise
+            raise error from e
 
     def compute_mask(self, x, mask=None):
         raise NotImplementedError("Use apply_masked to get a model's output mask.")
@@ -688,3 +696,29 @@ def flatten_like(structure, tree, is_leaf, where="inputs"):
 # `class VAE(kerax.Model)` with its own `call` is Keras's subclassed model:
 # the metaclass gives it this base instead of the functional one.
 Model._subclassed_base = SubclassedModel
+
+
+def missing_params_error(model, params, x) -> ValueError | None:
+    """On an error path of `model.apply`: the error for params that lack layers.
+
+    A ValueError that names the layers whose entry `params` lacks (made for
+    another model, or before `model.add(...)`) and says to run
+    `model.init(key)` again; None when no entry is missing (or the inputs do
+    not fit either: the first error says why).
+    """
+    if not isinstance(params, dict):
+        return None
+    try:
+        spec = jax.tree.map(lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), x)
+        wanted, _ = jax.eval_shape(lambda: model.init(jax.random.key(0), spec))
+    except Exception:
+        return None
+    missing = [n for n in wanted if n not in params]
+    if not missing:
+        return None
+    return ValueError(
+        f"{model.describe()}: the params have no entry for layer(s) {missing} (they "
+        f"have {sorted(params)}): they were made for other layers, e.g. for another "
+        "model or before `model.add(...)`. Make them for the model as it is now: "
+        "`params, state = model.init(key)`."
+    )

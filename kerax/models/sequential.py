@@ -14,6 +14,7 @@ from kerax.core.fields import field
 from kerax.core.layer import BOUND, Layer
 from kerax.core.node import InputLayer, Node, bind, bound_origin
 from kerax.core.spec import keras_shape
+from kerax.models.functional import missing_params_error
 from kerax.models.handles import KerasModelMethods
 
 
@@ -470,26 +471,10 @@ class Sequential(KerasModelMethods, Layer):
                 mask=mask,
             )
         except Exception as e:
-            missing = self._missing_params(params, x)
-            if not missing:
+            error = missing_params_error(self, params, x)
+            if error is None:
                 raise
-            raise ValueError(
-                f"{self.describe()}: the params have no entry for layer(s) {missing} (they "
-                f"have {sorted(params)}): they were made for other layers, e.g. before "
-                "`model.add(...)`. Make them for the model as it is now: "
-                "`params, state = model.init(key)`."
-            ) from e
-
-    def _missing_params(self, params, x) -> list[str]:
-        """The layers whose params `params` lack (on an error path only)."""
-        if not isinstance(params, dict):
-            return []
-        try:
-            spec = jax.tree.map(lambda v: jax.ShapeDtypeStruct(v.shape, v.dtype), x)
-            wanted, _ = jax.eval_shape(lambda: self.init(jax.random.key(0), spec))
-        except Exception:  # The inputs do not fit either: the first error says why.
-            return []
-        return [n for n in wanted if n not in params]
+            raise error from e
 
     def get_config(self) -> dict:
         return {

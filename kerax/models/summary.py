@@ -13,6 +13,12 @@ from kerax.models.functional import Model
 from kerax.models.sequential import Sequential
 
 
+def _type_name(layer) -> str:
+    """The type Keras's summary shows: the class, or Keras's class of an op
+    node (`add (Add)`, where kerax's is an `OpLayer`)."""
+    return getattr(layer, "keras_class_name", None) or type(layer).__name__
+
+
 def _count(tree) -> tuple[int, int]:
     leaves = jax.tree.leaves(tree)
     return sum(int(np.prod(x.shape)) for x in leaves), sum(
@@ -74,7 +80,7 @@ def summary(
         if spec is None and isinstance(model, Sequential):
             # Keras's summary of a model not built yet: no shapes, no params.
             rows = [
-                (f"{name} ({type(layer).__name__})", "?", "0 (unbuilt)")
+                (f"{name} ({_type_name(layer)})", "?", "0 (unbuilt)")
                 + (("-",) if show_trainable else ())  # Keras: no weights yet.
                 for name, layer in model.named_layers()
             ]
@@ -137,7 +143,7 @@ def summary(
                 connected = ["-"]
             rows.append(
                 (
-                    f"{name} ({type(layer).__name__})",
+                    f"{name} ({_type_name(layer)})",
                     out,
                     f"{count:,}",
                     ", ".join(connected) or "-",
@@ -162,7 +168,7 @@ def summary(
                 count = _count((params.get(name, {}), state.get(name, {})))[0]
                 rows.append(
                     (
-                        f"{name} ({type(layer).__name__})",
+                        f"{name} ({_type_name(layer)})",
                         _out_shape(spec) if spec is not None else "?",
                         f"{count:,}",
                     )

@@ -7,6 +7,11 @@ its vocabulary (`ops.clip(x, x_min, x_max)`, `ops.top_k`, `ops.segment_sum`,
 `kerax.ops` directly, and by family from `ops.numpy`, `ops.nn`, `ops.image`,
 `ops.linalg`, `ops.math`, `ops.core` and `ops.einops` (`rearrange`).
 
+Like Keras's, the ops take Python lists and tuples where a tensor goes
+(`ops.sum([1.0, 2.0])`): the one dispatch point that makes graph nodes
+(`kerax.ops._symbolic`) converts them, by the parameter's name (`x`, `x1`,
+`a`, ...); shapes, axes and lists of tensors stay as given.
+
 Keras's sparse and ragged tensors do not exist here: the ops that take
 `sparse=True` raise an error that says so.
 
@@ -18,6 +23,8 @@ Example:
     Array([2], dtype=int32)
     >>> float(ops.sum(x))
     1.0
+    >>> ops.add([1, 2], [3, 4])  # Lists where a tensor goes, as in Keras.
+    Array([4, 6], dtype=int32)
 """
 
 from kerax.ops import _symbolic, core, einops, image, linalg, math, nn, numpy  # noqa: F401

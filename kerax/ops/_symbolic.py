@@ -25,12 +25,15 @@ import inspect
 from typing import Any
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from kerax.core import node as node_module
 from kerax.core import registry
 from kerax.core.layer import Layer
+from kerax.core.naming import to_snake_case
 from kerax.core.node import Node
+from kerax.ops._variables import _unwrap as _unwrap_variables
 
 # Functions that answer about a node rather than compute from it (Keras's
 # `ops.shape(x)` on a KerasTensor is its static shape), and converters.
@@ -43,6 +46,114 @@ _NOT_SYMBOLIC = frozenset(
 _FUNCTIONS: dict[str, Any] = {}
 _FAMILIES: dict[str, str] = {}
 _WRAPPED: dict[int, tuple] = {}  # id(function) -> (function, its dispatch).
+
+# Keras's op classes whose name is not the op's CamelCase name (`isin` ->
+# `IsIn`); Keras names their nodes after the class (`is_in`).
+_KERAS_CLASSES = {
+    "allclose": "AllClose",
+    "batch_normalization": "BatchNorm",
+    "cdist": "CDist",
+    "ctc_decode": "CTCDecode",
+    "ctc_loss": "CTCLoss",
+    "fft": "FFT",
+    "fft2": "FFT2",
+    "ifft2": "IFFT2",
+    "irfft": "IRFFT",
+    "isin": "IsIn",
+    "istft": "ISTFT",
+    "jvp": "JVP",
+    "layer_normalization": "LayerNorm",
+    "psnr": "PSNR",
+    "rfft": "RFFT",
+    "rms_normalization": "RMSNorm",
+    "searchsorted": "SearchSorted",
+    "stft": "STFT",
+    "svd": "SVD",
+}
+_KERAS_OPS = {class_name: op for op, class_name in _KERAS_CLASSES.items()}
+
+
+def keras_class_op(class_name: str) -> str:
+    """The kerax op of Keras's op class `class_name` (`IsIn` -> `isin`)."""
+    return _KERAS_OPS.get(class_name) or to_snake_case(class_name)
+
+
+# The parameters that hold one tensor in Keras's ops (`x`, `x1`, `a`, ...):
+# a list or tuple given there becomes an array, as Keras's ops convert their
+# inputs (`ops.sum([1.0, 2.0])`). Those that hold a sequence of tensors
+# (`concatenate`, `stack`) convert each element, `einsum`'s operands each
+# one. Shapes, axes, widths and the like are other names and stay as given.
+_TENSOR_PARAMETERS = frozenset(
+    {
+        "x", "x1", "x2", "y", "z", "a", "b", "m", "v", "val", "arr", "ary",
+        "array", "condition", "sorted_sequence", "values", "indices", "bins",
+        "weights", "q", "data", "segment_ids", "target", "output", "prototype",
+    }
+)  # fmt: skip
+_TENSOR_SEQUENCES = frozenset({"arrays"})
+# Ops whose `x` is Keras's `(real, imag)` pair of tensors: each converts.
+_PAIR_OPS = frozenset({"fft", "fft2", "ifft2", "irfft", "istft"})
+_TENSOR_VARARGS = frozenset({"operands"})
+_SLOTS: dict[str, tuple] = {}  # op -> _tensor_slots(its function).
+_SEQUENCES = (list, tuple)
+
+
+def _tensor_slots(fn, op: str) -> tuple:
+    """Where `fn` takes tensors, from its signature.
+
+    `(positions, keywords, rest)`: `(index, converter)` pairs and a
+    `{name: converter}` dict for the parameters, and the index from which
+    the positional arguments are tensors (`einsum`'s operands) or None.
+    """
+    try:
+        parameters = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return (), {}, None
+    positions, names, rest, positional = [], {}, None, True
+    for i, p in enumerate(parameters):
+        if p.kind is p.VAR_POSITIONAL:
+            rest = i if p.name in _TENSOR_VARARGS else None
+        if p.kind in (p.VAR_POSITIONAL, p.KEYWORD_ONLY, p.VAR_KEYWORD):
+            positional = False
+            if p.kind is not p.KEYWORD_ONLY:
+                continue
+        convert = (
+            _each_to_array
+            if p.name == "x" and op in _PAIR_OPS
+            else _to_array
+            if p.name in _TENSOR_PARAMETERS
+            else _each_to_array
+            if p.name in _TENSOR_SEQUENCES
+            else None
+        )
+        if convert is not None:
+            names[p.name] = convert
+            if positional:
+                positions.append((i, convert))
+    return tuple(positions), names, rest
+
+
+def _as_arrays(slots, args: tuple, kwargs: dict) -> tuple[tuple, dict]:
+    """`args`, `kwargs` with the lists and tuples at tensor `slots` as arrays."""
+    positions, names, rest = slots
+    for i, convert in positions:
+        if i < len(args) and type(args[i]) in _SEQUENCES:
+            args = (*args[:i], convert(args[i]), *args[i + 1 :])
+    if rest is not None and any(type(a) in _SEQUENCES for a in args[rest:]):
+        args = (*args[:rest], *_each_to_array(args[rest:]))
+    if kwargs and names:
+        for k in names.keys() & kwargs.keys():
+            if type(kwargs[k]) in _SEQUENCES:
+                kwargs = {**kwargs, k: names[k](kwargs[k])}
+    return args, kwargs
+
+
+def _each_to_array(values):
+    return type(values)(_to_array(v) if type(v) in _SEQUENCES else v for v in values)
+
+
+def _to_array(value):
+    return jnp.asarray(_unwrap_variables(value))
 
 
 class _Input:
@@ -125,6 +236,8 @@ class OpLayer(Layer):
         >>> y = kerax.ops.concatenate([a, b], axis=-1)
         >>> y.shape, type(y.op).__name__, y.op.get_config()["op"]
         ((None, 5), 'OpLayer', 'concatenate')
+        >>> y.op.keras_class_name, kerax.ops.abs(a).op.scope_name  # As Keras's.
+        ('Concatenate', 'absolute')
     """
 
     op: str = ""
@@ -152,8 +265,17 @@ class OpLayer(Layer):
         return id(self)
 
     @property
+    def keras_class_name(self) -> str:
+        """Keras's class for this op (`Add`, `GetItem`, `IsIn`): what
+        `model.summary()` shows and a `.keras` file records."""
+        name = self.op.rsplit(".", 1)[-1]
+        return _KERAS_CLASSES.get(name) or "".join(
+            part[:1].upper() + part[1:] for part in name.split("_")
+        )
+
+    @property
     def default_name(self) -> str:
-        return self.op.rsplit(".", 1)[-1]
+        return to_snake_case(self.keras_class_name)
 
     def describe(self) -> str:
         return f"kerax.ops.{self.op} '{self.scope_name}'"
@@ -161,6 +283,7 @@ class OpLayer(Layer):
     def call(self, params, state, *inputs, key, training):
         del params, key, training
         args, kwargs = self.arguments.fill(inputs)
+        args, kwargs = _as_arrays(_SLOTS[self.op], args, kwargs)
         return _FUNCTIONS[self.op](*args, **kwargs), state
 
     def keras_operation(self, inputs) -> tuple[dict, list]:
@@ -172,8 +295,7 @@ class OpLayer(Layer):
         (the input nodes) in their places.
         """
         args, kwargs = self.arguments.fill(inputs)
-        name = self.default_name
-        class_name = "".join(part[:1].upper() + part[1:] for part in name.split("_"))
+        class_name = self.keras_class_name
         family = _FAMILIES.get(self.op, "numpy")
         entry = {
             "module": f"keras.src.ops.{family}",
@@ -325,11 +447,13 @@ def symbolic(fn, op: str):
     if id(fn) in _WRAPPED:  # One function exported by two families: one op.
         return _WRAPPED[id(fn)][1]
     _FUNCTIONS.setdefault(op, fn)
+    slots = _SLOTS.setdefault(op, _tensor_slots(fn, op))
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
         if _holds_node(args, kwargs):
             return op_node(op, args, kwargs)
+        args, kwargs = _as_arrays(slots, args, kwargs)
         return fn(*args, **kwargs)
 
     dispatch.__kerax_op__ = op

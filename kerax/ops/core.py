@@ -20,7 +20,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.ops._variables import accept_variables
+from kerax.ops._variables import accept_variables as _accept_variables
 
 stop_gradient = jax.lax.stop_gradient
 custom_gradient = jax.custom_gradient
@@ -171,4 +171,4 @@ __all__ = sorted(
 )
 
 # Inside a Keras-style `call`, variables are accepted where arrays are.
-accept_variables(globals(), __all__)
+_accept_variables(globals(), __all__)

@@ -12,7 +12,7 @@ from __future__ import annotations
 import jax
 import jax.numpy as jnp
 
-from kerax.ops._variables import accept_variables
+from kerax.ops._variables import accept_variables as _accept_variables
 
 det = jnp.linalg.det
 eig = jnp.linalg.eig
@@ -78,7 +78,7 @@ __all__ = sorted(
 )
 
 # Inside a Keras-style `call`, variables are accepted where arrays are.
-accept_variables(globals(), __all__)
+_accept_variables(globals(), __all__)
 
 # Keras exports `jvp` from `ops.linalg` (and `ops`); kerax's is in `ops.math`.
 from kerax.ops.math import jvp  # noqa: E402, F401

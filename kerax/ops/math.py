@@ -18,7 +18,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from kerax.ops._variables import accept_variables
+from kerax.ops._variables import accept_variables as _accept_variables
 
 
 def _num_segments(num_segments, op: str) -> int:
@@ -302,4 +302,4 @@ __all__ = sorted(
 )
 
 # Inside a Keras-style `call`, variables are accepted where arrays are.
-accept_variables(globals(), __all__)
+_accept_variables(globals(), __all__)

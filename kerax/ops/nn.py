@@ -28,7 +28,7 @@ from jax import lax
 from kerax import config
 from kerax.ops import _conv
 from kerax.ops._pooling import adaptive_reduce
-from kerax.ops._variables import accept_variables
+from kerax.ops._variables import accept_variables as _accept_variables
 
 # Keras's `backend.epsilon()`: the clip of probabilities in crossentropies.
 EPSILON = 1e-7
@@ -878,4 +878,4 @@ __all__ = sorted(
 )
 
 # Inside a Keras-style `call`, variables are accepted where arrays are.
-accept_variables(globals(), __all__)
+_accept_variables(globals(), __all__)

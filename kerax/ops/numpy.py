@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 
-from kerax.ops._variables import accept_variables
+from kerax.ops._variables import accept_variables as _accept_variables
 
 # The float type Keras uses when none is given (Keras's `floatx()`).
 FLOATX = jnp.float32
@@ -32,7 +32,8 @@ def _float_of(dtype) -> jnp.dtype:
 
 
 # Ops whose Keras signature and semantics are exactly jax.numpy's.
-abs = jnp.abs  # noqa: A001 - Keras's name.
+# Keras's `abs` and `conj` are its `absolute` and `conjugate` (one op each).
+abs = jnp.absolute  # noqa: A001 - Keras's name.
 absolute = jnp.absolute
 angle = jnp.angle
 arccos = jnp.arccos
@@ -51,7 +52,7 @@ blackman = jnp.blackman
 broadcast_to = jnp.broadcast_to
 cbrt = jnp.cbrt
 ceil = jnp.ceil
-conj = jnp.conj
+conj = jnp.conjugate
 conjugate = jnp.conjugate
 copy = jnp.copy
 corrcoef = jnp.corrcoef
@@ -114,7 +115,6 @@ moveaxis = jnp.moveaxis
 nancumprod = jnp.nancumprod
 nancumsum = jnp.nancumsum
 ndim = jnp.ndim
-negative = jnp.negative
 nonzero = jnp.nonzero
 ones_like = jnp.ones_like
 power = jnp.power
@@ -161,6 +161,10 @@ empty_like = jnp.empty_like
 concatenate = jnp.concatenate
 meshgrid = jnp.meshgrid
 nan_to_num = jnp.nan_to_num
+
+
+def negative(x):  # jnp.negative is a ufunc object: no signature to read.
+    return jnp.negative(x)
 
 
 # Binary ops: Keras names the operands x1, x2.
@@ -627,4 +631,4 @@ def _public() -> list[str]:
 __all__ = _public()
 
 # Inside a Keras-style `call`, variables are accepted where arrays are.
-accept_variables(globals(), __all__)
+_accept_variables(globals(), __all__)
