@@ -250,3 +250,46 @@ def test_jit_traced_before_add_or_pop_runs_the_new_layers():
     model.add(layers.Dense(2))
     params, state = model.init(jax.random.key(0))
     assert apply(params, state, X)[0].shape == (2, 2)
+
+
+def test_add_and_pop_through_a_view_change_the_model_itself():
+    inner = kerax.Sequential([kerax.Input((4,)), layers.Dense(3)])
+    outer = kerax.Sequential([kerax.Input((4,)), inner])
+    view = outer.layers[0]
+    assert view is not inner and bound_origin(view) is inner
+    view.add(layers.Dense(2))
+    assert [x.name for x in inner.layers] == ["dense", "dense_1"]
+    assert [x.name for x in view.layers] == ["dense", "dense_1"]
+    assert outer.output.shape == (None, 2)
+    assert view.pop().name == "dense_1"
+    assert [x.name for x in inner.layers] == ["dense"]
+    assert outer.output.shape == (None, 3)
+    # A change made to the model itself reaches the view kept by `outer`.
+    inner.add(layers.Dense(5))
+    assert view.output_spec().shape[-1] == 5
+    assert outer.layers[0].output.shape == outer.output.shape == (None, 5)
+
+
+def test_pop_drops_programs_traced_with_a_constant_input():
+    model = kerax.Sequential([kerax.Input((4,)), layers.Dense(3), layers.Dense(5)])
+    params, state = model.init(jax.random.key(0))
+    f = jax.jit(lambda p, s: model.apply(p, s, X)[0])  # X: a constant, no tracer.
+    assert f(params, state).shape == (2, 5)
+    model.pop()
+    np.testing.assert_array_equal(f(params, state), model.apply(params, state, X)[0])
+    assert f(params, state).shape == (2, 3)
+
+
+def test_layers_are_kept_and_renamed_after_add_and_pop():
+    model = kerax.Sequential([kerax.Input((4,)), layers.Dense(3), layers.Dense(2)])
+    first = model.layers[0]
+    assert first is model.layers[0] and first is model.get_layer("dense")
+    assert [x.name for x in model.layers] == ["dense", "dense_1"]
+    model.pop()
+    model.add(layers.Dense(6))
+    model.add(layers.Dense(1))
+    names = [x.name for x in model.layers]
+    assert names == ["dense", "dense_1", "dense_2"]
+    assert model.layers[1].output.shape == (None, 6)  # Not the popped layer's.
+    k = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3)])
+    assert k.layers[0] is k.layers[0]

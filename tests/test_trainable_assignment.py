@@ -284,3 +284,61 @@ def test_summary_and_set_trainable_see_the_assignment():
     # `set_trainable` still makes a new model, leaving this one as it is.
     thawed = kerax.models.set_trainable(model, "base", True)
     assert thawed.get_layer("base").trainable and not model.get_layer("base").trainable
+
+
+def test_trainable_change_mid_epoch_stops_at_the_next_batch():
+    # A callback freezing a BatchNormalization mid-epoch: the next step
+    # raises (one watch for add/pop and trainable), before any batch runs
+    # with the new flag (inference mode) and the old optimizer mask.
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(32, 3)).astype("float32")
+    y = rng.normal(size=(32, 1)).astype("float32")
+    model = kerax.Sequential(
+        [kerax.Input((3,)), layers.BatchNormalization(), layers.Dense(1)]
+    )
+    trainer = kerax.Trainer(model, optimizer="sgd", loss="mse")
+    ts = trainer.init(jax.random.key(0))
+    seen = []
+
+    class FreezeMid(kerax.callbacks.Callback):
+        def on_train_batch_end(self, ts, batch, logs=None):
+            seen.append((batch, jax.tree.map(np.asarray, (ts.params, ts.state))))
+            if batch == 1:
+                model.layers[0].trainable = False
+            return ts
+
+    with pytest.warns(UserWarning, match="one step per dispatch"):
+        with pytest.raises(RuntimeError, match=r"trainable flags.*new Trainer"):
+            trainer.fit(ts, x, y, batch_size=8, epochs=1, callbacks=[FreezeMid()])
+    assert [b for b, _ in seen] == [0, 1]  # Batch 2 never ran.
+    # A new Trainer trains with the new flags: gamma and the moving stats stay.
+    trainer = kerax.Trainer(model, optimizer="sgd", loss="mse")
+    params, state = seen[-1][1]
+    ts = trainer.init(jax.random.key(0))._replace(params=params, state=state)
+    ts, _ = trainer.fit(ts, x, y, batch_size=8, epochs=1, verbose=0)
+    bn = model.layers[0].name
+    np.testing.assert_array_equal(ts.params[bn]["gamma"], params[bn]["gamma"])
+    np.testing.assert_array_equal(ts.state[bn]["moving_mean"], state[bn]["moving_mean"])
+
+
+def test_cached_views_follow_the_flags():
+    # `model.layers[0] is model.layers[0]` (Keras); a flag set on the view,
+    # the layer itself or the model shows everywhere.
+    dense = layers.Dense(2)
+    model = kerax.Sequential([kerax.Input((3,)), dense])
+    view = model.layers[0]
+    assert view is model.layers[0] is model.get_layer(view.name)
+    view.trainable = False
+    assert dense.trainable is False and model.layers[0] is view
+    dense.trainable = True
+    assert view.trainable is True
+    model.trainable = False
+    assert view.trainable is False
+    x = kerax.Input((3,))
+    functional = kerax.Model(x, layers.Dense(2)(x))
+    fview = functional.layers[1]
+    assert fview is functional.layers[1] is functional.get_layer(fview.name)
+    functional.trainable = False
+    assert fview.trainable is False
+    k = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    assert k.layers[0] is k.layers[0]  # What the identity mirrors.

@@ -22,6 +22,7 @@ import numpy as np
 from kerax.core import (
     authoring,
     aux_losses,
+    mutation,
     naming,
     registry,
     remat,
@@ -749,6 +750,11 @@ def set_trainable_in_place(layer: Layer, value) -> None:
             if one is None or id(one) in seen:
                 continue
             seen.add(id(one))
+            # The views models handed out of this layer (`model.layers[i]`,
+            # kept by the model) show the new flag too.
+            for view in mutation.views_of(one):
+                if view.trainable is not value:
+                    _store_trainable(view, value)
             if one.trainable is not value:
                 changed.append(one)
                 _store_trainable(one, value)
@@ -757,6 +763,8 @@ def set_trainable_in_place(layer: Layer, value) -> None:
 
     walk(layer)
     if changed:
+        # Trainers and steps made before compare the flags at their next use.
+        mutation.changed(architecture=False)
         # JAX caches traces by the function's identity (`jax.jit(model.apply)`
         # is the same bound method before and after) and by static arguments
         # (a functional model hashes by its graph): a program traced with the
@@ -780,14 +788,8 @@ def _store_trainable(layer: Layer, value: bool) -> None:
     vars(layer)[authoring._CONFIG_KEY] = authoring._config_key(layer, arguments)
 
 
-def trainable_flags(layer: Layer) -> tuple:
-    """The `trainable` flags of `layer` and its sublayers, nested as the
-    layers are: what a `Trainer` compares to notice a later
-    `layer.trainable = ...`."""
-    return (
-        bool(layer.trainable),
-        tuple((name, trainable_flags(child)) for name, child in layer.children()),
-    )
+# `trainable_flags` lives in `kerax.core.mutation` (what the watches compare).
+trainable_flags = mutation.trainable_flags
 
 
 _allow_trainable_assignment(Layer)

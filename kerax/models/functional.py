@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import jax
 
-from kerax.core import authoring, naming, registry, serialization
+from kerax.core import authoring, mutation, naming, registry, serialization
 from kerax.core.layer import BOUND, Layer, is_empty
 from kerax.core.node import (
     InputLayer,
@@ -274,11 +274,32 @@ class Model(KerasModelMethods, Layer):
         Op nodes (`x + y`, `kerax.ops.mean(x)`) are in `operations`, not
         here, as in Keras.
         """
-        return [
-            self._bind(layer)
-            for layer in self._graph.keras_order()
-            if not getattr(layer, "_keras_op", False)
-        ]
+        views = vars(self).get("_kerax_layers")
+        if views is None or views[0] is not self._graph:
+            views = (
+                self._graph,
+                [
+                    self._views()[id(layer)]
+                    for layer in self._graph.keras_order()
+                    if not getattr(layer, "_keras_op", False)
+                ],
+            )
+            vars(self)["_kerax_layers"] = views
+        return list(views[1])
+
+    def _views(self) -> dict:
+        """`{id(layer): view}`: made once per model (its graph never changes),
+        so `model.layers[0] is model.layers[0]`, as in Keras."""
+        views = vars(self).get("_kerax_layer_views")
+        if views is None or views[0] is not self._graph:
+            views = (
+                self._graph,
+                {id(layer): self._bind(layer) for layer in self._graph.layers},
+            )
+            for layer in self._graph.layers:
+                mutation.register_view(layer, views[1][id(layer)])
+            vars(self)["_kerax_layer_views"] = views
+        return views[1]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called `name` (or at `index` in `model.layers`), as in Keras.
@@ -301,7 +322,7 @@ class Model(KerasModelMethods, Layer):
             return layers[index]
         for layer in self._graph.layers:
             if self._graph.name_of[id(layer)] == name:
-                return self._bind(layer)
+                return self._views()[id(layer)]
         raise ValueError(
             f"{self.describe()} has no layer named {name!r}; layers: "
             f"{[self._graph.name_of[id(x)] for x in self._graph.keras_order()]}."

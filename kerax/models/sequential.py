@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import dataclasses
-import functools
 
 import jax
 
-from kerax.core import naming, serialization
+from kerax.core import mutation, naming, serialization
 from kerax.core.authoring import INPUT_SHAPE_ARG
 from kerax.core.chain import apply_chain, build_chain
 from kerax.core.fields import field
@@ -35,56 +34,9 @@ def _as_layers(layers) -> tuple[Layer, ...]:
     return tuple(bound_origin(layer) for layer in layers)
 
 
-# How many `Sequential.add`/`pop` calls this process has made: what a Trainer
-# or a step compares on each use (one integer), walking its model only when
-# some model somewhere changed.
-_MUTATIONS = [0]
-
-
-def architecture_version(layer: Layer) -> tuple:
-    """The `add`/`pop` counts of the Sequential models in `layer`'s tree.
-
-    Equal before and after a use unless one of them changed in place.
-    """
-    found = []
-
-    def walk(x):
-        count = vars(x).get("_kerax_mutations")
-        if count:
-            found.append((id(x), count))
-        for _, child in x.children():
-            walk(child)
-
-    walk(layer)
-    return tuple(found)
-
-
-class ArchitectureWatch:
-    """What a Trainer or a step notes about its model when it is made.
-
-    `check()` raises once the model changed in place (`Sequential.add` /
-    `pop`) since: the steps were traced, the optimizer masked and the params
-    made for the old layers. Keras asks for `compile()` again there.
-    """
-
-    __slots__ = ("model", "what", "_seen", "_version")
-
-    def __init__(self, model, what: str):
-        self.model, self.what = model, what
-        self._seen = _MUTATIONS[0]
-        self._version = architecture_version(model)
-
-    def check(self) -> None:
-        if _MUTATIONS[0] == self._seen:  # No model changed: one comparison.
-            return
-        if architecture_version(self.model) != self._version:
-            raise RuntimeError(
-                f"{self.model.describe()} changed (`add`/`pop`) after this {self.what} was "
-                "made for it: its compiled steps, optimizer state and params are for the old "
-                f"layers. Make a new {self.what} for the model as it is now, as Keras needs "
-                "`compile()` again: `trainer = kerax.Trainer(model, ...)`; `ts = trainer.init(key)`."
-            )
-        self._seen = _MUTATIONS[0]
+# Kept here for the modules that import them from this one.
+ArchitectureWatch = mutation.ModelWatch
+architecture_version = mutation.architecture_version
 
 
 class _NamedLayers:
@@ -101,9 +53,9 @@ class _NamedLayers:
             return self
         if "_names" not in vars(model):  # While the dataclass is being made.
             return vars(model)["layers"]
-        layers = vars(model)["layers"]
-        names = model._names[len(model._names) - len(layers) :]
-        return tuple(model._bind(x, name) for x, name in zip(layers, names))
+        views = model._views()
+        names = model._names[len(model._names) - len(vars(model)["layers"]) :]
+        return tuple(views[n] for n in names)
 
     def __set__(self, model, value):
         vars(model)["layers"] = value
@@ -187,7 +139,25 @@ class Sequential(KerasModelMethods, Layer):
         """What the config determines: the per-container names (not config)."""
         names = naming.unique_names(self._stack, owner=self.describe())
         object.__setattr__(self, "_names", tuple(names))
-        vars(self).pop("_nodes", None)  # The cached graph of the old stack.
+        vars(self).pop("_kerax_nodes", None)  # The cached graph of the old stack.
+        vars(self).pop("_kerax_layer_views", None)  # And its views.
+
+    def _views(self) -> dict:
+        """`{name: view}` of the stack, kept until a model changes (`add`/`pop`).
+
+        `model.layers[0] is model.layers[0]`, as in Keras. A change to any
+        model (this one, or one nested in it) makes them afresh, with the
+        graph they know.
+        """
+        cached = vars(self).get("_kerax_layer_views")
+        if cached is not None and cached[0] == mutation.ARCHITECTURE[0]:
+            return cached[1]
+        views = {}
+        for layer, name in zip(self._stack, self._names):
+            views[name] = self._bind(layer, name)
+            mutation.register_view(layer, views[name])
+        vars(self)["_kerax_layer_views"] = (mutation.ARCHITECTURE[0], views)
+        return views
 
     # Compared and hashed by the config, the layers as given (not the views
     # `model.layers` hands out).
@@ -240,6 +210,11 @@ class Sequential(KerasModelMethods, Layer):
                 built state).
         """
         del rebuild
+        origin = bound_origin(self)
+        if origin is not self:  # A view (`outer.layers[0]`): the model's own.
+            origin.add(layer)
+            _sync_view(self, origin)
+            return
         if isinstance(layer, Node):
             node = layer.unwrap()
             if node.parent is None and isinstance(node.op, InputLayer):
@@ -291,6 +266,11 @@ class Sequential(KerasModelMethods, Layer):
             rebuild: Accepted for Keras compatibility.
         """
         del rebuild
+        origin = bound_origin(self)
+        if origin is not self:  # A view (`outer.layers[0]`): the model's own.
+            removed = origin.pop()
+            _sync_view(self, origin)
+            return removed
         layers = vars(self)["layers"]
         if layers:
             removed = self._bind(layers[-1], self._names[-1], nodes=False)
@@ -312,13 +292,17 @@ class Sequential(KerasModelMethods, Layer):
         object.__setattr__(
             self, "_kerax_mutations", vars(self).get("_kerax_mutations", 0) + 1
         )
-        _MUTATIONS[0] += 1
-        if vars(self).get("_kerax_traced"):
-            # `jax.jit(model.apply)` traced before would replay the old layers
-            # for arguments of the same shapes: JAX caches by them, not by the
-            # model. Its caches are dropped (a recompile), as for `clear_session`.
+        for view in mutation.views_of(self):  # `outer.layers[i]` of this model.
+            _sync_view(view, self)
+        mutation.changed(architecture=True)
+        if vars(self).get("_kerax_used"):
+            # A `jax.jit` of code that applied the model (`jax.jit(model.apply)`,
+            # or a function closing over the model and a NumPy input) would
+            # replay the old layers for arguments of the same shapes: JAX
+            # caches by them, not by the model. Its caches are dropped (a
+            # recompile), as Keras's `clear_session` does.
             jax.clear_caches()
-            vars(self).pop("_kerax_traced")
+            vars(self).pop("_kerax_used")
 
     @property
     def input_spec(self):
@@ -353,16 +337,27 @@ class Sequential(KerasModelMethods, Layer):
                     f"has {len(named)} layers after its Input."
                 )
             name = named[index][0]
-        for n, layer in zip(self._names, self._stack):
-            if n == name:
-                return self._bind(layer, n)
+        views = self._views()
+        if name in views:
+            return views[name]
         raise ValueError(
             f"{self.describe()} has no layer named {name!r}; layers: {list(self._names)}."
         )
 
-    @functools.cached_property
+    @property
     def _nodes(self) -> dict | None:
-        """`{id(layer): node}`: the stack as a graph from its Input (None without one)."""
+        """`{id(layer): node}`: the stack as a graph from its Input (None without one).
+
+        Kept until a model changes (`add`/`pop`, a nested model's too).
+        """
+        cached = vars(self).get("_kerax_nodes")
+        if cached is not None and cached[0] == mutation.ARCHITECTURE[0]:
+            return cached[1]
+        nodes = self._make_nodes()
+        vars(self)["_kerax_nodes"] = (mutation.ARCHITECTURE[0], nodes)
+        return nodes
+
+    def _make_nodes(self) -> dict | None:
         if self.input_spec is None:
             return None
         names = {id(x): (x, n) for x, n in zip(self._stack, self._names)}
@@ -443,6 +438,7 @@ class Sequential(KerasModelMethods, Layer):
         return super().output_spec(*specs, **kwargs)
 
     def build(self, key, spec):
+        vars(self)["_kerax_used"] = True  # Initialized: see `apply_masked`.
         return build_chain(self.named_layers(), key, spec)
 
     def call(self, params, state, x, *, key, training, mask=None):
@@ -455,11 +451,9 @@ class Sequential(KerasModelMethods, Layer):
         self, params, state, x, *, key=None, training=False, mask=None, **kwargs
     ):
         del kwargs
-        if "_kerax_traced" not in vars(self) and any(
-            isinstance(v, jax.core.Tracer) for v in jax.tree.leaves(x)
-        ):
-            # Traced (under `jax.jit`, say): `add`/`pop` drop JAX's caches.
-            object.__setattr__(self, "_kerax_traced", True)
+        if "_kerax_used" not in vars(self):
+            # Applied (traced or not): a later `add`/`pop` drops JAX's caches.
+            vars(self)["_kerax_used"] = True
         try:
             return apply_chain(
                 self.named_layers(),
@@ -489,6 +483,17 @@ class Sequential(KerasModelMethods, Layer):
                 for n, layer in zip(self._names, self._stack)
             ],
         }
+
+
+def _sync_view(view: Sequential, origin: Sequential) -> None:
+    """`view` (a `bind` copy of `origin`) shows `origin`'s layers again."""
+    if view is origin:
+        return
+    vars(view).pop("_kerax_nodes", None)
+    for name in ("layers", "input_layer", "_kerax_mutations"):
+        if name in vars(origin):
+            vars(view)[name] = vars(origin)[name]
+    view._derive()
 
 
 # Installed after the dataclass is made: the field stays the config.

@@ -53,8 +53,8 @@ from jax.extend import core as jax_core
 
 from kerax import optimizers
 from kerax.core import aux_losses
+from kerax.core.mutation import ModelWatch
 from kerax.core.spec import to_spec
-from kerax.models.sequential import ArchitectureWatch
 from kerax.optimizers import DynamicLossScale
 from kerax.optimizers import base as optimizer_base
 from kerax.optimizers.wrappers import unwrap_loss_scale
@@ -305,7 +305,7 @@ class TrainStep:
         if not isinstance(steps, int) or steps < 1:
             raise ValueError(f"`steps` must be a positive int, got {steps!r}.")
         self.model, self.tx, self.objectives = model, tx, objectives
-        self._watch = ArchitectureWatch(model, "train step")
+        self._watch = ModelWatch(model, "train step")
         self.loss_scale, self.steps = loss_scale, steps
         self.donate, self.distribution = donate, distribution
         self.__name__ = "train_step" if steps == 1 else f"train_step_x{steps}"
@@ -606,7 +606,7 @@ class EvalStep:
 
     def __init__(self, model, objectives: Objectives, *, distribution=None):
         self.model, self.objectives, self.distribution = model, objectives, distribution
-        self._watch = ArchitectureWatch(model, "eval step")
+        self._watch = ModelWatch(model, "eval step", trainable=False)
         self.__name__ = "eval_step"
         self._results = jax.jit(objectives.results)
         if distribution is not None:
@@ -709,7 +709,7 @@ def make_predict_step(model) -> PredictStep:
         y_pred, _ = model.apply(params, state, x, training=False)
         return y_pred
 
-    return PredictStep(predict_step, ArchitectureWatch(model, "predict step"))
+    return PredictStep(predict_step, ModelWatch(model, "predict step", trainable=False))
 
 
 class PredictStep:

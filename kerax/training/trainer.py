@@ -55,10 +55,9 @@ import numpy as np
 
 from kerax import config as _config
 from kerax.core import registry
-from kerax.core.layer import trainable_flags
+from kerax.core.mutation import ModelWatch
 from kerax.core.spec import spec as make_spec
 from kerax.distribute import pad_batch, to_host
-from kerax.models.sequential import ArchitectureWatch
 from kerax.optimizers.wrappers import unwrap_loss_scale
 from kerax.training.callbacks import CallbackList
 from kerax.training.data import (
@@ -368,11 +367,12 @@ class Trainer:
             optimizer, "auto" if auto_scale_loss else None
         )
         self.tx = resolve_optimizer(model, optimizer)
-        # What the optimizer's mask and the steps were made with (Keras: a
-        # `layer.trainable = ...` takes effect at the next `compile`).
-        self._trainable_flags = trainable_flags(model)
-        # `Sequential.add`/`pop` after this: the next use says to make a new Trainer.
-        self._watch = ArchitectureWatch(model, "Trainer")
+        # The layers and `trainable` flags the optimizer's mask and the steps
+        # are made for (Keras: a change takes effect at the next `compile`).
+        # A `Sequential.add`/`pop` or a `layer.trainable = ...` after this,
+        # even from a callback mid-epoch: the next step says to make a new
+        # Trainer, before anything trains with the old mask.
+        self._watch = ModelWatch(model, "Trainer")
         self.loss_scale = resolve_loss_scale(model, loss_scale)
         self.predict_step = make_predict_step(model)
         self.objectives = None
@@ -428,6 +428,9 @@ class Trainer:
             )
         else:
             eval_step = EvalStep(self.model, objectives, distribution=self.distribution)
+        if isinstance(train_step, TrainStep):
+            # The Trainer's watch: a change says to make a new Trainer.
+            train_step._watch = self._watch
         self.objectives, self.train_step, self.eval_step = (
             objectives,
             train_step,
@@ -474,16 +477,6 @@ class Trainer:
         names += [e.name for e in self.objectives.losses if e.name not in names]
         return names
 
-    def _check_trainable_flags(self) -> None:
-        if trainable_flags(self.model) != self._trainable_flags:
-            raise RuntimeError(
-                f"The trainable flags of {self.model.describe()} changed after this Trainer was "
-                "made (`layer.trainable = ...`): its optimizer mask and optimizer state were made "
-                "for the old ones. Make a new Trainer, as Keras needs `compile()` again: "
-                "`trainer = kerax.Trainer(model, ...)`; `ts = trainer.init(key)._replace("
-                "params=ts.params, state=ts.state)` keeps the trained weights."
-            )
-
     # ------------------------------------------------------------------ init
     def init(self, key=None, spec=None) -> TrainState:
         """A fresh TrainState; the params equal `model.init(key, spec)`.
@@ -499,7 +492,6 @@ class Trainer:
                 batch of arrays works too (its first dimension is ignored).
         """
         self._watch.check()
-        self._check_trainable_flags()
         if key is None:
             key = jax.random.key(self.seed)
         if spec is None:
@@ -550,7 +542,6 @@ class Trainer:
         `ts=None` initializes from the first batch (with `seed`).
         """
         self._watch.check()
-        self._check_trainable_flags()
         if validation_split and validation_data is None:
             if not is_array_data(x):
                 raise ValueError(
@@ -620,7 +611,7 @@ class Trainer:
                 if not skip:  # A resumed epoch keeps its restored metric state.
                     ts = self._reset_metrics(ts)
                 ts = cbs.call("on_epoch_begin", ts, epoch, None)
-                self._check_trainable_flags()  # A callback may have set some.
+                self._watch.check()  # A callback may have changed the model.
                 ts, logs = self._train_epoch(
                     ts, adapter, epoch, steps_per_epoch, cbs, skip=skip
                 )
