@@ -229,3 +229,21 @@ def test_output_of_a_layer_in_a_sequential_without_input():
     # With an Input the output is the node, as in Keras.
     model = kerax.Sequential([kerax.Input((3,)), kerax.layers.Dense(2)])
     assert model.layers[0].output.shape == (None, 2)
+
+
+def test_nodes_inside_a_namedtuple_argument():
+    import collections
+
+    pair = collections.namedtuple("Pair", "a b")
+    i = kerax.Input((3,))
+    out = ops.stack(pair(i, 2 * i), axis=1)
+    assert out.shape == (None, 2, 3)
+    model = kerax.Model(i, out)
+    x = np.arange(6, dtype="float32").reshape(2, 3)
+    y, _ = model.apply({}, {}, x)
+    want = keras.ops.stack(pair(x, 2 * x), axis=1)
+    np.testing.assert_array_equal(np.asarray(y), np.asarray(want))
+    again = kerax.Model.from_config(model.get_config())  # Saved as a tuple.
+    np.testing.assert_array_equal(
+        np.asarray(again.apply({}, {}, x)[0]), np.asarray(want)
+    )

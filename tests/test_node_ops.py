@@ -153,3 +153,140 @@ def test_clear_errors():
         ops.matmul(x, kerax.Input((4, 2)))
     # Identity, not values: nodes stay usable as dict keys.
     assert {x: 1}[x] == 1 and x == x
+
+
+# ----------------------------------------------- op nodes in .keras files
+W = np.linspace(-1.0, 1.0, 20).astype("float32").reshape(4, 5)
+
+# Groups of ops (options given positionally where Keras allows it) on an
+# input of shape (batch, 3, 4): each group is one model, written by kerax
+# and read by Keras, and written by Keras and read by kerax.
+KERAS_FILE_GROUPS = {
+    "shapes": lambda o, x: [
+        o.reshape(x, (-1, 12)),
+        o.expand_dims(x, -1),
+        o.transpose(x, (0, 2, 1)),
+        o.swapaxes(x, 1, 2),
+        o.moveaxis(x, 1, 2),
+        o.squeeze(o.expand_dims(x, 1), 1),
+        o.tile(x, (1, 2, 1)),
+        o.repeat(x, 2, 1),
+    ],
+    "reductions": lambda o, x: [
+        o.mean(x, 1),
+        o.sum(x, axis=(1, 2)),
+        o.cumsum(x, 1),
+        o.argmax(x, -1),
+        o.sort(x, -1),
+        o.cast(x, "int32"),
+        o.cast(round(x) != x, "float32"),
+    ],
+    "combine": lambda o, x: [
+        o.concatenate([x, 2 * x], 1),
+        o.stack([x, x], 1),
+        o.unstack(x, axis=1)[1],
+        o.where(x > 0, x, 0.0),
+        o.clip(x, -0.5, 0.5),
+        o.take(x, [0, 2], axis=1),
+        o.einsum("bij->bji", x),
+    ],
+    "constants_and_families": lambda o, x: [
+        x @ W,
+        o.matmul(x, W),
+        x[:, 1:, ::2],
+        x[..., 0],
+        o.roll(x, 1, 2),
+        o.tril(x, -1),
+        o.softmax(x, 1),
+        o.relu(x),
+        o.image.resize(o.expand_dims(x, -1), (2, 2)),
+    ],
+}
+
+
+def _op_entries(path):
+    import zipfile
+
+    config = json.loads(zipfile.ZipFile(path).read("config.json"))
+    return [
+        e for e in config["config"]["layers"] if e["module"].startswith("keras.src.ops")
+    ]
+
+
+@pytest.mark.parametrize("group", list(KERAS_FILE_GROUPS))
+def test_op_nodes_in_keras_files_both_directions(group, tmp_path):
+    build = KERAS_FILE_GROUPS[group]
+    x = np.random.default_rng(2).normal(size=(2, 3, 4)).astype("float32")
+    # kerax -> .keras -> Keras (and kerax again).
+    i = kerax.Input((3, 4))
+    model = kerax.Model(i, build(ops, i))
+    params, state = model.init(jax.random.key(0))
+    want, _ = model.apply(params, state, x)
+    path = str(tmp_path / "x.keras")
+    kerax.save_model(path, model, params, state)
+    got_keras = keras.saving.load_model(path)(x)
+    again, p2, s2 = kerax.load_model(path)
+    got_kerax, _ = again.apply(p2, s2, x)
+    for w, gk, gx in zip(want, got_keras, got_kerax):
+        np.testing.assert_allclose(np.asarray(gk), np.asarray(w), rtol=1e-6, atol=1e-6)
+        np.testing.assert_allclose(np.asarray(gx), np.asarray(w), rtol=1e-6, atol=1e-6)
+    # Keras -> .keras -> kerax.
+    ki = keras.Input((3, 4))
+    k_model = keras.Model(ki, build(keras.ops, ki))
+    k_path = str(tmp_path / "k.keras")
+    k_model.save(k_path)
+    model, params, state = kerax.load_model(k_path)
+    got, _ = model.apply(params, state, x)
+    for g, w in zip(got, k_model(x)):
+        np.testing.assert_allclose(np.asarray(g), np.asarray(w), rtol=1e-6, atol=1e-6)
+    # kerax writes Keras's op classes, modules and options (a subset of
+    # Keras's config: Keras also writes its defaults), tensors as call args.
+    ours, theirs = _op_entries(path), _op_entries(k_path)
+
+    def same(e, k):
+        return (e["module"], e["class_name"]) == (k["module"], k["class_name"]) and all(
+            k["config"].get(key) == v for key, v in e["config"].items() if key != "name"
+        )  # Names aside: Keras numbers them process-wide.
+
+    assert len(ours) == len(theirs)
+    for e in ours:
+        k = next((k for k in theirs if same(e, k)), None)
+        assert k is not None, e
+        theirs.remove(k)
+        assert len(e["inbound_nodes"][0]["args"]) == len(k["inbound_nodes"][0]["args"])
+
+
+def test_keras_file_options_without_keras(monkeypatch):
+    """Without Keras, options are written under kerax's parameter names."""
+    from kerax.ops import _symbolic
+
+    monkeypatch.setattr(_symbolic, "_keras_modules", lambda: None)
+    monkeypatch.setattr(_symbolic, "keras_op_class", lambda op: None)
+    i = kerax.Input((4,))
+    y = ops.reshape(i, (-1, 2, 2))
+    entry, args = y.op.keras_operation([i])
+    assert entry["class_name"] == "Reshape"
+    assert entry["config"] == {"name": y.op.name, "newshape": [-1, 2, 2]}
+    assert args == [i]
+
+
+def test_ops_keras_cannot_hold_raise_clear_errors(tmp_path):
+    i = kerax.Input((3, 4))
+    model = kerax.Model(i, ops.adaptive_reduce(i, 1, 2, "average"))
+    params, state = model.init(jax.random.key(0))
+    with pytest.raises(
+        ValueError, match=r"Keras has no op class for kerax.ops.adaptive_reduce"
+    ):
+        kerax.save_model(str(tmp_path / "a.keras"), model, params, state)
+    kerax.save_model(
+        str(tmp_path / "a_dir"), model, params, state
+    )  # kerax's own format.
+    again, p2, s2 = kerax.load_model(str(tmp_path / "a_dir"))
+    x = np.ones((2, 3, 4), "float32")
+    np.testing.assert_array_equal(
+        np.asarray(again.apply(p2, s2, x)[0]),
+        np.asarray(model.apply(params, state, x)[0]),
+    )
+    model = kerax.Model(i, ops.sort(i, descending=True))
+    with pytest.raises(ValueError, match=r"Sort has no option \['descending'\]"):
+        kerax.save_model(str(tmp_path / "s.keras"), model, {}, {})

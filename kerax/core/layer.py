@@ -796,12 +796,9 @@ _allow_trainable_assignment(Layer)
 
 
 def _holds_nodes(tree) -> bool:
-    from kerax.core.node import Node  # node.py imports this module.
+    from kerax.core.node import holds_nodes  # node.py imports this module.
 
-    return any(
-        isinstance(v, Node)
-        for v in jax.tree.leaves(tree, is_leaf=lambda v: isinstance(v, Node))
-    )
+    return holds_nodes(tree)
 
 
 # Eager `init` runs as one jitted program compiled at XLA's cheapest LLVM

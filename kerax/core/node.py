@@ -271,6 +271,23 @@ class Node:
 _op_dispatcher = None
 
 
+def holds_nodes(tree) -> bool:
+    """Whether a `Node` is anywhere in `tree` (lists, tuples, namedtuples,
+    dicts, other pytrees): whether a call on it builds a graph."""
+    if isinstance(tree, Node):
+        return True
+    if isinstance(tree, (list, tuple)):
+        return any(holds_nodes(v) for v in tree)
+    if isinstance(tree, dict):
+        return any(holds_nodes(v) for v in tree.values())
+    if tree is None or isinstance(tree, (bool, int, float, str, jax.Array)):
+        return False
+    return any(
+        isinstance(v, Node)
+        for v in jax.tree.leaves(tree, is_leaf=lambda v: isinstance(v, Node))
+    )
+
+
 def set_op_dispatcher(fn) -> None:
     """Installs `fn(op_name, *args, **kwargs) -> Node` for `Node`'s operators."""
     global _op_dispatcher

@@ -201,7 +201,7 @@ def model_from_keras_config(entry: dict):
     if class_name in ("Functional", "Model") and "layers" in config:
         return _functional_from_keras(config)
     if str(entry.get("module") or "").startswith("keras.src.ops"):
-        return _KerasOp(class_name, config)
+        return _KerasOp(class_name, config, entry["module"])
     if class_name == "InputLayer":
         batch_shape = config.get("batch_shape") or [None, *config.get("shape", [])]
         return InputLayer(
@@ -334,40 +334,41 @@ def model_weights(keras_layer, kerax_layer) -> tuple[dict, dict]:
 class _KerasOp:
     """A keras.ops operation in a Keras functional config: `kerax.ops` on nodes.
 
-    Keras's op class (`Concatenate`, `GetItem`, `Mean`, ...) is the kerax op
-    of its snake_case name; its config holds the op's keyword arguments and
-    its node the call's arguments, so the op node is
-    `kerax.ops.<op>(*args, **config, **kwargs)`: an `OpLayer` named as in
-    Keras, saved and reloaded as any op node.
+    Keras's op class (`Concatenate`, `GetItem`, `Resize` in
+    `keras.src.ops.image`, ...) is a kerax op (`kerax.ops.image.resize`);
+    its config holds the class's `__init__` arguments (the op's options, by
+    name) and its node the call's tensors, so the op node is
+    `kerax.ops.<op>` of both: an `OpLayer` named as in Keras, saved and
+    reloaded as any op node.
     """
 
-    def __init__(self, class_name: str, config: dict):
-        op = _KERAS_OP_NAMES.get(class_name) or kerax_symbolic.keras_class_op(
-            class_name
-        )
+    def __init__(
+        self, class_name: str, config: dict, module: str = "keras.src.ops.numpy"
+    ):
+        op = kerax_symbolic.keras_entry_op(module, class_name)
         if op not in kerax_symbolic._FUNCTIONS:
             raise ValueError(
-                f"Keras functional graph uses the keras.ops operation {class_name!r} "
+                f"Keras functional graph uses the keras.ops operation {module}.{class_name} "
                 f"({config.get('name')!r}), which has no kerax.ops counterpart ({op!r})."
             )
         self.class_name, self.config, self.op = class_name, config, op
 
     def call_on(self, args, kwargs):
-        args = [_op_argument(a) for a in args]
+        args = [kerax_symbolic.keras_decode(a) for a in args]
         if self.op == "get_item" and len(args) == 2 and isinstance(args[1], list):
             args[1] = tuple(args[1])  # Keras's GetItem: a list key is a tuple.
         options = {
             k: tuple(v) if isinstance(v, list) else v
-            for k, v in self.config.items()
+            for k, v in kerax_symbolic.keras_decode(self.config).items()
             if k != "name"
         }
-        kwargs = {k: _op_argument(v) for k, v in kwargs.items()}
+        kwargs = {k: kerax_symbolic.keras_decode(v) for k, v in kwargs.items()}
+        call_args, call_kwargs = kerax_symbolic.keras_call_arguments(
+            self.op, {**options, **kwargs}, args
+        )
         try:
             out = kerax_symbolic.op_node(
-                self.op,
-                tuple(args),
-                {**options, **kwargs},
-                name=self.config.get("name"),
+                self.op, call_args, call_kwargs, name=self.config.get("name")
             )
         except TypeError as e:
             raise ValueError(
@@ -376,26 +377,6 @@ class _KerasOp:
             ) from e
         object.__setattr__(out.op, "_keras_op", True)
         return out
-
-
-# Keras op classes whose kerax.ops name is not their snake_case name.
-_KERAS_OP_NAMES = {"Abs": "absolute", "Matmul": "matmul"}
-
-
-def _op_argument(value):
-    """A Keras-serialized op argument (slices, Ellipsis) with its nodes kept."""
-    if isinstance(value, Node):
-        return value
-    if isinstance(value, dict) and value.get("class_name") == "__slice__":
-        c = value["config"]
-        return slice(c.get("start"), c.get("stop"), c.get("step"))
-    if isinstance(value, dict) and value.get("class_name") == "__ellipsis__":
-        return Ellipsis
-    if isinstance(value, dict):
-        return {k: _op_argument(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return type(value)(_op_argument(v) for v in value)
-    return value
 
 
 # `kerax.models.model_from_json` reads Keras's JSON through this.

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import re
 from typing import Any
 
 import jax
@@ -32,7 +33,7 @@ from kerax.core import node as node_module
 from kerax.core import registry
 from kerax.core.layer import Layer
 from kerax.core.naming import to_snake_case
-from kerax.core.node import Node
+from kerax.core.node import Node, holds_nodes
 from kerax.ops._variables import _unwrap as _unwrap_variables
 
 # Functions that answer about a node rather than compute from it (Keras's
@@ -56,7 +57,9 @@ _KERAS_CLASSES = {
     "ctc_decode": "CTCDecode",
     "ctc_loss": "CTCLoss",
     "fft": "FFT",
+    "extract_patches_3d": "ExtractPatches",
     "fft2": "FFT2",
+    "hsv_to_rgb": "HSVToRGB",
     "ifft2": "IFFT2",
     "irfft": "IRFFT",
     "isin": "IsIn",
@@ -65,12 +68,16 @@ _KERAS_CLASSES = {
     "layer_normalization": "LayerNorm",
     "psnr": "PSNR",
     "rfft": "RFFT",
+    "rgb_to_grayscale": "RGBToGrayscale",
+    "rgb_to_hsv": "RGBToHSV",
     "rms_normalization": "RMSNorm",
     "searchsorted": "SearchSorted",
+    "ssim": "SSIM",
     "stft": "STFT",
     "svd": "SVD",
 }
 _KERAS_OPS = {class_name: op for op, class_name in _KERAS_CLASSES.items()}
+_KERAS_OPS["Abs"] = "absolute"  # Keras's alias of `Absolute`.
 
 
 def keras_class_op(class_name: str) -> str:
@@ -190,12 +197,19 @@ class _Arguments:
             if isinstance(v, list):
                 return [one(x) for x in v]
             if isinstance(v, tuple):
-                return tuple(one(x) for x in v)
+                return _rebuild(v, [one(x) for x in v])
             if isinstance(v, dict):
                 return {k: one(x) for k, x in v.items()}
             return v
 
         return one(self.args), one(self.kwargs)
+
+
+def _rebuild(original: tuple, values: list) -> tuple:
+    """A tuple (a namedtuple kept as its own type) of `values`."""
+    if hasattr(original, "_fields"):
+        return type(original)(*values)
+    return tuple(values)
 
 
 def _template(args, kwargs) -> tuple[_Arguments, list[Node]]:
@@ -208,8 +222,8 @@ def _template(args, kwargs) -> tuple[_Arguments, list[Node]]:
             return _Input(len(nodes) - 1)
         if isinstance(v, list):
             return [one(x) for x in v]
-        if isinstance(v, tuple) and not hasattr(v, "_fields"):
-            return tuple(one(x) for x in v)
+        if isinstance(v, tuple):
+            return _rebuild(v, [one(x) for x in v])
         if isinstance(v, dict):
             return {k: one(x) for k, x in v.items()}
         return v
@@ -289,21 +303,12 @@ class OpLayer(Layer):
     def keras_operation(self, inputs) -> tuple[dict, list]:
         """`(Keras config entry, call arguments)` of this op for a `.keras` file.
 
-        Keras's op class is the op's CamelCase name (`get_item` -> `GetItem`)
-        in its family's module; the keyword arguments go to its config (as
-        Keras's `Mean(axis=1)`), the positional ones to its call, `inputs`
-        (the input nodes) in their places.
+        As Keras writes it: Keras's op class (found in Keras's op modules,
+        `keras.src.ops.numpy.Reshape`), its `__init__` arguments (the op's
+        options, by name) in the config, the tensors (`inputs`, the input
+        nodes, in their places, and array constants) as call arguments.
         """
-        args, kwargs = self.arguments.fill(inputs)
-        class_name = self.keras_class_name
-        family = _FAMILIES.get(self.op, "numpy")
-        entry = {
-            "module": f"keras.src.ops.{family}",
-            "class_name": class_name,
-            "config": {"name": self.name, **_keras_json(kwargs, self)},
-            "registered_name": class_name,
-        }
-        return entry, _keras_json(list(args), self)
+        return keras_operation(self, inputs)
 
     def get_config(self) -> dict:
         return {
@@ -372,32 +377,6 @@ def _encode(value, layer):
     )
 
 
-def _keras_json(value, layer):
-    """An op's constant as Keras writes it in a functional config."""
-    if value is None or isinstance(value, (bool, int, float, str, Node)):
-        return value
-    if isinstance(value, (list, tuple)):
-        return [_keras_json(v, layer) for v in value]
-    if isinstance(value, dict):
-        return {str(k): _keras_json(v, layer) for k, v in value.items()}
-    if isinstance(value, slice):
-        return {
-            "class_name": "__slice__",
-            "config": {"start": value.start, "stop": value.stop, "step": value.step},
-        }
-    if value is Ellipsis:
-        return {"class_name": "__ellipsis__", "config": {}}
-    if isinstance(value, np.generic):
-        return value.item()
-    try:
-        return np.dtype(value).name
-    except TypeError:
-        pass
-    raise TypeError(
-        f"{layer.describe()}: cannot write the argument {value!r} into a Keras config."
-    )
-
-
 def _decode(value):
     if isinstance(value, list):
         return [_decode(v) for v in value]
@@ -420,16 +399,291 @@ def _decode(value):
     raise ValueError(f"OpLayer config: unknown argument encoding {value!r}.")
 
 
-def _holds_node(args, kwargs) -> bool:
-    for v in (*args, *kwargs.values()):
-        if isinstance(v, Node):
-            return True
-        if isinstance(v, (list, tuple, dict)) and any(
-            isinstance(x, Node)
-            for x in jax.tree.leaves(v, is_leaf=lambda x: isinstance(x, Node))
-        ):
-            return True
+# ------------------------------------------------------------ Keras op files
+# A `.keras` file records a keras.ops call as Keras's op class (module and
+# name), its `__init__` arguments in the config and its tensors as the node's
+# call arguments. The class, and which arguments are options, come from
+# Keras's own op modules, imported only when a file is written or read.
+_KERAS_MODULES = ("numpy", "nn", "math", "linalg", "image", "core", "einops")
+# `Cls(...).symbolic_call(` in a Keras op function: the class it builds.
+_SYMBOLIC_CALL = re.compile(
+    r"\b([A-Z]\w*)\((?:[^()]|\((?:[^()]|\([^()]*\))*\))*\)\s*(?:\.symbolic_call|\()",
+    re.DOTALL,
+)
+
+
+@functools.cache
+def _keras_modules() -> dict | None:
+    """`{family: keras.src.ops.<family>}`, or None without Keras."""
+    try:
+        import importlib
+
+        return {
+            m: importlib.import_module(f"keras.src.ops.{m}") for m in _KERAS_MODULES
+        }
+    except ImportError:
+        return None
+
+
+@functools.cache
+def keras_op_class(op: str):
+    """`(family, Keras's op class)` of the kerax op `op`, or None.
+
+    The class Keras's function of the same name builds on symbolic tensors
+    (`keras.ops.unstack` -> `keras.src.ops.core.Unstack`), looked up first in
+    the op's own family. None where Keras has no such op or class (its
+    function refuses symbolic tensors, e.g. `kaiser`), or without Keras.
+    """
+    modules = _keras_modules()
+    if modules is None:
+        return None
+    from keras.src.ops.operation import Operation
+
+    family, name = _FAMILIES.get(op, "numpy"), op.rsplit(".", 1)[-1]
+    for m in (family, *(m for m in _KERAS_MODULES if m != family)):
+        fn = modules[m].__dict__.get(name)
+        if fn is None or isinstance(fn, type) or not callable(fn):
+            continue
+        try:
+            source = inspect.getsource(fn)
+        except (OSError, TypeError):
+            continue
+        for class_name in _SYMBOLIC_CALL.findall(source):
+            cls = modules[m].__dict__.get(class_name)
+            if isinstance(cls, type) and issubclass(cls, Operation):
+                return m, cls
+    return None
+
+
+@functools.cache
+def _keras_classes() -> dict:
+    """`{(Keras module, class name): kerax op}` for every op Keras has."""
+    table = {}
+    for op in sorted(_FUNCTIONS, key=lambda o: ("." in o, o)):
+        found = keras_op_class(op)
+        if found is not None:
+            family, cls = found
+            table.setdefault((f"keras.src.ops.{family}", cls.__name__), op)
+    return table
+
+
+def keras_entry_op(module: str, class_name: str) -> str:
+    """The kerax op of Keras's op class `class_name` in `module`.
+
+    From Keras's op modules where Keras is installed; else by name
+    (`Resize` in `keras.src.ops.image` -> `image.resize`, `IsIn` -> `isin`).
+    """
+    if _keras_modules() is not None:
+        op = _keras_classes().get((module, class_name))
+        if op is not None:
+            return op
+    op = keras_class_op(class_name)
+    family = module.rsplit(".", 1)[-1]
+    if f"{family}.{op}" in _FUNCTIONS:
+        return f"{family}.{op}"
+    return op
+
+
+def _parameters(fn, skip: int = 0) -> list:
+    try:
+        return list(inspect.signature(fn).parameters.values())[skip:]
+    except (TypeError, ValueError):
+        return []
+
+
+def _holds_input(value) -> bool:
+    if isinstance(value, (_Input, Node)):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_input(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_input(v) for v in value.values())
     return False
+
+
+def keras_operation(layer: OpLayer, inputs) -> tuple[dict, list]:
+    """`OpLayer.keras_operation`: Keras's entry and call arguments."""
+    fn = _FUNCTIONS[layer.op]
+    args, kwargs = layer.arguments.fill(inputs)
+    try:
+        signature = inspect.signature(fn)
+        bound = signature.bind(*args, **kwargs)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{layer.describe()}: cannot bind its arguments: {e}") from e
+    given, kinds = {}, {}
+    for name, value in bound.arguments.items():
+        kind = signature.parameters[name].kind
+        if kind is inspect.Parameter.VAR_KEYWORD:
+            for k, v in value.items():
+                given[k], kinds[k] = v, inspect.Parameter.KEYWORD_ONLY
+        else:
+            given[name], kinds[name] = value, kind
+    found = keras_op_class(layer.op)
+    if found is None and _keras_modules() is not None:
+        raise ValueError(
+            f"{layer.describe()}: Keras has no op class for kerax.ops.{layer.op} "
+            "(keras.ops has no such op on symbolic tensors), so a .keras file cannot "
+            "hold it. Save with kerax's own format (kerax.saving.save_model to a path "
+            "not ending in .keras), or compute it in a layer."
+        )
+    if found is not None:
+        family, cls = found
+        class_name = cls.__name__
+        init = [
+            p.name
+            for p in _parameters(cls.__init__, 1)
+            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD) and p.name != "name"
+        ]
+        call = _parameters(cls.call, 1)
+        n_call = sum(
+            p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD) for p in call
+        )
+        var_call = any(p.kind is p.VAR_POSITIONAL for p in call)
+    else:  # No Keras: kerax's parameter names (Keras's in most ops).
+        family, class_name = _FAMILIES.get(layer.op, "numpy"), layer.keras_class_name
+        init = [
+            n
+            for n, v in given.items()
+            if kinds[n] is not inspect.Parameter.VAR_POSITIONAL
+            and n not in _TENSOR_PARAMETERS | _TENSOR_SEQUENCES
+            and not _holds_input(v)
+        ]
+        n_call, var_call = len(given), True
+    config = {}
+    for name in init:
+        if name in given:
+            value = given.pop(name)
+        else:  # kerax's default, which may not be Keras's.
+            p = signature.parameters.get(name)
+            if p is None or p.default is p.empty:
+                continue
+            try:  # A default Keras cannot hold (a sentinel): Keras's own.
+                config[name] = keras_encode(p.default, layer, option=True)
+            except TypeError:
+                pass
+            continue
+        if _holds_input(value):
+            raise ValueError(
+                f"{layer.describe()}: its argument `{name}` is a graph tensor, but "
+                f"Keras's {class_name} takes it as a constant option: a .keras file "
+                "cannot hold this call."
+            )
+        config[name] = keras_encode(value, layer, option=True)
+    call_args = []
+    for name, value in given.items():
+        if kinds[name] is inspect.Parameter.VAR_POSITIONAL:
+            call_args.extend((name, v) for v in value)
+        else:
+            call_args.append((name, value))
+    if not var_call and len(call_args) > n_call:
+        extra = [n for n, _ in call_args[n_call:]]
+        raise ValueError(
+            f"{layer.describe()}: Keras's op {class_name} has no option {extra} "
+            f"(its options: {init}), so a .keras file cannot hold this call. Leave "
+            "them at their defaults, or save with kerax's own format."
+        )
+    entry = {
+        "module": f"keras.src.ops.{family}",
+        "class_name": class_name,
+        "config": {"name": layer.name, **config},
+        "registered_name": class_name,
+    }
+    return entry, [keras_encode(v, layer) for _, v in call_args]
+
+
+def keras_encode(value, layer, option: bool = False):
+    """An op argument as Keras serializes it (`keras_decode` reads it).
+
+    Slices and Ellipsis as Keras's `__slice__` / `__ellipsis__` objects,
+    NumPy / JAX arrays as `__numpy__` call arguments (options, which Keras
+    keeps as plain data, as lists), NumPy scalars as numbers, dtypes by name.
+    """
+    if value is None or isinstance(value, (bool, int, float, str, Node)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [keras_encode(v, layer, option) for v in value]
+    if isinstance(value, dict):
+        return {str(k): keras_encode(v, layer, option) for k, v in value.items()}
+    if isinstance(value, slice):
+        return {
+            "class_name": "__slice__",
+            "config": {
+                k: keras_encode(getattr(value, k), layer, option)
+                for k in ("start", "stop", "step")
+            },
+        }
+    if value is Ellipsis:
+        return {"class_name": "__ellipsis__", "config": {}}
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (np.ndarray, jax.Array)):
+        a = np.asarray(value)
+        if option or a.ndim == 0:
+            return a.tolist()
+        return {
+            "class_name": "__numpy__",
+            "config": {"value": a.tolist(), "dtype": a.dtype.name},
+        }
+    try:
+        return np.dtype(value).name
+    except TypeError:
+        pass
+    raise TypeError(
+        f"{layer.describe()}: cannot write the argument {value!r} of type "
+        f"{type(value).__name__} into a Keras config."
+    )
+
+
+def keras_decode(value):
+    """A Keras-serialized op argument (`keras_encode`'s form) as Python values;
+    nodes and other values kept."""
+    if isinstance(value, Node):
+        return value
+    if isinstance(value, dict):
+        kind, config = value.get("class_name"), value.get("config")
+        if kind == "__slice__":
+            return slice(
+                *(keras_decode(config.get(k)) for k in ("start", "stop", "step"))
+            )
+        if kind == "__ellipsis__":
+            return Ellipsis
+        if kind in ("__numpy__", "__tensor__"):
+            return np.asarray(config["value"], dtype=config["dtype"])
+        return {k: keras_decode(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(keras_decode(v) for v in value)
+    return value
+
+
+def keras_call_arguments(op: str, options: dict, args: list) -> tuple[tuple, dict]:
+    """kerax's `(args, kwargs)` for `kerax.ops.<op>` from a Keras op node:
+    its class's config `options` (by name) and its call `args` (the tensors,
+    in order, filling the parameters the options leave)."""
+    options, rest = dict(options), list(args)
+    positional, keywords, by_position = [], {}, True
+    for p in _parameters(_FUNCTIONS[op]):
+        if p.kind is p.VAR_POSITIONAL:
+            if by_position:
+                positional.extend(rest)
+                rest = []
+            continue
+        if p.kind is p.VAR_KEYWORD:
+            keywords.update(options)
+            options = {}
+            continue
+        if p.name in options:
+            value = options.pop(p.name)
+        elif rest and p.kind is not p.KEYWORD_ONLY:
+            value = rest.pop(0)
+        else:
+            by_position = False
+            continue
+        if by_position and p.kind is not p.KEYWORD_ONLY:
+            positional.append(value)
+        else:
+            keywords[p.name] = value
+    keywords.update(options)  # Unknown names: kerax's error names them.
+    return (*positional, *rest), keywords
 
 
 def op_node(op: str, args: tuple, kwargs: dict, name: str | None = None) -> Node:
@@ -451,7 +705,7 @@ def symbolic(fn, op: str):
 
     @functools.wraps(fn)
     def dispatch(*args, **kwargs):
-        if _holds_node(args, kwargs):
+        if holds_nodes(args) or (kwargs and holds_nodes(kwargs)):
             return op_node(op, args, kwargs)
         args, kwargs = _as_arrays(slots, args, kwargs)
         return fn(*args, **kwargs)

@@ -98,6 +98,9 @@ ALLOWED_MODULES = (
     "keras.src.ops.core",
     "keras.src.ops.nn",
     "keras.src.ops.math",
+    "keras.src.ops.linalg",
+    "keras.src.ops.image",
+    "keras.src.ops.einops",
 )
 
 _TRAINING_GROUP = "kerax_training/vars"
