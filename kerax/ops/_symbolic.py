@@ -192,24 +192,22 @@ class _Arguments:
 
     def fill(self, values):
         def one(v):
-            if isinstance(v, _Input):
-                return values[v.index]
-            if isinstance(v, list):
-                return [one(x) for x in v]
-            if isinstance(v, tuple):
-                return _rebuild(v, [one(x) for x in v])
-            if isinstance(v, dict):
-                return {k: one(x) for k, x in v.items()}
-            return v
+            return values[v.index] if isinstance(v, _Input) else v
 
-        return one(self.args), one(self.kwargs)
+        return _map_arguments(one, self.args), _map_arguments(one, self.kwargs)
 
 
-def _rebuild(original: tuple, values: list) -> tuple:
-    """A tuple (a namedtuple kept as its own type) of `values`."""
-    if hasattr(original, "_fields"):
-        return type(original)(*values)
-    return tuple(values)
+def _map_arguments(fn, v):
+    """`v` with `fn` applied to each value inside its lists, tuples
+    (namedtuples kept as their own type) and dicts."""
+    if isinstance(v, list):
+        return [_map_arguments(fn, x) for x in v]
+    if isinstance(v, tuple):
+        values = [_map_arguments(fn, x) for x in v]
+        return type(v)(*values) if hasattr(v, "_fields") else tuple(values)
+    if isinstance(v, dict):
+        return {k: _map_arguments(fn, x) for k, x in v.items()}
+    return fn(v)
 
 
 def _template(args, kwargs) -> tuple[_Arguments, list[Node]]:
@@ -220,15 +218,11 @@ def _template(args, kwargs) -> tuple[_Arguments, list[Node]]:
         if isinstance(v, Node):
             nodes.append(v)
             return _Input(len(nodes) - 1)
-        if isinstance(v, list):
-            return [one(x) for x in v]
-        if isinstance(v, tuple):
-            return _rebuild(v, [one(x) for x in v])
-        if isinstance(v, dict):
-            return {k: one(x) for k, x in v.items()}
         return v
 
-    return _Arguments(one(tuple(args)), one(dict(kwargs))), nodes
+    return _Arguments(
+        _map_arguments(one, tuple(args)), _map_arguments(one, dict(kwargs))
+    ), nodes
 
 
 class OpLayer(Layer):
