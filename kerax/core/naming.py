@@ -19,6 +19,7 @@ def unique_names(layers, owner: str = "model", hints=None) -> list[str]:
     """Names for `layers` in order: explicit names win, then `base`, `base_1`, ...
 
     Never a global counter: building the same model twice gives the same names.
+    A layer object given twice (shared) gets one name, in both places.
     Raises on two explicit names that clash. `hints` (`{id(layer): name}`)
     are names a source model gave its layers: a model built from its nodes
     (feature extraction) keeps them where they do not clash, so its params
@@ -31,6 +32,10 @@ def unique_names(layers, owner: str = "model", hints=None) -> list[str]:
         ['dense', 'dense_2', 'dense_1']
     """
     hints = hints or {}
+    # A layer object given twice (shared, as `Sequential([d, d])`) is one
+    # layer: one name, at its first place.
+    every = list(layers)
+    layers = list({id(layer): layer for layer in every}.values())
     explicit = [layer.name for layer in layers if layer.name is not None]
     seen = set()
     for n in explicit:
@@ -63,7 +68,10 @@ def unique_names(layers, owner: str = "model", hints=None) -> list[str]:
         counts[base] = k + 1
         taken.add(candidate)
         names.append(candidate)
-    return names
+    if len(layers) == len(every):
+        return names
+    name_of = {id(layer): n for layer, n in zip(layers, names)}
+    return [name_of[id(layer)] for layer in every]
 
 
 def child_key(key, name: str):

@@ -143,8 +143,15 @@ def set_trainable(
             return name in wanted
 
     names = {id(layer): name for name, layer in model.children()}
+    replaced: dict[int, Layer] = {}
 
     def replace(layer):
+        # A layer given twice (shared in a Sequential) stays one layer.
+        if id(layer) not in replaced:
+            replaced[id(layer)] = _replace(layer)
+        return replaced[id(layer)]
+
+    def _replace(layer):
         name = names.get(id(layer))
         if name is None or not chosen(name, layer):
             return layer

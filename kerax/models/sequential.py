@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 
 import jax
 
@@ -13,7 +14,7 @@ from kerax.core.fields import field
 from kerax.core.layer import BOUND, Layer
 from kerax.core.node import InputLayer, Node, bind, bound_origin
 from kerax.core.spec import keras_shape
-from kerax.models.functional import missing_params_error
+from kerax.models.functional import Model, missing_params_error
 from kerax.models.handles import KerasModelMethods
 
 
@@ -32,6 +33,28 @@ def _as_layers(layers) -> tuple[Layer, ...]:
             )
     # A view from `model.get_layer` stands for the model's own layer.
     return tuple(bound_origin(layer) for layer in layers)
+
+
+def _input_of_first(layers) -> InputLayer | None:
+    """Keras's `_maybe_rebuild`: the Input a model first in `layers` implies.
+
+    Keras builds a Sequential whose first layer has an `input_shape` (a
+    functional model, or a Sequential with an Input) and is followed by
+    another layer: it starts the stack with an `InputLayer` of that batch
+    shape and of the first layer's compute dtype (and writes it first in the
+    config). A model of several inputs (a list or dict of them) implies none.
+    """
+    if len(layers) < 2 or not isinstance(layers[0], Model | Sequential):
+        return None
+    try:
+        specs = jax.tree.leaves(layers[0].input_spec)
+    except (AttributeError, TypeError):  # A model with no Inputs of its own.
+        return None
+    if len(specs) != 1:
+        return None
+    batch, *shape = keras_shape(specs[0].shape)
+    dtype = layers[0].policy.compute_dtype
+    return InputLayer(shape=tuple(shape), batch_size=batch, input_dtype=dtype)
 
 
 # Kept here for the modules that import them from this one.
@@ -126,6 +149,10 @@ class Sequential(KerasModelMethods, Layer):
             # Keras: a first layer made with `input_shape=`/`input_dim=`
             # starts the model with an Input of that shape.
             object.__setattr__(self, "input_layer", InputLayer(shape=shape))
+        if self.input_layer is None:
+            # Keras: a first model (functional, or Sequential with an Input)
+            # gives the stack its input.
+            object.__setattr__(self, "input_layer", _input_of_first(self.layers))
         if self.input_layer is not None and not isinstance(
             self.input_layer, InputLayer
         ):
@@ -241,7 +268,10 @@ class Sequential(KerasModelMethods, Layer):
                 )
             object.__setattr__(self, "input_layer", layer)
         else:
-            if layer.name is not None and layer.name in self._names:
+            if layer.name is not None and any(
+                n == layer.name and x is not layer
+                for n, x in zip(self._names, self._stack)
+            ):
                 raise ValueError(
                     f"{self.describe()}.add: all layers added to a Sequential model should have "
                     f"unique names. Name {layer.name!r} is already the name of a layer in this "
@@ -252,6 +282,8 @@ class Sequential(KerasModelMethods, Layer):
             if shape is not None and self.input_layer is None:
                 # Keras: a first layer made with `input_shape=` starts the model.
                 object.__setattr__(self, "input_layer", InputLayer(shape=shape))
+            if self.input_layer is None:  # Keras: a first model gives its input.
+                object.__setattr__(self, "input_layer", _input_of_first(layers))
             object.__setattr__(self, "layers", layers)
         self._changed()
 
@@ -316,7 +348,11 @@ class Sequential(KerasModelMethods, Layer):
         ]
 
     def children(self):
-        return self.named_layers()
+        """`(name, layer)` of each layer once (a shared layer at its first place)."""
+        seen = set()
+        return [
+            (n, x) for n, x in self.named_layers() if not (n in seen or seen.add(n))
+        ]
 
     def get_layer(self, name: str | None = None, index: int | None = None) -> Layer:
         """The layer called `name`, or the `index`-th layer after the Input.
@@ -346,7 +382,9 @@ class Sequential(KerasModelMethods, Layer):
 
     @property
     def _nodes(self) -> dict | None:
-        """`{id(layer): node}`: the stack as a graph from its Input (None without one).
+        """`{id(layer): [node, ...]}`: the stack as a graph from its Input (None without one).
+
+        A layer given twice (shared) has a node for each place.
 
         Kept until a model changes (`add`/`pop`, a nested model's too).
         """
@@ -362,11 +400,11 @@ class Sequential(KerasModelMethods, Layer):
             return None
         names = {id(x): (x, n) for x, n in zip(self._stack, self._names)}
         node = Node(self.input_spec, op=self.input_layer, names=names)
-        nodes = {id(self.input_layer): node}
+        nodes = {id(self.input_layer): [node]}
         for layer in vars(self)["layers"]:
             spec, mask = layer.output_spec_masked(node.spec, mask=node.mask)
             node = Node(spec, op=layer, args=(node,), names=names, mask=mask)
-            nodes[id(layer)] = node
+            nodes.setdefault(id(layer), []).append(node)
         return nodes
 
     def _bind(self, layer: Layer, name: str | None = None, nodes: bool = True) -> Layer:
@@ -378,9 +416,10 @@ class Sequential(KerasModelMethods, Layer):
             name = self._names[[id(x) for x in self._stack].index(id(layer))]
         if not nodes or self._nodes is None:
             return bind(layer, (), (), name=name)
-        node = self._nodes[id(layer)]
-        inputs = node if isinstance(layer, InputLayer) else node.args[0]
-        return bind(layer, (inputs,), (node,), name=name)
+        nodes = self._nodes[id(layer)]
+        if isinstance(layer, InputLayer):
+            return bind(layer, tuple(nodes), tuple(nodes), name=name)
+        return bind(layer, tuple(n.args[0] for n in nodes), tuple(nodes), name=name)
 
     def _ends(self, what: str) -> Node:
         if self._nodes is None:
@@ -388,8 +427,9 @@ class Sequential(KerasModelMethods, Layer):
                 f"{self.describe()} has no `{what}`: it does not start with an Input. Start it "
                 "with kerax.Input(shape), as Keras's Sequential must be built for this."
             )
-        layer = self._stack[0] if what in ("input", "inputs") else self._stack[-1]
-        return self._nodes[id(layer)]
+        if what in ("input", "inputs"):
+            return self._nodes[id(self._stack[0])][0]
+        return self._nodes[id(self._stack[-1])][-1]
 
     @property
     def input(self) -> Node:
@@ -471,6 +511,22 @@ class Sequential(KerasModelMethods, Layer):
             raise error from e
 
     def get_config(self) -> dict:
+        """The config as Keras writes it: a shared layer once, at its first place.
+
+        Keras's format cannot say that a layer comes twice: a model loaded
+        from it applies the layer once (as Keras's own reload does), so
+        kerax warns.
+        """
+        stack = dict(zip(self._names, self._stack))
+        if len(stack) < len(self._stack):
+            warnings.warn(
+                f"{self.describe()}: a layer comes more than once in this Sequential "
+                f"(shared: {sorted(n for n in stack if self._names.count(n) > 1)}). Keras's "
+                "config lists each layer once, so a model loaded from it applies the layer "
+                "once, as Keras's own saved file does. Use a functional kerax.Model to "
+                "save a model that reuses a layer.",
+                stacklevel=2,
+            )
         return {
             "name": self.name,
             "trainable": self.trainable,
@@ -480,7 +536,7 @@ class Sequential(KerasModelMethods, Layer):
                     serialization.serialize(layer),
                     config=dict(layer.get_config(), name=n),
                 )
-                for n, layer in zip(self._names, self._stack)
+                for n, layer in stack.items()
             ],
         }
 
