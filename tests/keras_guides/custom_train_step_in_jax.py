@@ -125,11 +125,11 @@ ts, history = trainer.fit(trainer.init(), x, y, epochs=3)  # kerax: state
 
 
 class CustomModel(kerax.Model):
-    loss_tracker = kerax.metrics.Mean(
-        name="loss"
-    )  # kerax: API (a config, not a variable)
-    mae_metric = kerax.metrics.MeanAbsoluteError(name="mae")  # kerax: API
-    loss_fn = kerax.losses.MeanSquaredError()  # kerax: API
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.loss_tracker = kerax.metrics.Mean(name="loss")
+        self.mae_metric = kerax.metrics.MeanAbsoluteError(name="mae")
+        self.loss_fn = kerax.losses.MeanSquaredError()
 
     def compute_loss_and_updates(
         self,

@@ -76,8 +76,8 @@ ts, history = trainer.fit(
     trainer.init(key, kerax.spec((None, 10))), ref_input, ref_output
 )  # kerax: state
 
-kerax.save_model(
-    "custom_vars_model", model, ts.params, ts.state, input_spec=kerax.spec((None, 10))
+model.save(
+    "custom_vars_model", ts.params, ts.state, input_spec=kerax.spec((None, 10))
 )  # kerax: a model directory: Keras's layout for the extra variable is the guide's override
 restored_model, params, state = kerax.models.load_model(
     "custom_vars_model"
@@ -110,8 +110,8 @@ x = np.random.random((10, 10))
 params, state = model.init(key, kerax.spec((None, 10)))  # kerax: state
 y, state = model.apply(params, state, x)  # kerax: state
 
-kerax.save_model(
-    "custom_assets_model.keras", model, params, state, input_spec=kerax.spec((None, 10))
+model.save(
+    "custom_assets_model.keras", params, state, input_spec=kerax.spec((None, 10))
 )  # kerax: state
 restored_model, params, state = kerax.models.load_model(
     "custom_assets_model.keras"
@@ -176,7 +176,7 @@ x = np.random.random((16, 8))
 params, state = model.init(key)  # kerax: state
 y, state = model.apply(params, state, x)  # kerax: state
 
-kerax.save_model("custom_build_model.keras", model, params, state)  # kerax: state
+model.save("custom_build_model.keras", params, state)  # kerax: state
 restored_model, params, state = kerax.models.load_model(
     "custom_build_model.keras"
 )  # kerax: state
@@ -232,9 +232,8 @@ ts, history = trainer.fit(
     trainer.init(key, kerax.spec((None, 8))), x, y
 )  # kerax: state
 
-kerax.save_model(  # kerax: state
+model.save(  # kerax: state
     "custom_compile_model.keras",
-    model,
     ts.params,
     ts.state,
     input_spec=kerax.spec((None, 8)),

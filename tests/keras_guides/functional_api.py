@@ -75,7 +75,7 @@ print("Test accuracy:", test_scores[1])
 
 # Save and serialize
 
-kerax.save_model("my_model.keras", model, ts.params, ts.state)  # kerax: state
+model.save("my_model.keras", ts.params, ts.state)  # kerax: state
 del model
 # Recreate the exact same model purely from the file:
 model, params, state = kerax.load_model("my_model.keras")  # kerax: state
@@ -367,13 +367,9 @@ inputs = kerax.Input((4,))
 outputs = CustomDense(10)(inputs)
 
 model = kerax.Model(inputs, outputs)
-config = kerax.serialize(
-    model
-)  # kerax: API (Keras's Model.from_config(config, custom_objects))
+config = model.get_config()
 
-new_model = kerax.from_config(
-    config, custom_objects={"CustomDense": CustomDense}
-)  # kerax: API
+new_model = kerax.Model.from_config(config, custom_objects={"CustomDense": CustomDense})
 
 # Mix-and-match API styles
 

@@ -100,8 +100,8 @@ ts, history = trainer.fit(  # kerax: state
 )
 score = trainer.evaluate(ts, x_test, y_test, verbose=0)  # kerax: state
 
-kerax.saving.save_model(  # kerax: state
-    "final_model.keras", model, ts.params, ts.state, train_state=ts, trainer=trainer
+model.save(  # kerax: state
+    "final_model.keras", ts.params, ts.state, train_state=ts, trainer=trainer
 )  # kerax: state
 
 trainer, ts = kerax.saving.load_trainer("final_model.keras")  # kerax: state

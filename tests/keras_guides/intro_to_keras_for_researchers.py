@@ -13,8 +13,9 @@ marked `# kerax: tf -> ...`: `GradientTape` is `jax.grad` /
 is the optax `update` + `optax.apply_updates`, `tf.function` is `jax.jit`,
 `tf.*` math is `kerax.ops`, and a `tf.Variable`'s `assign` is a new array.
 Layer calls on arrays become `init` + `apply` and `layer.losses` is what
-`apply_with_losses` returns (`# kerax: state`); metrics are pure
-(`init`/`update`/`result`). `# kerax: data`: random arrays of MNIST's
+`apply_with_losses` returns (`# kerax: state`); built-in metrics are pure
+(`init`/`update`/`result`), while the guide's `F1Score` subclass runs as
+written (`add_weight`, `update_state`, `result`, `reset_state`). `# kerax: data`: random arrays of MNIST's
 shapes stand in for the download (256 samples, 64 for the hypernetwork),
 batched with NumPy instead of `tf.data`. Markers as in functional_api.py;
 the prose is left out.
@@ -432,17 +433,19 @@ class F1Score(kerax.metrics.Metric):
     def __init__(self, name="f1_score", dtype="float32", threshold=0.5, **kwargs):
         super().__init__(name=name, dtype=dtype, **kwargs)
         self.threshold = 0.5
+        self.true_positives = self.add_weight(
+            name="tp", dtype=dtype, initializer="zeros"
+        )
+        self.false_positives = self.add_weight(
+            name="fp", dtype=dtype, initializer="zeros"
+        )
+        self.false_negatives = self.add_weight(
+            name="fn", dtype=dtype, initializer="zeros"
+        )
 
-    def init(self, y_pred_shape=None):  # kerax: state (add_weight -> init's state)
-        return {  # kerax: state
-            "tp": ops.zeros((), self.dtype),  # kerax: state
-            "fp": ops.zeros((), self.dtype),  # kerax: state
-            "fn": ops.zeros((), self.dtype),  # kerax: state
-        }  # kerax: state
-
-    def update(self, state, y_true, y_pred, sample_weight=None):  # kerax: state
-        y_pred = ops.greater_equal(ops.convert_to_tensor(y_pred), self.threshold)  # kerax: tf -> kerax.ops
-        y_true = ops.cast(ops.convert_to_tensor(y_true), "bool")  # kerax: tf -> kerax.ops
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        y_pred = ops.greater_equal(y_pred, self.threshold)  # kerax: tf -> kerax.ops
+        y_true = ops.cast(y_true, "bool")  # kerax: tf -> kerax.ops
         y_pred = ops.cast(y_pred, "bool")  # kerax: tf -> kerax.ops
 
         true_positives = ops.cast(y_true & y_pred, self.dtype)  # kerax: tf -> kerax.ops
@@ -455,28 +458,29 @@ class F1Score(kerax.metrics.Metric):
             false_positives *= sample_weight
             false_negatives *= sample_weight
 
-        return {  # kerax: state (assign_add -> the next state)
-            "tp": state["tp"] + ops.sum(true_positives),  # kerax: state
-            "fp": state["fp"] + ops.sum(false_positives),  # kerax: state
-            "fn": state["fn"] + ops.sum(false_negatives),  # kerax: state
-        }  # kerax: state
+        self.true_positives.assign_add(ops.sum(true_positives))  # kerax: tf -> kerax.ops
+        self.false_positives.assign_add(ops.sum(false_positives))  # kerax: tf -> kerax.ops
+        self.false_negatives.assign_add(ops.sum(false_negatives))  # kerax: tf -> kerax.ops
 
-    def result(self, state):  # kerax: state
-        precision = state["tp"] / (state["tp"] + state["fp"])  # kerax: state
-        recall = state["tp"] / (state["tp"] + state["fn"])  # kerax: state
+    def result(self):
+        precision = self.true_positives / (self.true_positives + self.false_positives)
+        recall = self.true_positives / (self.true_positives + self.false_negatives)
         return precision * recall * 2.0 / (precision + recall)
 
-    # kerax: reset_state is `init()`: no method to write.
+    def reset_state(self):
+        self.true_positives.assign(0)
+        self.false_positives.assign(0)
+        self.false_negatives.assign(0)
 
 
 m = F1Score()
-m_state = m.update(m.init(), [0, 1, 0, 0], [0.3, 0.5, 0.8, 0.9])  # kerax: state
-print("Intermediate result:", float(m.result(m_state)))  # kerax: state
-f1_results = [float(m.result(m_state))]  # kerax: state (kept for the test)
+m.update_state([0, 1, 0, 0], [0.3, 0.5, 0.8, 0.9])
+print("Intermediate result:", float(m.result()))
+f1_results = [float(m.result())]  # kerax: kept for the test
 
-m_state = m.update(m_state, [1, 1, 1, 1], [0.1, 0.7, 0.6, 0.0])  # kerax: state
-print("Final result:", float(m.result(m_state)))  # kerax: state
-f1_results.append(float(m.result(m_state)))  # kerax: state (kept for the test)
+m.update_state([1, 1, 1, 1], [0.1, 0.7, 0.6, 0.0])
+print("Final result:", float(m.result()))
+f1_results.append(float(m.result()))  # kerax: kept for the test
 
 
 # Compiled functions
@@ -831,7 +835,6 @@ optimizer = kerax.optimizers.Adam(learning_rate=1e-4)
 # We'll use a batch size of 1 for this experiment.
 dataset = [(digits[0][i : i + 1], digits[1][i : i + 1]) for i in range(64)]  # kerax: data (64 samples, NumPy batches)
 hyper_params, hyper_state = hypernetwork.init(key, digits[0][:1])  # kerax: state
-main_layers = ["dense", "dense_1"]  # kerax: state (the params keys; a Sequential names its layers)
 opt_state = optimizer.init(hyper_params)  # kerax: state
 
 
@@ -866,8 +869,8 @@ def train_step(hyper_params, opt_state, x, y):  # kerax: state
 
         # Set the weight predictions as the weight variables on the outer model.
         main_params = {  # kerax: state (the params passed to apply)
-            main_layers[0]: {"kernel": w0, "bias": b0},  # kerax: state
-            main_layers[1]: {"kernel": w1, "bias": b1},  # kerax: state
+            main_network.layers[0].name: {"kernel": w0, "bias": b0},  # kerax: state
+            main_network.layers[1].name: {"kernel": w1, "bias": b1},  # kerax: state
         }  # kerax: state
 
         # Inference on the outer model.

@@ -215,10 +215,10 @@ model = kerax.Sequential(
     ]
 )
 
-kerax.save_weights("pretrained.weights.h5", model, *model.init(key))  # kerax: data
+model.save_weights("pretrained.weights.h5", *model.init(key))  # kerax: data
 
 # Presumably you would want to first load pre-trained weights.
-params, state = kerax.load_weights("pretrained.weights.h5", model)  # kerax: state
+params, state = model.load_weights("pretrained.weights.h5")  # kerax: state
 
 # Freeze all layers except the last one.
 for layer in model.layers[:-1]:

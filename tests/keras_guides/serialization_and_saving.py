@@ -43,7 +43,7 @@ test_target = np.random.random((128, 1))
 ts, history = trainer.fit(trainer.init(key), test_input, test_target)  # kerax: state
 
 # Calling `save('my_model.keras')` creates a zip archive `my_model.keras`.
-kerax.models.save_model("my_model.keras", model, ts.params, ts.state)  # kerax: state
+model.save("my_model.keras", ts.params, ts.state)  # kerax: state
 
 # It can be used to reconstruct the model identically.
 reconstructed_model, params, state = kerax.models.load_model(  # kerax: state
@@ -109,9 +109,7 @@ test_target = np.random.random((4, 1))
 
 model, trainer = get_model()  # kerax: state
 model, ts = train_model(model, trainer)  # kerax: state
-kerax.models.save_model(
-    "custom_model.keras", model, ts.params, ts.state
-)  # kerax: state
+model.save("custom_model.keras", ts.params, ts.state)  # kerax: state
 
 # Now, we can simply load without worrying about our custom objects.
 reconstructed_model, params, state = kerax.models.load_model(  # kerax: state
@@ -131,9 +129,7 @@ model, trainer = get_model()  # kerax: state
 model, ts = train_model(model, trainer)  # kerax: state
 
 # Calling `save('my_model.keras')` creates a zip archive `my_model.keras`.
-kerax.models.save_model(
-    "custom_model.keras", model, ts.params, ts.state
-)  # kerax: state
+model.save("custom_model.keras", ts.params, ts.state)  # kerax: state
 
 # Upon loading, pass a dict containing the custom objects used in the
 # `custom_objects` argument of `kerax.models.load_model()`.
@@ -153,9 +149,7 @@ np.testing.assert_allclose(
 
 model, trainer = get_model()  # kerax: state
 model, ts = train_model(model, trainer)  # kerax: state
-kerax.models.save_model(
-    "custom_model.keras", model, ts.params, ts.state
-)  # kerax: state
+model.save("custom_model.keras", ts.params, ts.state)  # kerax: state
 
 # Pass the custom objects dictionary to a custom object scope and place
 # the `kerax.models.load_model()` call within the scope.
@@ -232,7 +226,7 @@ functional_params, _ = functional_model.init(key)  # kerax: state
 
 
 # Define a subclassed model with the same architecture
-class SubclassedModel(kerax.layers.Layer):  # kerax: a subclassed model is a Layer
+class SubclassedModel(kerax.Model):
     def __init__(self, output_dim, name=None):
         super().__init__(name=name)
         self.output_dim = output_dim
@@ -240,11 +234,11 @@ class SubclassedModel(kerax.layers.Layer):  # kerax: a subclassed model is a Lay
         self.dense_2 = kerax.layers.Dense(64, activation="relu", name="dense_2")
         self.dense_3 = kerax.layers.Dense(output_dim, name="predictions")
 
-    def call(self, params, state, inputs, *, key, training):  # kerax: state
+    def call(self, inputs):
         x = self.dense_1(inputs)
         x = self.dense_2(x)
         x = self.dense_3(x)
-        return x, state  # kerax: state
+        return x
 
     def get_config(self):
         return {"output_dim": self.output_dim, "name": self.name}
@@ -255,7 +249,11 @@ subclassed_model = SubclassedModel(10)
 subclassed_params, _ = subclassed_model.init(key, kerax.spec((1, 784)))  # kerax: state
 
 # Copy weights from functional_model to subclassed_model.
-subclassed_params = jax.tree.map(np.asarray, functional_params)  # kerax: state
+subclassed_params, _ = subclassed_model.set_weights(  # kerax: state
+    subclassed_params,  # kerax: state
+    functional_model.get_weights(functional_params),  # kerax: state
+    spec=kerax.spec((1, 784)),  # kerax: state
+)  # kerax: state
 
 assert len(jax.tree.leaves(functional_params)) == len(  # kerax: state
     jax.tree.leaves(subclassed_params)  # kerax: state
@@ -302,12 +300,8 @@ sequential_model = kerax.Sequential(
     ]
 )
 params, state = sequential_model.init(key)  # kerax: state
-kerax.save_weights(
-    "my_model.weights.h5", sequential_model, params, state
-)  # kerax: state
-params, state = kerax.load_weights(
-    "my_model.weights.h5", sequential_model
-)  # kerax: state
+sequential_model.save_weights("my_model.weights.h5", params, state)  # kerax: state
+params, state = sequential_model.load_weights("my_model.weights.h5")  # kerax: state
 
 
 class NestedDenseLayer(kerax.layers.Layer):
@@ -349,15 +343,11 @@ def create_functional_model():
 
 functional_model = create_functional_model()
 params, state = functional_model.init(key)  # kerax: state
-kerax.save_weights(
-    "pretrained.weights.h5", functional_model, params, state
-)  # kerax: state
+functional_model.save_weights("pretrained.weights.h5", params, state)  # kerax: state
 
 # In a separate program:
 pretrained_model = create_functional_model()
-params, state = kerax.load_weights(
-    "pretrained.weights.h5", pretrained_model
-)  # kerax: state
+params, state = pretrained_model.load_weights("pretrained.weights.h5")  # kerax: state
 
 # Create a new model by extracting layers from the original model:
 extracted_layers = pretrained_model.layers[:-1]

@@ -89,6 +89,12 @@ def test_serialization_and_saving(tmp_path, monkeypatch):
     # names them as Keras's does.
     config = scope["config"]
     assert config["registered_name"] == "MyLayers>KernelMult"
+    # The guide's subclassed `Model` (Keras's `call(self, inputs)`) has the
+    # functional model's weight tree and computes its outputs on its weights.
+    x = np.ones((2, 784), "float32")
+    sub, _ = scope["subclassed_model"].apply(scope["subclassed_params"], {}, x)
+    fun, _ = scope["functional_model"].apply(scope["functional_params"], {}, x)
+    np.testing.assert_allclose(sub, fun, rtol=1e-6)
     assert config["config"]["kernel_regularizer"]["class_name"] == "L1L2"
     # Keras reads the archive with the custom objects registered in Keras.
     keras_registered = dict(keras.saving.get_custom_objects())

@@ -210,9 +210,9 @@ ts, _ = trainer.fit(None, x_train, y_train, batch_size=64, epochs=3)  # kerax: s
 
 
 class ActivityRegularizationLayer(layers.Layer):
-    def call(self, params, state, inputs, *, key, training):  # kerax: state
-        kerax.add_loss(ops.sum(inputs) * 0.1)  # kerax: add_loss is a function
-        return inputs, state  # kerax: state
+    def call(self, inputs):
+        self.add_loss(ops.sum(inputs) * 0.1)
+        return inputs  # Pass-through layer.
 
 
 inputs = kerax.Input(shape=(784,), name="digits")
@@ -241,16 +241,14 @@ class LogisticEndpoint(kerax.layers.Layer):
         super().__init__(name=name)
         self.loss_fn = kerax.losses.BinaryCrossentropy(from_logits=True)
 
-    def call(  # kerax: state
-        self, params, state, targets, logits, sample_weights=None, *, key, training
-    ):  # kerax: state
+    def call(self, targets, logits, sample_weights=None):
         # Compute the training-time loss value and add it
         # to the layer using `self.add_loss()`.
         loss = self.loss_fn(targets, logits, sample_weights)
-        kerax.add_loss(loss)  # kerax: add_loss is a function
+        self.add_loss(loss)
 
         # Return the inference-time prediction tensor (for `.predict()`).
-        return ops.softmax(logits), state  # kerax: state
+        return ops.softmax(logits)
 
 
 inputs = kerax.Input(shape=(3,), name="inputs")

@@ -281,9 +281,9 @@ for step, data in enumerate(val_dataset):
 
 
 class ActivityRegularizationLayer(kerax.layers.Layer):
-    def call(self, params, state, inputs, *, key, training):  # kerax: state
-        kerax.add_loss(1e-2 * jax.numpy.sum(inputs))  # kerax: API (no self.add_loss)
-        return inputs, state  # kerax: state
+    def call(self, inputs):
+        self.add_loss(1e-2 * jax.numpy.sum(inputs))
+        return inputs
 
 
 inputs = kerax.Input(shape=(784,), name="digits")

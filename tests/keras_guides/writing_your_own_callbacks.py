@@ -14,8 +14,7 @@ replace the running `TrainState` (a replacement takes effect when the hook
 returns). Lines marked `# kerax: state` make the state explicit:
 `model.compile(...)` is a `kerax.Trainer`, and `fit` takes and returns the
 train state. `# kerax: data` replaces the MNIST download with random
-arrays of the same shapes; `# kerax: immutable` marks `model.add(layer)`,
-which is a new `Sequential` (kerax models are immutable configs);
+arrays of the same shapes (`model.add(layer)` runs as written);
 `# kerax: <reason>` marks any other change. The prose is left out; section
 titles are kept as comments.
 """
@@ -35,7 +34,7 @@ key = jax.random.key(0)  # kerax: state
 # Define the Keras model to add callbacks to
 def get_model():
     model = kerax.Sequential()
-    model = kerax.Sequential([*model.layers, kerax.layers.Dense(1)])  # kerax: immutable
+    model.add(kerax.layers.Dense(1))
     trainer = kerax.Trainer(  # kerax: state
         model,  # kerax: state
         optimizer=kerax.optimizers.RMSprop(learning_rate=0.1),
