@@ -16,6 +16,7 @@ number of jitted steps; the state travels in the `TrainState` like params.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, ClassVar
 
@@ -89,6 +90,8 @@ class Metric:
         record_init_arguments(cls)
         if keras_style:
             keras_style_.adapt(cls)
+        elif "result" in cls.__dict__:
+            cls.result = _result_or_eager(cls.__dict__["result"])
 
     def __post_init__(self) -> None:
         if getattr(self, "name", None) is None and dataclasses.is_dataclass(self):
@@ -146,6 +149,45 @@ class Metric:
     def stateless_reset_state(self) -> State:
         """Keras's name for `init()`: a fresh state."""
         return self.init()
+
+    # Keras's eager metric API over the pure one: the object keeps a state of
+    # its own between calls (outside jit only: a Trainer and `jax.jit` use the
+    # pure methods, and nothing is stored on the object there).
+    def update_state(
+        self, *args: Any, sample_weight: Any = None, **kwargs: Any
+    ) -> None:
+        """Keras's `metric.update_state(y_true, y_pred, sample_weight=None)`, eagerly.
+
+        Example:
+            >>> m = kerax.metrics.SparseCategoricalAccuracy()
+            >>> m.update_state([1, 0], [[0.1, 0.9], [0.8, 0.2]])
+            >>> m.update_state([1], [[0.7, 0.3]])
+            >>> round(float(m.result()), 4)
+            0.6667
+            >>> m.reset_state(); float(m.result())
+            0.0
+        """
+        state = vars(self).get(_EAGER)
+        if state is None:
+            state = self.init(jnp.shape(args[-1]) if args else None)
+        state = self.update(state, *args, sample_weight, **kwargs)
+        if any(isinstance(v, jax.core.Tracer) for v in jax.tree.leaves(state)):
+            raise TypeError(
+                f"{type(self).__name__}.update_state was called inside a jitted or traced "
+                "function, where the metric object cannot keep a state. Use the pure form there: "
+                "`state = metric.update(state, y_true, y_pred)`, `metric.result(state)` "
+                "(start from `metric.init()`)."
+            )
+        object.__setattr__(self, _EAGER, state)
+
+    def reset_state(self) -> None:
+        """Keras's `metric.reset_state()`: the eager state starts afresh."""
+        vars(self).pop(_EAGER, None)
+
+    def __call__(self, *args: Any, sample_weight: Any = None, **kwargs: Any):
+        """Keras's `metric(y_true, y_pred)`: `update_state`, then `result()`."""
+        self.update_state(*args, sample_weight=sample_weight, **kwargs)
+        return self.result()
 
     def merge(self, state_a: State, state_b: State) -> State:
         """The state of both streams of batches (all kerax states are sums)."""
@@ -209,6 +251,23 @@ class Metric:
 
     def _zeros(self, shape: tuple[int, ...] = ()) -> jax.Array:
         return jnp.zeros(shape, self.compute_dtype)
+
+
+_EAGER = "_kerax_eager_state"
+
+
+def _result_or_eager(result):
+    """`result(state)`, or Keras's `result()`: the eager state's value."""
+
+    @functools.wraps(result)
+    def wrapped(self, state: State | None = None):
+        if state is None:
+            state = vars(self).get(_EAGER)
+            if state is None:
+                state = self.init()
+        return result(self, state)
+
+    return wrapped
 
 
 def _stateful_message(name: str, what: str) -> str:
