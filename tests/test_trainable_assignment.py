@@ -185,6 +185,23 @@ def test_stale_trainer_refuses_to_fit():
     trainer.init(jax.random.key(0))
 
 
+def test_evaluate_and_predict_carry_on_after_a_trainable_change():
+    # As Keras's: the flags only matter to training (the next `compile`).
+    model = kerax.Sequential([kerax.Input((3,)), layers.Dense(2, name="head")])
+    x, y = np.ones((4, 3), "float32"), np.ones((4, 2), "float32")
+    trainer = kerax.Trainer(model, optimizer="adam", loss="mse")
+    ts = trainer.init(jax.random.key(0))
+    model.trainable = False  # Before this Trainer's first evaluate or predict.
+    logs = trainer.evaluate(ts, x, y, verbose=0, return_dict=True)
+    want = model.apply(ts.params, ts.state, x)[0]
+    np.testing.assert_allclose(
+        logs["loss"], np.mean((np.asarray(want) - y) ** 2), rtol=1e-6
+    )
+    np.testing.assert_allclose(trainer.predict(ts, x, verbose=0), want, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="changed after this Trainer was made"):
+        trainer.fit(ts, x, y, verbose=0)
+
+
 def test_frozen_batch_normalization_runs_in_inference_mode_as_keras():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(4, 3)).astype("float32")

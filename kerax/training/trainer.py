@@ -373,6 +373,9 @@ class Trainer:
         # even from a callback mid-epoch: the next step says to make a new
         # Trainer, before anything trains with the old mask.
         self._watch = ModelWatch(model, "Trainer")
+        # Evaluation and prediction need only the layers: Keras's `evaluate`
+        # and `predict` carry on after a `trainable` change.
+        self._layers_watch = ModelWatch(model, "Trainer", trainable=False)
         self.loss_scale = resolve_loss_scale(model, loss_scale)
         self.predict_step = make_predict_step(model)
         self.objectives = None
@@ -391,8 +394,9 @@ class Trainer:
     # ----------------------------------------------------------------- build
     def _build(self, batch) -> None:
         """Resolves the objectives from the batch's specs and builds the
-        steps on them: once per Trainer (Keras's `_symbolic_build`)."""
-        self._watch.check()
+        steps on them: once per Trainer (Keras's `_symbolic_build`). Training
+        paths check the `trainable` flags too (`fit`, the train step)."""
+        self._layers_watch.check()
         if self.objectives is not None:
             return
         x_spec, y_spec = batch_specs(batch)
