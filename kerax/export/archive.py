@@ -27,7 +27,6 @@ import jax
 import numpy as np
 
 from kerax.core.spec import is_symbolic
-from kerax.core.spec import spec as make_spec
 from kerax.export import common
 
 
@@ -51,28 +50,6 @@ class _Endpoint:
 
 def _is_model(x) -> bool:
     return hasattr(x, "apply") and hasattr(x, "init") and hasattr(x, "describe")
-
-
-def _to_spec(s, where: str):
-    if isinstance(s, jax.ShapeDtypeStruct):
-        return s
-    shape = getattr(s, "shape", None)
-    if shape is None:
-        raise ValueError(
-            f"{where} is {s!r}; expected a keras.InputSpec, tf.TensorSpec, "
-            "jax.ShapeDtypeStruct or kerax.spec with a known shape, e.g. "
-            "kerax.spec((None, 3))."
-        )
-    dtype = getattr(s, "dtype", None) or "float32"
-    dtype = getattr(dtype, "as_numpy_dtype", dtype)  # tf.DType
-    try:
-        dims = tuple(None if d is None or is_symbolic(d) else int(d) for d in shape)
-    except TypeError:
-        raise ValueError(
-            f"{where} has an unknown rank ({s!r}); give every dimension (None "
-            "for a variable one)."
-        ) from None
-    return make_spec(dims, dtype)
 
 
 class ExportArchive:
@@ -213,7 +190,7 @@ class ExportArchive:
             )
         arg_specs = [
             jax.tree.map(
-                lambda s, i=i: _to_spec(
+                lambda s, i=i: common.signature_spec(
                     s, f"ExportArchive.add_endpoint('{name}'): input_signature[{i}]"
                 ),
                 arg,

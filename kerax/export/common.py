@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from kerax.core.spec import is_symbolic, to_spec
+from kerax.core.spec import spec as make_spec
 from kerax.models import Model
 from kerax.saving.model_file import atomic_directory_write
 
@@ -272,3 +273,27 @@ def remove(path: Path) -> None:
         shutil.rmtree(path, ignore_errors=True)
     elif path.exists():
         path.unlink()
+
+
+def signature_spec(s, where: str):
+    """One entry of Keras's `input_signature` (`keras.InputSpec`, `tf.TensorSpec`,
+    `jax.ShapeDtypeStruct`, `kerax.spec`) as a kerax spec; `where` names it in errors."""
+    if isinstance(s, jax.ShapeDtypeStruct):
+        return s
+    shape = getattr(s, "shape", None)
+    if shape is None:
+        raise ValueError(
+            f"{where} is {s!r}; expected a keras.InputSpec, tf.TensorSpec, "
+            "jax.ShapeDtypeStruct or kerax.spec with a known shape, e.g. "
+            "kerax.spec((None, 3))."
+        )
+    dtype = getattr(s, "dtype", None) or "float32"
+    dtype = getattr(dtype, "as_numpy_dtype", dtype)  # tf.DType
+    try:
+        dims = tuple(None if d is None or is_symbolic(d) else int(d) for d in shape)
+    except TypeError:
+        raise ValueError(
+            f"{where} has an unknown rank ({s!r}); give every dimension (None "
+            "for a variable one)."
+        ) from None
+    return make_spec(dims, dtype)

@@ -184,23 +184,12 @@ atexit.register(_CONVERTER.stop)
 
 def _signature_spec(input_signature):
     """Keras's `input_signature` (one spec per positional argument) as a kerax spec."""
-    from kerax.core.spec import spec
-
     sig = input_signature
     if isinstance(sig, (list, tuple)) and len(sig) == 1:
         sig = sig[0]  # A kerax model's call takes one (nested) input.
 
     def one(s):
-        if isinstance(s, jax.ShapeDtypeStruct):
-            return s
-        shape = getattr(s, "shape", None)
-        if shape is None:
-            raise ValueError(
-                f"tflite: input_signature holds {s!r}; expected InputSpec, tf.TensorSpec or jax.ShapeDtypeStruct with a shape."
-            )
-        dtype = getattr(s, "dtype", None) or "float32"
-        dtype = getattr(dtype, "as_numpy_dtype", dtype)  # tf.DType
-        return spec(tuple(None if d is None else int(d) for d in shape), dtype)
+        return common.signature_spec(s, "tflite: an input_signature entry")
 
     return jax.tree.map(one, sig)
 

@@ -267,6 +267,16 @@ def _to_numpy(x, dtype: str) -> np.ndarray:
     return np.asarray(x).astype(dtype)
 
 
+def _lookup_feature(layer, dtype, max_tokens, num_oov_indices, output_mode, name):
+    """A categorical feature over Keras's `IntegerLookup`/`StringLookup`."""
+    pre = getattr(_layers(), layer)(
+        name=_preprocessor_name(name),
+        max_tokens=max_tokens,
+        num_oov_indices=num_oov_indices,
+    )
+    return Feature(dtype=dtype, preprocessor=pre, output_mode=output_mode)
+
+
 class FeatureSpace:
     """One-stop utility for preprocessing and encoding structured data, as `keras.utils.FeatureSpace`.
 
@@ -337,23 +347,17 @@ class FeatureSpace:
     def integer_categorical(
         cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot", name=None
     ):
-        pre = _layers().IntegerLookup(
-            name=_preprocessor_name(name),
-            max_tokens=max_tokens,
-            num_oov_indices=num_oov_indices,
+        return _lookup_feature(
+            "IntegerLookup", "int32", max_tokens, num_oov_indices, output_mode, name
         )
-        return Feature(dtype="int32", preprocessor=pre, output_mode=output_mode)
 
     @classmethod
     def string_categorical(
         cls, max_tokens=None, num_oov_indices=1, output_mode="one_hot", name=None
     ):
-        pre = _layers().StringLookup(
-            name=_preprocessor_name(name),
-            max_tokens=max_tokens,
-            num_oov_indices=num_oov_indices,
+        return _lookup_feature(
+            "StringLookup", "string", max_tokens, num_oov_indices, output_mode, name
         )
-        return Feature(dtype="string", preprocessor=pre, output_mode=output_mode)
 
     @classmethod
     def string_hashed(cls, num_bins, output_mode="one_hot", name=None):

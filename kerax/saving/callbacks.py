@@ -15,6 +15,7 @@ from __future__ import annotations
 import shutil
 import signal
 import threading
+import warnings
 from pathlib import Path
 
 import jax
@@ -230,8 +231,6 @@ class ModelCheckpoint(_MonitorCallback):
         if self.save_best_only:
             value = logs.get(self.monitor)
             if value is None:
-                import warnings
-
                 warnings.warn(
                     f"ModelCheckpoint: can save best model only with {self.monitor} available; skipping.",
                     stacklevel=2,
@@ -394,8 +393,6 @@ class OrbaxCheckpoint(_MonitorCallback):
         if self.save_best_only:
             value = (logs or {}).get(self.monitor)
             if value is None:
-                import warnings
-
                 warnings.warn(
                     f"Can save best model only with {self.monitor} available, "
                     f"skipping save at {where}.",
